@@ -1,0 +1,11 @@
+# Third-party libraries, found through pkg-config as IMPORTED targets.
+find_package(PkgConfig REQUIRED)
+find_package(Threads REQUIRED)
+pkg_check_modules(LIBZIP REQUIRED IMPORTED_TARGET libzip>=1.7)
+pkg_check_modules(LIBXML2 REQUIRED IMPORTED_TARGET libxml-2.0>=2.9)
+pkg_check_modules(VIPS REQUIRED IMPORTED_TARGET vips>=8.14)
+pkg_check_modules(JANSSON REQUIRED IMPORTED_TARGET jansson>=2.13)
+pkg_check_modules(ZLIB REQUIRED IMPORTED_TARGET zlib)
+if(QR_BUILD_TESTS)
+    pkg_check_modules(CMOCKA REQUIRED IMPORTED_TARGET cmocka>=1.1)
+endif()

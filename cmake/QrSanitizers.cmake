@@ -1,0 +1,12 @@
+# QR_SANITIZE=address,undefined turns on ASan/UBSan for every target.
+set(QR_SANITIZE "" CACHE STRING "Comma-separated sanitizers (e.g. address,undefined)")
+if(QR_SANITIZE)
+    string(REPLACE "," ";" _qr_san_list "${QR_SANITIZE}")
+    set(_qr_san_flags "")
+    foreach(s IN LISTS _qr_san_list)
+        list(APPEND _qr_san_flags "-fsanitize=${s}")
+    endforeach()
+    list(APPEND _qr_san_flags -fno-omit-frame-pointer -fno-sanitize-recover=undefined)
+    add_compile_options(${_qr_san_flags})
+    add_link_options(${_qr_san_flags})
+endif()

@@ -1,0 +1,40 @@
+/* Filesystem helpers (libc only): per-job work directories, atomic writes. */
+#ifndef QR_FS_H
+#define QR_FS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "qr/error.h"
+
+/*
+ * Creates a fresh private (0700) work directory under `parent`
+ * (NULL: $TMPDIR is NOT read here; the caller passes it) named
+ * "quire-<tag>-XXXXXX" and returns its malloc'd path in *out.
+ */
+int qr_workdir_create(char **out, const char *parent, const char *tag, qr_error *err) QR_WUR;
+/* Removes a work directory and everything below it. Refuses "/" and "". */
+int qr_workdir_remove(const char *path, qr_error *err) QR_WUR;
+
+/* Free bytes available to an unprivileged user on the filesystem holding `path`. */
+int qr_fs_free_bytes(uint64_t *out, const char *path, qr_error *err) QR_WUR;
+
+/* Size of a regular file. QR_ERR_SOURCE_NOT_FOUND if missing. */
+int qr_fs_file_size(uint64_t *out, const char *path, qr_error *err) QR_WUR;
+
+/*
+ * Writes `len` bytes to `path` atomically: a temporary file in the same
+ * directory, fsync, rename. Mode 0644 unless `mode` is nonzero.
+ */
+int qr_fs_write_atomic(const char *path, const void *data, size_t len, unsigned mode,
+                       qr_error *err) QR_WUR;
+
+/* mkdir -p. */
+int qr_fs_mkdirs(const char *path, unsigned mode, qr_error *err) QR_WUR;
+
+/* Peak resident set size of this process in bytes (getrusage), 0 if unknown. */
+uint64_t qr_fs_peak_rss(void);
+/* Monotonic clock in seconds. */
+double qr_now(void);
+
+#endif

@@ -1,0 +1,71 @@
+/*
+ * Image compression with libvips under a named profile (docs/profiles.md).
+ *
+ * One call handles one image held in memory and is safe to run from many
+ * threads at once. The format and file name never change; the result is
+ * kept only when it is smaller. Animated images, SVG and anything that is not
+ * JPEG, PNG, GIF or WebP are left byte-identical.
+ */
+#ifndef QR_IMAGE_H
+#define QR_IMAGE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "qr/buf.h"
+#include "qr/config.h"
+#include "qr/error.h"
+
+typedef enum qr_image_outcome {
+    QR_IMAGE_CHANGED = 0,     /* *out holds smaller bytes of the same format */
+    QR_IMAGE_NOT_SMALLER,     /* re-encoding did not pay: keep the original */
+    QR_IMAGE_SKIPPED,         /* not touched on purpose (animated, SVG, unknown format, ...) */
+} qr_image_outcome;
+
+typedef struct qr_image_result {
+    qr_image_outcome outcome;
+    const char *format; /* "jpeg", "png", "gif", "webp", "svg", "unknown" (static) */
+    const char *reason; /* static, why it was skipped or kept: "animated", "svg", ... or "" */
+    int width, height;          /* as decoded (0 if not decoded) */
+    int out_width, out_height;  /* after resizing (== width/height if not resized) */
+    size_t in_bytes, out_bytes; /* out_bytes == in_bytes unless CHANGED */
+} qr_image_result;
+
+typedef struct qr_image_opts {
+    const qr_profile *profile; /* NULL: tablet */
+    uint64_t max_pixels;       /* refuse to decode images declaring more (decompression bombs) */
+} qr_image_opts;
+
+#define QR_IMAGE_OPTS_INIT {NULL, UINT64_C(200000000)}
+
+/*
+ * Compresses one image. On QR_IMAGE_CHANGED `out` holds the new bytes; on any
+ * other outcome `out` is left empty and the caller keeps the original.
+ * `media_type` is the declared type (may be NULL); detection is by content.
+ *
+ * Errors (ids): image-too-large (declared pixels over max_pixels),
+ * image-decode (corrupt or truncated data), image-encode, out-of-memory.
+ * Errors concern this image only; callers keep the original bytes and warn.
+ */
+int qr_image_compress(qr_buf *out, qr_image_result *res, const uint8_t *in, size_t in_len,
+                      const char *media_type, const qr_image_opts *opts, qr_error *err) QR_WUR;
+
+typedef struct qr_image_info {
+    const char *format; /* static, as in qr_image_result */
+    int width, height;
+    int bands;
+    int pages; /* frames for animated GIF/WebP, 1 otherwise */
+} qr_image_info;
+
+/* Reads the header only (no pixel decode). Errors: image-decode. */
+int qr_image_probe(qr_image_info *out, const uint8_t *in, size_t in_len, qr_error *err) QR_WUR;
+
+/*
+ * Process-wide libvips set-up, called by main (and by each forked child):
+ * VIPS_INIT, cache off, per-operation threading.
+ */
+int qr_image_global_init(const char *argv0, qr_error *err) QR_WUR;
+void qr_image_global_shutdown(void);
+
+#endif

@@ -1,0 +1,30 @@
+/*
+ * A sample book generated from nothing: text chapters, a navigation document,
+ * an NCX, a stylesheet, and photographic JPEG and PNG images drawn with
+ * libvips. Used by the README's first command and by tests that need a
+ * realistic book without the shared corpus. Deterministic for given options.
+ */
+#ifndef QR_SAMPLE_H
+#define QR_SAMPLE_H
+
+#include <stdint.h>
+
+#include "qr/error.h"
+
+typedef struct qr_sample_opts {
+    int chapters;      /* XHTML chapters (>= 1) */
+    int images;        /* images spread over the chapters (JPEG and PNG alternate) */
+    int image_width;   /* pixel size of the generated images */
+    int image_height;
+    uint32_t seed;     /* varies text and pictures */
+    const char *title;
+    const char *identifier; /* dc:identifier, e.g. "urn:uuid:..." */
+} qr_sample_opts;
+
+#define QR_SAMPLE_OPTS_INIT {12, 8, 3200, 2400, 1, "The Quire Sample Book", \
+    "urn:uuid:6f1f3c2e-8a1d-4b8e-9a57-0c2d51b0a001"}
+
+/* Writes the EPUB to `path`. Errors: invalid-argument, image-encode, write-failed, io. */
+int qr_sample_book_write(const char *path, const qr_sample_opts *opts, qr_error *err) QR_WUR;
+
+#endif

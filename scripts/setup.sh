@@ -1,0 +1,40 @@
+#!/usr/bin/env bash
+# Installs every Debian package that quire's build, tests and benchmarks need.
+# Idempotent: packages already present are skipped without touching apt.
+#   scripts/setup.sh            build + tests
+#   scripts/setup.sh --bench    also the tools the benchmarks compare against
+#   scripts/setup.sh --image    also podman/debootstrap for the container image test
+set -euo pipefail
+
+build_pkgs=(build-essential cmake pkg-config
+    libzip-dev libxml2-dev libvips-dev libjansson-dev zlib1g-dev libjpeg62-turbo-dev libcmocka-dev)
+test_pkgs=(zip unzip epubcheck default-jre-headless python3 clang libclang-rt-14-dev)
+bench_pkgs=(calibre imagemagick time)
+image_pkgs=(podman debootstrap runc uidmap slirp4netns fuse-overlayfs redis-server)
+
+want=("${build_pkgs[@]}" "${test_pkgs[@]}")
+for arg in "$@"; do
+    case "$arg" in
+    --bench) want+=("${bench_pkgs[@]}") ;;
+    --image) want+=("${image_pkgs[@]}") ;;
+    --all) want+=("${bench_pkgs[@]}" "${image_pkgs[@]}") ;;
+    *) echo "setup.sh: unknown option $arg" >&2; exit 2 ;;
+    esac
+done
+
+missing=()
+for p in "${want[@]}"; do
+    if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then
+        missing+=("$p")
+    fi
+done
+if [ ${#missing[@]} -eq 0 ]; then
+    echo "setup: all ${#want[@]} packages present"
+    exit 0
+fi
+SUDO=""
+[ "$(id -u)" -eq 0 ] || SUDO="sudo"
+echo "setup: installing ${missing[*]}"
+$SUDO apt-get update -qq
+DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+echo "setup: done"

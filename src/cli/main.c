@@ -1,0 +1,107 @@
+/*
+ * quire: the one binary. `quire <command> [options]`, git style.
+ * main alone does the process-wide initialisation and maps error codes to
+ * exit statuses (docs/cli.md).
+ */
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "cli.h"
+#include "qr/image.h"
+#include "qr/log.h"
+
+static const qr_cli_cmd commands[] = {
+    {"sample-book", "write a generated sample EPUB (text and images)", qr_cmd_sample_book,
+     qr_cmd_sample_book_usage},
+};
+#define NCOMMANDS (sizeof(commands) / sizeof(commands[0]))
+
+static void usage(FILE *f)
+{
+    fprintf(f, "usage: quire <command> [options]\n\ncommands:\n");
+    for (size_t i = 0; i < NCOMMANDS; i++)
+        fprintf(f, "  %-12s %s\n", commands[i].name, commands[i].summary);
+    fprintf(f, "\n`quire <command> --help` describes a command. Exit statuses: docs/cli.md.\n"
+               "Environment: QUIRE_LOG_LEVEL=debug|info|warn|error, QUIRE_LOG_FORMAT=text|json\n");
+}
+
+bool qr_cli_stderr_tty(void)
+{
+    return isatty(STDERR_FILENO) == 1;
+}
+
+int qr_cli_fail(const qr_error *err)
+{
+    if (!err || err->code == 0)
+        return 0;
+    qr_log(QR_LOG_ERROR, err->stage, "%s: %s%s%s%s", err->id ? err->id : "internal", err->msg,
+           err->context[0] ? " (" : "", err->context, err->context[0] ? ")" : "");
+    return qr_error_exit_status(err);
+}
+
+int qr_cli_usage_error(const char *cmd, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    fprintf(stderr, "quire %s: ", cmd);
+    vfprintf(stderr, fmt, ap);
+    fprintf(stderr, "\n(see `quire %s --help`)\n", cmd);
+    va_end(ap);
+    return 2;
+}
+
+static void setup_logging(void)
+{
+    const char *lvl = getenv("QUIRE_LOG_LEVEL");
+    const char *fmt = getenv("QUIRE_LOG_FORMAT");
+    int level = lvl ? qr_log_level_parse(lvl) : QR_LOG_INFO;
+    if (level < 0)
+        level = QR_LOG_INFO;
+    bool json = fmt ? strcmp(fmt, "json") == 0 : !qr_cli_stderr_tty();
+    qr_log_set_sink(json ? qr_log_sink_json : qr_log_sink_text, stderr, (qr_log_level)level);
+}
+
+int main(int argc, char **argv)
+{
+    if (argc < 2) {
+        usage(stderr);
+        return 2;
+    }
+    const char *name = argv[1];
+    if (strcmp(name, "--help") == 0 || strcmp(name, "-h") == 0 || strcmp(name, "help") == 0) {
+        if (argc > 2) {
+            for (size_t i = 0; i < NCOMMANDS; i++)
+                if (strcmp(commands[i].name, argv[2]) == 0) {
+                    commands[i].usage(stdout);
+                    return 0;
+                }
+        }
+        usage(stdout);
+        return 0;
+    }
+    if (strcmp(name, "--version") == 0 || strcmp(name, "version") == 0) {
+        printf("quire %s\n", QR_VERSION);
+        return 0;
+    }
+    for (size_t i = 0; i < NCOMMANDS; i++) {
+        if (strcmp(commands[i].name, name) != 0)
+            continue;
+        for (int a = 2; a < argc; a++)
+            if (strcmp(argv[a], "--help") == 0 || strcmp(argv[a], "-h") == 0) {
+                commands[i].usage(stdout);
+                return 0;
+            }
+        setup_logging();
+        qr_error err = QR_ERROR_INIT;
+        if (qr_image_global_init(argv[0], &err) < 0)
+            return qr_cli_fail(&err);
+        int rc = commands[i].run(argc - 1, argv + 1);
+        qr_image_global_shutdown();
+        return rc;
+    }
+    fprintf(stderr, "quire: '%s' is not a quire command (see `quire --help`)\n", name);
+    return 2;
+}

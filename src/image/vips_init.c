@@ -1,0 +1,28 @@
+/* Process-wide libvips initialisation (called by main and by forked children). */
+#include <vips/vips.h>
+
+#include "qr/image.h"
+
+int qr_image_global_init(const char *argv0, qr_error *err)
+{
+    if (VIPS_INIT(argv0 ? argv0 : "quire") != 0) {
+        qr_error_set(err, QR_ERR_INTERNAL, "image", "libvips failed to start: %s",
+                     vips_error_buffer());
+        vips_error_clear();
+        return err ? err->code : QR_EINVAL;
+    }
+    /* Each book is processed once: the operation cache only holds memory. */
+    vips_cache_set_max(0);
+    vips_cache_set_max_mem(0);
+    /*
+     * quire runs one image per worker thread across all cores; libvips'
+     * own per-operation threads would oversubscribe them.
+     */
+    vips_concurrency_set(1);
+    return 0;
+}
+
+void qr_image_global_shutdown(void)
+{
+    vips_shutdown();
+}
