@@ -13,10 +13,12 @@
 
 #include "qr/epub.h"
 
+/* New bytes for one entry: either in memory (`data`, `len`) or in a file (`path`). */
 typedef struct qr_repack_replacement {
     size_t entry;        /* index into the qr_epub's entries */
-    const uint8_t *data; /* new uncompressed bytes (borrowed) */
+    const uint8_t *data; /* new uncompressed bytes (borrowed), or NULL */
     size_t len;
+    const char *path;    /* file holding the new bytes (borrowed), or NULL */
 } qr_repack_replacement;
 
 typedef struct qr_repack_stats {

@@ -14,6 +14,10 @@
 #include "qr/log.h"
 
 static const qr_cli_cmd commands[] = {
+    {"compress", "make an EPUB smaller without breaking it", qr_cmd_compress,
+     qr_cmd_compress_usage},
+    {"inspect", "report on a book without writing anything", qr_cmd_inspect,
+     qr_cmd_inspect_usage},
     {"sample-book", "write a generated sample EPUB (text and images)", qr_cmd_sample_book,
      qr_cmd_sample_book_usage},
 };

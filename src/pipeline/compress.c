@@ -1,0 +1,417 @@
+/*
+ * EPUB compression: ingest, recompress every image on all cores, repackage.
+ *
+ * Images are independent, so a small pool of threads takes them one at a
+ * time from a shared counter. Each result that pays off is written to the
+ * job's work directory rather than kept in memory, so peak memory is bounded
+ * by the number of threads times one image, whatever the size of the book.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <libgen.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <zip.h>
+
+#include "qr/epub.h"
+#include "qr/fs.h"
+#include "qr/image.h"
+#include "qr/log.h"
+#include "qr/pipeline.h"
+#include "qr/repack.h"
+
+typedef struct img_task {
+    size_t entry;
+    const char *media_type;
+    char *result_path; /* set when the image changed */
+    qr_image_result res;
+    bool failed;
+} img_task;
+
+typedef struct img_pool {
+    const qr_epub *epub;
+    const qr_compress_opts *opts;
+    const char *workdir;
+    img_task *tasks;
+    size_t ntasks;
+    size_t next;
+    size_t done;
+    bool stop;
+    pthread_mutex_t lock;
+    qr_warnings *warnings;
+    qr_error fatal; /* first error that stops the book */
+} img_pool;
+
+void qr_compress_report_free(qr_compress_report *r)
+{
+    if (!r)
+        return;
+    free(r->types);
+    qr_warnings_free(r->warnings);
+    free(r);
+}
+
+/* One image: read, compress, and keep the result on disk when it is smaller. */
+static int run_task(img_pool *p, img_task *t, qr_error *err)
+{
+    int rc = 0;
+    const qr_epub_entry *ent = qr_epub_get_entry(p->epub, t->entry);
+    qr_buf in = QR_BUF_INIT(p->opts->limits.max_entry_bytes);
+    qr_buf out = QR_BUF_INIT(p->opts->limits.max_entry_bytes);
+    qr_error ierr = QR_ERROR_INIT;
+
+    rc = qr_epub_read_entry(&in, p->epub, t->entry, err);
+    if (rc < 0) {
+        qr_error_set_context(err, "%s", ent->path);
+        goto out;
+    }
+    qr_image_opts io = QR_IMAGE_OPTS_INIT;
+    io.profile = p->opts->profile;
+    io.max_pixels = p->opts->limits.max_image_pixels;
+    if (qr_image_compress(&out, &t->res, in.data, in.len, t->media_type, &io, &ierr) < 0) {
+        /* One bad image never costs the book: keep its bytes, say why. */
+        t->failed = true;
+        qr_warn(p->warnings, ierr.id, "image", ent->path, "kept unchanged: %s", ierr.msg);
+        goto out;
+    }
+    if (t->res.outcome != QR_IMAGE_CHANGED)
+        goto out;
+    char name[64];
+    snprintf(name, sizeof(name), "/img-%06zu", t->entry);
+    size_t plen = strlen(p->workdir) + strlen(name) + 1;
+    t->result_path = malloc(plen);
+    if (!t->result_path) {
+        rc = qr_error_set(err, QR_ERR_OUT_OF_MEMORY, "image", "cannot allocate a path");
+        goto out;
+    }
+    snprintf(t->result_path, plen, "%s%s", p->workdir, name);
+    rc = qr_fs_write_atomic(t->result_path, out.data, out.len, 0600, err);
+    if (rc < 0) {
+        free(t->result_path);
+        t->result_path = NULL;
+    }
+out:
+    qr_buf_free(&in);
+    qr_buf_free(&out);
+    return rc;
+}
+
+static void *pool_worker(void *arg)
+{
+    img_pool *p = arg;
+    for (;;) {
+        pthread_mutex_lock(&p->lock);
+        if (p->stop || p->next >= p->ntasks) {
+            pthread_mutex_unlock(&p->lock);
+            break;
+        }
+        img_task *t = &p->tasks[p->next++];
+        pthread_mutex_unlock(&p->lock);
+
+        qr_error err = QR_ERROR_INIT;
+        int rc = run_task(p, t, &err);
+
+        pthread_mutex_lock(&p->lock);
+        if (rc < 0) {
+            if (p->fatal.code == 0)
+                p->fatal = err;
+            p->stop = true;
+        }
+        p->done++;
+        if (p->opts->progress)
+            p->opts->progress(p->opts->progress_ud, p->done, p->ntasks,
+                              qr_epub_get_entry(p->epub, t->entry)->path);
+        pthread_mutex_unlock(&p->lock);
+    }
+    return NULL;
+}
+
+static int run_pool(img_pool *p, int nthreads, qr_error *err)
+{
+    pthread_t tids[64];
+    int started = 0;
+    if (nthreads > 64)
+        nthreads = 64;
+    for (int i = 0; i < nthreads; i++) {
+        if (pthread_create(&tids[i], NULL, pool_worker, p) != 0)
+            break;
+        started++;
+    }
+    /* With no thread at all, do the work here rather than fail. */
+    if (started == 0)
+        pool_worker(p);
+    for (int i = 0; i < started; i++)
+        pthread_join(tids[i], NULL);
+    if (p->fatal.code != 0) {
+        if (err && err->code == 0)
+            *err = p->fatal;
+        return p->fatal.code;
+    }
+    return 0;
+}
+
+static const char *entry_type(const qr_epub *e, const qr_epub_entry *ent)
+{
+    if (ent->item >= 0) {
+        const char *mt = qr_epub_get_item(e, (size_t)ent->item)->media_type;
+        return (mt && *mt) ? mt : "(no media type)";
+    }
+    if (strcmp(ent->path, "mimetype") == 0 || strncmp(ent->path, "META-INF/", 9) == 0)
+        return "(container)";
+    if (qr_epub_get_info(e)->opf_path && strcmp(ent->path, qr_epub_get_info(e)->opf_path) == 0)
+        return "application/oebps-package+xml";
+    return "(not in manifest)";
+}
+
+static qr_type_stats *type_slot(qr_compress_report *r, const char *type, size_t cap)
+{
+    for (size_t i = 0; i < r->ntypes; i++)
+        if (strcmp(r->types[i].type, type) == 0)
+            return &r->types[i];
+    if (r->ntypes >= cap)
+        return NULL;
+    qr_type_stats *s = &r->types[r->ntypes++];
+    snprintf(s->type, sizeof(s->type), "%s", type);
+    return s;
+}
+
+static int cmp_types(const void *a, const void *b)
+{
+    const qr_type_stats *x = a, *y = b;
+    if (x->bytes_in != y->bytes_in)
+        return x->bytes_in < y->bytes_in ? 1 : -1;
+    return strcmp(x->type, y->type);
+}
+
+/* Bytes by media type, as stored: the input's entries and the output we just wrote. */
+static int tally_types(qr_compress_report *r, const qr_epub *e, const img_task *tasks,
+                       size_t ntasks, const char *out_path, qr_error *err)
+{
+    size_t n = qr_epub_entry_count(e);
+    int zerr = 0;
+    zip_t *out = zip_open(out_path, ZIP_RDONLY, &zerr);
+    if (!out)
+        return qr_error_set_cause(err, QR_ERR_WRITE_FAILED, zerr, "compress",
+                                  "cannot reopen the output %s", out_path);
+    r->types = calloc(n + 2, sizeof(*r->types));
+    if (!r->types) {
+        zip_discard(out);
+        return qr_error_set(err, QR_ERR_OUT_OF_MEMORY, "compress", "cannot allocate stats");
+    }
+    for (size_t i = 0; i < n; i++) {
+        const qr_epub_entry *ent = qr_epub_get_entry(e, i);
+        if (ent->is_dir)
+            continue;
+        qr_type_stats *s = type_slot(r, entry_type(e, ent), n + 2);
+        if (!s)
+            continue;
+        s->count++;
+        s->bytes_in += ent->comp_size;
+        zip_stat_t zs;
+        zip_stat_init(&zs);
+        if (!ent->is_duplicate && zip_stat(out, ent->path, ZIP_FL_ENC_GUESS, &zs) == 0 &&
+            (zs.valid & ZIP_STAT_COMP_SIZE))
+            s->bytes_out += zs.comp_size;
+    }
+    for (size_t i = 0; i < ntasks; i++) {
+        if (!tasks[i].result_path)
+            continue;
+        qr_type_stats *s = type_slot(r, entry_type(e, qr_epub_get_entry(e, tasks[i].entry)),
+                                     n + 2);
+        if (s)
+            s->changed++;
+    }
+    zip_discard(out);
+    qsort(r->types, r->ntypes, sizeof(*r->types), cmp_types);
+    return 0;
+}
+
+/* The output's directory must exist and be writable before an hour of work, not after. */
+static int check_output(const char *in_path, const char *out_path, uint64_t in_size,
+                        qr_error *err)
+{
+    struct stat a, b;
+    if (stat(in_path, &a) == 0 && stat(out_path, &b) == 0 && a.st_dev == b.st_dev &&
+        a.st_ino == b.st_ino)
+        return qr_error_set(err, QR_ERR_INVALID_ARGUMENT, "compress",
+                            "output %s is the input file; write to another path", out_path);
+    char *copy = strdup(out_path);
+    if (!copy)
+        return qr_error_set(err, QR_ERR_OUT_OF_MEMORY, "compress", "out of memory");
+    const char *dir = dirname(copy);
+    int rc = 0;
+    uint64_t avail = 0;
+    if (access(dir, W_OK) != 0) {
+        int e = errno;
+        rc = qr_error_set_cause(err, QR_ERR_WRITE_FAILED, e, "compress",
+                                "cannot write to directory %s: %s", dir, strerror(e));
+    } else if (qr_fs_free_bytes(&avail, dir, NULL) == 0 && avail < in_size) {
+        rc = qr_error_set(err, QR_ERR_DISK_FULL, "compress",
+                          "%s has %llu bytes free; the output may need up to %llu", dir,
+                          (unsigned long long)avail, (unsigned long long)in_size);
+    }
+    free(copy);
+    return rc;
+}
+
+int qr_compress_epub(qr_compress_report **out, const char *in_path, const char *out_path,
+                     const qr_compress_opts *opts, qr_warnings **warnings_on_error,
+                     qr_error *err)
+{
+    int rc = 0;
+    qr_compress_report *r = NULL;
+    qr_warnings *w = NULL;
+    qr_epub *e = NULL;
+    char *workdir = NULL;
+    img_task *tasks = NULL;
+    size_t ntasks = 0;
+    qr_repack_replacement *repl = NULL;
+    qr_compress_opts o = opts ? *opts : (qr_compress_opts)QR_COMPRESS_OPTS_INIT;
+    double t0 = qr_now();
+
+    *out = NULL;
+    if (warnings_on_error)
+        *warnings_on_error = NULL;
+    if (!o.profile)
+        o.profile = qr_profile_get(NULL);
+    rc = qr_limits_validate(&o.limits, err);
+    if (rc < 0)
+        goto out;
+    r = calloc(1, sizeof(*r));
+    w = qr_warnings_new();
+    if (!r || !w) {
+        rc = qr_error_set(err, QR_ERR_OUT_OF_MEMORY, "compress", "out of memory");
+        goto out;
+    }
+    r->profile = o.profile;
+
+    qr_format fmt = QR_FORMAT_UNKNOWN;
+    rc = qr_detect_format(&fmt, in_path, err);
+    if (rc < 0)
+        goto out;
+    if (fmt != QR_FORMAT_EPUB) {
+        rc = qr_error_set(err, QR_ERR_UNSUPPORTED_FORMAT, "detect", "%s is %s, not an EPUB",
+                          in_path, fmt == QR_FORMAT_PDF ? "a PDF" : "neither an EPUB nor a PDF");
+        goto out;
+    }
+    rc = qr_fs_file_size(&r->file_bytes_in, in_path, err);
+    if (rc < 0)
+        goto out;
+    rc = check_output(in_path, out_path, r->file_bytes_in, err);
+    if (rc < 0)
+        goto out;
+
+    qr_epub_opts eo = QR_EPUB_OPTS_INIT;
+    eo.limits = o.limits;
+    eo.warnings = w;
+    rc = qr_epub_open(&e, in_path, &eo, err);
+    if (rc < 0)
+        goto out;
+
+    size_t nitems = qr_epub_item_count(e);
+    tasks = calloc(nitems ? nitems : 1, sizeof(*tasks));
+    if (!tasks) {
+        rc = qr_error_set(err, QR_ERR_OUT_OF_MEMORY, "compress", "out of memory");
+        goto out;
+    }
+    for (size_t i = 0; i < nitems; i++) {
+        const qr_epub_item *it = qr_epub_get_item(e, i);
+        if (it->entry < 0 || !qr_media_is_image(it->media_type))
+            continue;
+        const qr_epub_entry *ent = qr_epub_get_entry(e, (size_t)it->entry);
+        /* Obfuscated resources are never decoded: their bytes are not an image. */
+        if (ent->obf != QR_OBF_NONE || ent->is_dir)
+            continue;
+        bool seen = false;
+        for (size_t k = 0; k < ntasks; k++)
+            seen = seen || tasks[k].entry == (size_t)it->entry;
+        if (seen)
+            continue;
+        tasks[ntasks].entry = (size_t)it->entry;
+        tasks[ntasks].media_type = it->media_type;
+        ntasks++;
+    }
+    r->images_total = ntasks;
+
+    rc = qr_workdir_create(&workdir, o.work_parent, "compress", err);
+    if (rc < 0)
+        goto out;
+    long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+    int nthreads = o.threads > 0 ? o.threads : (cpus > 0 ? (int)cpus : 1);
+    if ((size_t)nthreads > ntasks)
+        nthreads = ntasks ? (int)ntasks : 1;
+    r->threads = nthreads;
+
+    img_pool pool;
+    memset(&pool, 0, sizeof(pool));
+    pool.epub = e;
+    pool.opts = &o;
+    pool.workdir = workdir;
+    pool.tasks = tasks;
+    pool.ntasks = ntasks;
+    pool.warnings = w;
+    pthread_mutex_init(&pool.lock, NULL);
+    double ti = qr_now();
+    qr_log(QR_LOG_DEBUG, "image", "%zu images on %d threads, profile %s", ntasks, nthreads,
+           o.profile->name);
+    rc = run_pool(&pool, nthreads, err);
+    pthread_mutex_destroy(&pool.lock);
+    r->image_seconds = qr_now() - ti;
+    if (rc < 0)
+        goto out;
+
+    size_t nrepl = 0;
+    repl = calloc(ntasks ? ntasks : 1, sizeof(*repl));
+    if (!repl) {
+        rc = qr_error_set(err, QR_ERR_OUT_OF_MEMORY, "compress", "out of memory");
+        goto out;
+    }
+    for (size_t i = 0; i < ntasks; i++) {
+        if (tasks[i].failed)
+            r->images_failed++;
+        else if (tasks[i].result_path)
+            r->images_changed++;
+        else
+            r->images_kept++;
+        if (tasks[i].result_path) {
+            repl[nrepl].entry = tasks[i].entry;
+            repl[nrepl].path = tasks[i].result_path;
+            nrepl++;
+        }
+    }
+    qr_repack_stats rs;
+    rc = qr_repack_write(&rs, out_path, e, repl, nrepl, err);
+    if (rc < 0)
+        goto out;
+    r->file_bytes_out = rs.out_bytes;
+    rc = tally_types(r, e, tasks, ntasks, out_path, err);
+    if (rc < 0)
+        goto out;
+
+    r->wall_seconds = qr_now() - t0;
+    r->peak_rss_bytes = qr_fs_peak_rss();
+    r->warnings = w;
+    w = NULL;
+    *out = r;
+    r = NULL;
+out:
+    if (rc < 0 && warnings_on_error) {
+        *warnings_on_error = w;
+        w = NULL;
+    }
+    if (workdir && qr_workdir_remove(workdir, NULL) < 0)
+        qr_log(QR_LOG_WARN, "compress", "could not remove work directory %s", workdir);
+    free(workdir);
+    for (size_t i = 0; i < ntasks; i++)
+        free(tasks[i].result_path);
+    free(tasks);
+    free(repl);
+    qr_epub_free(e);
+    qr_warnings_free(w);
+    qr_compress_report_free(r);
+    return rc;
+}
