@@ -125,6 +125,33 @@ int qr_epub_open(qr_epub **out, const char *path, const qr_epub_opts *opts, qr_e
 int qr_epub_open_buffer(qr_epub **out, const void *data, size_t len, const qr_epub_opts *opts,
                         qr_error *err) QR_WUR;
 
+/*
+ * Parser entry points over one XML document, for fuzzers and tests. They
+ * apply the same rules, limits and warnings as qr_epub_open but touch no
+ * archive: nothing is looked up in a ZIP (manifest items get entry -1 and
+ * no missing-resource warnings).
+ *
+ * qr_epub_parse_container_buffer: container.xml text -> malloc'd, normalised
+ *   OPF path in *opf_path (free() it). Errors: container-invalid, xml-limit,
+ *   entry-too-large, unsafe-path, out-of-memory.
+ * qr_epub_parse_opf_buffer: OPF text found at container path `opf_path`
+ *   (NULL: "package.opf") -> a partial qr_epub (info, items, spine; no
+ *   entries, toc or page list; qr_epub_read_entry fails). Errors: opf-invalid,
+ *   spine-empty, unsafe-path, xml-limit, entry-too-large, too-many-entries.
+ * qr_epub_parse_nav_buffer: an EPUB 3 nav document (ncx = false) or an EPUB 2
+ *   NCX (ncx = true) at container path `nav_path` -> a partial qr_epub with
+ *   only toc and page list. Errors: unsafe-path, xml-limit, entry-too-large,
+ *   too-many-entries. A document that cannot be parsed at all gives an empty
+ *   toc and a nav-invalid warning, not an error (navigation is optional).
+ * On failure *out / *opf_path is NULL.
+ */
+int qr_epub_parse_container_buffer(char **opf_path, const void *xml, size_t len,
+                                   const qr_epub_opts *opts, qr_error *err) QR_WUR;
+int qr_epub_parse_opf_buffer(qr_epub **out, const void *xml, size_t len, const char *opf_path,
+                             const qr_epub_opts *opts, qr_error *err) QR_WUR;
+int qr_epub_parse_nav_buffer(qr_epub **out, const void *xml, size_t len, const char *nav_path,
+                             bool ncx, const qr_epub_opts *opts, qr_error *err) QR_WUR;
+
 void qr_epub_free(qr_epub *e);
 
 const qr_epub_info *qr_epub_get_info(const qr_epub *e);
