@@ -60,6 +60,7 @@ typedef struct qr_profile {
     int png_effort;         /* libvips PNG filter search effort (0-10) */
     bool png_palette;       /* quantise PNGs to a palette (lossy) */
     bool strip_metadata;    /* drop EXIF/XMP/IPTC (ICC kept) */
+    bool jpeg_progressive;  /* progressive JPEG scans (smaller above a few KB) */
 } qr_profile;
 
 /* The built-in profile table. Returns NULL for an unknown name. */

@@ -32,9 +32,9 @@ int qr_limits_validate(const qr_limits *l, qr_error *err)
  * losslessly where possible, PNGs recompressed at maximum effort.
  */
 static const qr_profile profiles[] = {
-    {QR_PROFILE_TABLET, "tablet", 2560, 82, true, 9, 4, false, true},
-    {QR_PROFILE_PHONE, "phone", 1600, 75, true, 9, 4, true, true},
-    {QR_PROFILE_LOSSLESS, "lossless", 0, 0, false, 9, 6, false, false},
+    {QR_PROFILE_TABLET, "tablet", 2560, 82, true, 9, 4, false, true, true},
+    {QR_PROFILE_PHONE, "phone", 1600, 75, true, 9, 4, true, true, true},
+    {QR_PROFILE_LOSSLESS, "lossless", 0, 0, false, 9, 6, false, false, true},
 };
 
 const qr_profile *qr_profile_get(const char *name)

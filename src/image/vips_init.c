@@ -2,6 +2,22 @@
 #include <vips/vips.h>
 
 #include "qr/image.h"
+#include "qr/log.h"
+
+/*
+ * libvips reports recoverable oddities (truncated data, bad tiles) through
+ * GLib's log, which prints to stderr by default; the library never prints,
+ * so they go to quire's log at debug level. Errors reach callers through
+ * qr_error regardless.
+ */
+static void on_vips_log(const gchar *domain, GLogLevelFlags level, const gchar *message,
+                        gpointer user)
+{
+    (void)domain;
+    (void)level;
+    (void)user;
+    qr_log(QR_LOG_DEBUG, "image", "libvips: %s", message);
+}
 
 int qr_image_global_init(const char *argv0, qr_error *err)
 {
@@ -19,6 +35,8 @@ int qr_image_global_init(const char *argv0, qr_error *err)
      * own per-operation threads would oversubscribe them.
      */
     vips_concurrency_set(1);
+    g_log_set_handler("VIPS", G_LOG_LEVEL_WARNING | G_LOG_LEVEL_MESSAGE | G_LOG_LEVEL_INFO,
+                      on_vips_log, NULL);
     return 0;
 }
 

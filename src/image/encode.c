@@ -1,0 +1,332 @@
+/*
+ * libvips pipelines: shrink-on-load, orientation, re-encode. Every libvips
+ * varargs call of the stage lives here or in probe.c.
+ *
+ * Memory stays bounded: sources are read with sequential access, JPEG and
+ * WebP are shrunk while decoding, and only an already-shrunk image is ever
+ * held in memory (to rotate it).
+ */
+#include <string.h>
+
+#include <vips/vips.h>
+
+#include "image/image_internal.h"
+
+#if VIPS_MAJOR_VERSION > 8 || (VIPS_MAJOR_VERSION == 8 && VIPS_MINOR_VERSION >= 15)
+#define QR_VIPS_HAS_KEEP 1
+#else
+#define QR_VIPS_HAS_KEEP 0
+#endif
+
+void qr_image__blob_free(qr_image__blob *b)
+{
+    if (!b)
+        return;
+    g_free(b->data);
+    memset(b, 0, sizeof(*b));
+}
+
+static void *unconst(const uint8_t *p)
+{
+    return (void *)(uintptr_t)p;
+}
+
+/* The long edge the output may have: the profile's, never an upscale. */
+static int target_edge(const qr_image__header *hdr, const qr_profile *p)
+{
+    int long_edge = hdr->info.width > hdr->info.height ? hdr->info.width : hdr->info.height;
+    if (p->max_long_edge > 0 && p->max_long_edge < (uint32_t)long_edge)
+        return (int)p->max_long_edge;
+    return long_edge;
+}
+
+/*
+ * CMYK JPEG: vips_thumbnail would convert to sRGB. Shrink in the decoder
+ * (1/2/4/8), resize the rest, then apply the EXIF orientation.
+ */
+static int load_cmyk_jpeg(VipsImage **out, const qr_image__header *hdr, int target,
+                          const uint8_t *in, size_t len, qr_error *err)
+{
+    VipsImage *img = NULL, *sized = NULL, *mem = NULL, *rot = NULL;
+    int rc = 0, shrink = 1, orientation = 1;
+    int long_edge = hdr->info.width > hdr->info.height ? hdr->info.width : hdr->info.height;
+
+    while (shrink < 8 && long_edge / (shrink * 2) >= target)
+        shrink *= 2;
+    if (vips_jpegload_buffer(unconst(in), len, &img, "shrink", shrink, "access",
+                             VIPS_ACCESS_SEQUENTIAL, "fail_on", VIPS_FAIL_ON_TRUNCATED, NULL)) {
+        rc = qr_image__error_from_vips(err, QR_ERR_IMAGE_DECODE, "cannot load JPEG");
+        goto out;
+    }
+    long_edge = img->Xsize > img->Ysize ? img->Xsize : img->Ysize;
+    if (long_edge > target) {
+        if (vips_resize(img, &sized, (double)target / long_edge, NULL)) {
+            rc = qr_image__error_from_vips(err, QR_ERR_IMAGE_DECODE, "cannot resize JPEG");
+            goto out;
+        }
+    } else {
+        sized = img;
+        g_object_ref(sized);
+    }
+    if (vips_image_get_typeof(sized, VIPS_META_ORIENTATION) &&
+        vips_image_get_int(sized, VIPS_META_ORIENTATION, &orientation))
+        orientation = 1;
+    if (orientation > 1 && orientation <= 8) {
+        /* Rotation reads out of order: hold the (already shrunk) pixels. */
+        if (!(mem = vips_image_copy_memory(sized)) || vips_autorot(mem, &rot, NULL)) {
+            rc = qr_image__error_from_vips(err, QR_ERR_IMAGE_DECODE, "cannot rotate JPEG");
+            goto out;
+        }
+        *out = rot;
+        rot = NULL;
+    } else {
+        *out = sized;
+        sized = NULL;
+    }
+out:
+    VIPS_UNREF(rot);
+    VIPS_UNREF(mem);
+    VIPS_UNREF(sized);
+    VIPS_UNREF(img);
+    return rc;
+}
+
+typedef struct save_params {
+    qr_image__format format;
+    bool lossless;
+    bool strip;
+    int quality;    /* JPEG/WebP Q, PNG/GIF palette quality */
+    bool progressive;
+    int png_compression;
+    int png_effort;
+    bool palette;   /* PNG: write a palette image */
+    bool exact;     /* palette/GIF: no dithering, highest quality */
+    int bitdepth;   /* PNG: 0 = as the image */
+} save_params;
+
+static int save_jpeg(void **buf, size_t *len, VipsImage *img, const save_params *s)
+{
+#if QR_VIPS_HAS_KEEP
+    if (s->strip)
+        return vips_jpegsave_buffer(img, buf, len, "Q", s->quality, "optimize_coding", TRUE,
+                                    "interlace", s->progressive, "keep", VIPS_FOREIGN_KEEP_ICC,
+                                    NULL);
+#endif
+    return vips_jpegsave_buffer(img, buf, len, "Q", s->quality, "optimize_coding", TRUE,
+                                "interlace", s->progressive, NULL);
+}
+
+static int save_png(void **buf, size_t *len, VipsImage *img, const save_params *s)
+{
+    /* Adaptive per-row filtering suits photos; palette images compress
+     * best unfiltered (libpng's advice). */
+    int filter = s->palette ? VIPS_FOREIGN_PNG_FILTER_NONE : VIPS_FOREIGN_PNG_FILTER_ALL;
+    int q = s->exact ? 100 : s->quality;
+    double dither = s->exact ? 0.0 : 1.0;
+    /* libvips 8.14 rejects an explicit 0 ("as the image"): spell it out. */
+    int bitdepth = s->bitdepth ? s->bitdepth : img->BandFmt == VIPS_FORMAT_USHORT ? 16 : 8;
+#if QR_VIPS_HAS_KEEP
+    if (s->strip)
+        return vips_pngsave_buffer(img, buf, len, "compression", s->png_compression, "filter",
+                                   filter, "palette", s->palette, "Q", q, "dither", dither,
+                                   "effort", s->png_effort, "bitdepth", bitdepth, "keep",
+                                   VIPS_FOREIGN_KEEP_ICC, NULL);
+#endif
+    return vips_pngsave_buffer(img, buf, len, "compression", s->png_compression, "filter", filter,
+                               "palette", s->palette, "Q", q, "dither", dither, "effort",
+                               s->png_effort, "bitdepth", bitdepth, NULL);
+}
+
+static int save_webp(void **buf, size_t *len, VipsImage *img, const save_params *s)
+{
+#if QR_VIPS_HAS_KEEP
+    if (s->strip)
+        return vips_webpsave_buffer(img, buf, len, "Q", s->quality, "lossless", s->lossless,
+                                    "effort", 6, "keep", VIPS_FOREIGN_KEEP_ICC, NULL);
+#endif
+    return vips_webpsave_buffer(img, buf, len, "Q", s->quality, "lossless", s->lossless, "effort",
+                                6, NULL);
+}
+
+static int save_gif(void **buf, size_t *len, VipsImage *img, const save_params *s)
+{
+    return vips_gifsave_buffer(img, buf, len, "effort", s->exact ? 10 : 7, "dither",
+                               s->exact ? 0.0 : 1.0, NULL);
+}
+
+/*
+ * `decoded`: the pixels are already in memory, so a failure is the
+ * encoder's. Otherwise the source is still being read as the encoder pulls
+ * it, and a corrupt source (by far the likelier cause) fails here too.
+ */
+static int save(qr_image__blob *out, VipsImage *img, const save_params *s, bool decoded,
+                qr_error *err)
+{
+    int vrc = -1;
+    void *buf = NULL;
+    size_t len = 0;
+
+    switch (s->format) {
+    case QR_IMAGE_FMT_JPEG:
+        vrc = save_jpeg(&buf, &len, img, s);
+        break;
+    case QR_IMAGE_FMT_PNG:
+        vrc = save_png(&buf, &len, img, s);
+        break;
+    case QR_IMAGE_FMT_WEBP:
+        vrc = save_webp(&buf, &len, img, s);
+        break;
+    case QR_IMAGE_FMT_GIF:
+        vrc = save_gif(&buf, &len, img, s);
+        break;
+    case QR_IMAGE_FMT_SVG:
+    case QR_IMAGE_FMT_UNKNOWN:
+        return qr_error_set(err, QR_ERR_INTERNAL, QR_IMAGE_STAGE, "no encoder for %s",
+                            qr_image__format_name(s->format));
+    }
+    if (vrc != 0) {
+        g_free(buf);
+        if (decoded)
+            return qr_image__error_from_vips(err, QR_ERR_IMAGE_ENCODE, "cannot encode image");
+        return qr_image__error_from_vips(err, QR_ERR_IMAGE_DECODE,
+                                         "cannot decode (or re-encode) image");
+    }
+    out->data = buf;
+    out->len = len;
+    out->width = img->Xsize;
+    out->height = img->Ysize;
+    return 0;
+}
+
+int qr_image__encode_lossy(qr_image__blob *out, const qr_image__sniff *sniff,
+                           const qr_image__header *hdr, const qr_profile *profile,
+                           const uint8_t *in, size_t len, qr_error *err)
+{
+    VipsImage *img = NULL, *mem = NULL;
+    int rc = 0;
+    int target = target_edge(hdr, profile);
+    save_params s = {sniff->format, false, profile->strip_metadata, profile->jpeg_quality,
+                     profile->jpeg_progressive, profile->png_compression, profile->png_effort,
+                     false, false, 0};
+
+    memset(out, 0, sizeof(*out));
+    if (sniff->format == QR_IMAGE_FMT_JPEG && hdr->cmyk) {
+        if ((rc = load_cmyk_jpeg(&img, hdr, target, in, len, err)) < 0)
+            goto out;
+    } else if (vips_thumbnail_buffer(unconst(in), len, &img, target, "height", target, "size",
+                                     VIPS_SIZE_DOWN, "option_string", "fail_on=truncated",
+                                     NULL)) {
+        /* thumbnail applies the EXIF orientation (and drops the tag). Its
+         * own fail_on is not passed to the loader by 8.14: use the option
+         * string. */
+        rc = qr_image__error_from_vips(err, QR_ERR_IMAGE_DECODE, "cannot load image");
+        goto out;
+    }
+    /* Decode now, at output size (bounded by the profile's long edge), so
+     * a corrupt source reads as image-decode and the encoder's own
+     * failures as image-encode. */
+    if (!(mem = vips_image_copy_memory(img))) {
+        rc = qr_image__error_from_vips(err, QR_ERR_IMAGE_DECODE, "cannot decode image");
+        goto out;
+    }
+    if (sniff->format == QR_IMAGE_FMT_PNG) {
+        /* A palette stays a palette; 16-bit samples are more than a screen shows. */
+        s.palette = profile->png_palette || sniff->png_color_type == 3;
+        s.exact = !profile->png_palette && sniff->png_color_type == 3;
+        if (vips_image_get_format(mem) == VIPS_FORMAT_USHORT)
+            s.bitdepth = 8;
+    }
+    rc = save(out, mem, &s, true, err);
+out:
+    VIPS_UNREF(mem);
+    VIPS_UNREF(img);
+    return rc;
+}
+
+static int load_full(VipsImage **out, const uint8_t *in, size_t len, qr_error *err)
+{
+    *out = vips_image_new_from_buffer(unconst(in), len, "", "access", VIPS_ACCESS_SEQUENTIAL,
+                                      "fail_on", VIPS_FAIL_ON_TRUNCATED, NULL);
+    if (!*out)
+        return qr_image__error_from_vips(err, QR_ERR_IMAGE_DECODE, "cannot load image");
+    return 0;
+}
+
+int qr_image__pixels_equal(bool *equal, const uint8_t *a, size_t alen, const uint8_t *b,
+                           size_t blen, qr_error *err)
+{
+    VipsImage *ia = NULL, *ib = NULL, *eq = NULL;
+    double min = 0;
+    int rc = 0;
+
+    *equal = false;
+    if ((rc = load_full(&ia, a, alen, err)) < 0 || (rc = load_full(&ib, b, blen, err)) < 0)
+        goto out;
+    if (ia->Xsize != ib->Xsize || ia->Ysize != ib->Ysize || ia->Bands != ib->Bands ||
+        ia->BandFmt != ib->BandFmt)
+        goto out;
+    /* 255 where every band matches; the minimum over the image says it all. */
+    if (vips_equal(ia, ib, &eq, NULL) || vips_min(eq, &min, NULL)) {
+        rc = qr_image__error_from_vips(err, QR_ERR_IMAGE_DECODE, "cannot compare images");
+        goto out;
+    }
+    *equal = min == 255.0;
+out:
+    VIPS_UNREF(eq);
+    VIPS_UNREF(ib);
+    VIPS_UNREF(ia);
+    return rc;
+}
+
+int qr_image__encode_lossless(qr_image__blob *out, bool *exact, const qr_image__sniff *sniff,
+                              const qr_image__header *hdr, const qr_profile *profile,
+                              const uint8_t *in, size_t len, qr_error *err)
+{
+    VipsImage *img = NULL;
+    int rc = 0;
+    bool verify = false;
+    save_params s = {sniff->format, true, profile->strip_metadata, 100, false,
+                     profile->png_compression, profile->png_effort, false, true, 0};
+
+    (void)hdr;
+    memset(out, 0, sizeof(*out));
+    *exact = true;
+    if ((rc = load_full(&img, in, len, err)) < 0)
+        goto out;
+    switch (sniff->format) {
+    case QR_IMAGE_FMT_PNG:
+        /* Requantising a palette image reproduces it only if no colour
+         * merges: try, then check every pixel. */
+        s.palette = sniff->png_color_type == 3;
+        verify = s.palette;
+        /* Grey at 1, 2 or 4 bits decodes to 8: write it back as packed. */
+        if (sniff->png_color_type == 0 && sniff->png_bit_depth < 8)
+            s.bitdepth = sniff->png_bit_depth;
+        break;
+    case QR_IMAGE_FMT_GIF:
+    case QR_IMAGE_FMT_WEBP:
+        /* GIF requantises; lossless WebP may rewrite colours under alpha 0. */
+        verify = true;
+        break;
+    case QR_IMAGE_FMT_JPEG:
+    case QR_IMAGE_FMT_SVG:
+    case QR_IMAGE_FMT_UNKNOWN:
+        rc = qr_error_set(err, QR_ERR_INTERNAL, QR_IMAGE_STAGE,
+                          "no lossless vips encoder for %s", qr_image__format_name(sniff->format));
+        goto out;
+    }
+    if ((rc = save(out, img, &s, false, err)) < 0)
+        goto out;
+    /* Only worth verifying if it could be kept. */
+    if (verify && out->len < len) {
+        if ((rc = qr_image__pixels_equal(exact, in, len, out->data, out->len, err)) < 0)
+            goto out;
+        if (!*exact)
+            qr_image__blob_free(out);
+    }
+out:
+    if (rc < 0)
+        qr_image__blob_free(out);
+    VIPS_UNREF(img);
+    return rc;
+}

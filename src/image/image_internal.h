@@ -1,0 +1,121 @@
+/*
+ * Internals of the image stage (docs/internals/image.md). Only the files of src/image/
+ * and the image unit tests include this. libvips' varargs calls stay inside
+ * src/image/: these typed helpers are the only way in.
+ */
+#ifndef QR_IMAGE_INTERNAL_H
+#define QR_IMAGE_INTERNAL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "qr/buf.h"
+#include "qr/config.h"
+#include "qr/error.h"
+#include "qr/image.h"
+
+#define QR_IMAGE_STAGE "image"
+
+typedef enum qr_image__format {
+    QR_IMAGE_FMT_UNKNOWN = 0,
+    QR_IMAGE_FMT_JPEG,
+    QR_IMAGE_FMT_PNG,
+    QR_IMAGE_FMT_GIF,
+    QR_IMAGE_FMT_WEBP,
+    QR_IMAGE_FMT_SVG
+} qr_image__format;
+
+/* What the first bytes say, read without any decoder (detect.c). */
+typedef struct qr_image__sniff {
+    qr_image__format format;
+    int png_bit_depth;  /* IHDR bit depth, 0 if not PNG or no IHDR */
+    int png_color_type; /* IHDR colour type (3 = palette), -1 if unknown */
+    bool png_animated;  /* APNG: acTL chunk before the first IDAT */
+    bool webp_lossless; /* the WebP bitstream is VP8L */
+} qr_image__sniff;
+
+/* Fills `out` from the magic bytes; never fails (unknown is a format too). */
+void qr_image__sniff_buffer(qr_image__sniff *out, const uint8_t *in, size_t len);
+/* Static name as reported in qr_image_result.format. */
+const char *qr_image__format_name(qr_image__format f);
+
+/*
+ * Translates the libvips error buffer into `err` (id `id`, message `what:
+ * <vips text>`), then clears it. The buffer is process-global: under
+ * concurrency its text may include another thread's message, which is
+ * accepted; it is copied under libvips' lock so reading it never races.
+ */
+int qr_image__error_from_vips(qr_error *err, qr_errid id, const char *what);
+
+/* Header facts beyond qr_image_info that the encoders need. */
+typedef struct qr_image__header {
+    qr_image_info info;
+    bool cmyk; /* 4-band CMYK (JPEG): must not go through vips_thumbnail */
+} qr_image__header;
+
+/*
+ * Reads the header only (sequential access, no pixel decode) of a JPEG,
+ * PNG, GIF or WebP whose format `sniff` already established.
+ * Errors: image-decode.
+ */
+int qr_image__read_header(qr_image__header *out, const qr_image__sniff *sniff, const uint8_t *in,
+                          size_t len, qr_error *err);
+
+/* Encoded bytes owned by libvips or libjpeg glue: release with qr_image__blob_free. */
+typedef struct qr_image__blob {
+    void *data; /* g_malloc'd */
+    size_t len;
+    int width, height; /* of the encoded image */
+} qr_image__blob;
+
+void qr_image__blob_free(qr_image__blob *b);
+
+/*
+ * Lossy re-encode (encode.c): shrink so the long edge fits the profile,
+ * apply EXIF orientation, encode in the same format at the profile's
+ * quality. CMYK JPEGs stay CMYK. Errors: image-decode, image-encode.
+ */
+int qr_image__encode_lossy(qr_image__blob *out, const qr_image__sniff *sniff,
+                           const qr_image__header *hdr, const qr_profile *profile,
+                           const uint8_t *in, size_t len, qr_error *err);
+
+/*
+ * Lossless re-encode of PNG, GIF or WebP (encode.c). `*exact` is false when
+ * the only encoding tried could not reproduce every pixel (the blob is then
+ * empty and the caller keeps the original). Errors: image-decode, image-encode.
+ */
+int qr_image__encode_lossless(qr_image__blob *out, bool *exact, const qr_image__sniff *sniff,
+                              const qr_image__header *hdr, const qr_profile *profile,
+                              const uint8_t *in, size_t len, qr_error *err);
+
+/*
+ * Decodes `a` and `b` fully and compares every pixel value (bands, format
+ * and dimensions included). Errors: image-decode.
+ */
+int qr_image__pixels_equal(bool *equal, const uint8_t *a, size_t alen, const uint8_t *b,
+                           size_t blen, qr_error *err);
+
+/*
+ * Lossless JPEG transcode with libjpeg (jpeg_lossless.c): the DCT
+ * coefficients are copied, Huffman tables optimised and, if `progressive`,
+ * the scans made progressive. Every APPn/COM marker is copied unless
+ * `strip`, which keeps only ICC (APP2), EXIF (APP1 "Exif", it carries the
+ * orientation a lossless path cannot apply) and Adobe (APP14). Output is
+ * capped at `out->max`. Warnings from libjpeg (truncated or corrupt data)
+ * are errors here. Errors: image-decode, image-encode, out-of-memory.
+ */
+int qr_image__jpeg_transcode(qr_buf *out, const uint8_t *in, size_t len, bool strip,
+                             bool progressive, qr_error *err);
+
+/*
+ * Copies an encoded JPEG, PNG or WebP into `out` without its EXIF, XMP,
+ * IPTC, comment and text metadata, keeping the ICC profile and everything
+ * needed to decode (JFIF, Adobe, palette, transparency, ...) (metadata.c).
+ * Other formats are copied unchanged. Errors: image-encode (malformed
+ * structure), and those of qr_buf_append.
+ */
+int qr_image__strip_metadata(qr_buf *out, qr_image__format f, const uint8_t *in, size_t len,
+                             qr_error *err);
+
+#endif
