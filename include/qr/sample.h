@@ -19,12 +19,25 @@ typedef struct qr_sample_opts {
     uint32_t seed;     /* varies text and pictures */
     const char *title;
     const char *identifier; /* dc:identifier, e.g. "urn:uuid:..." */
+    int threads;       /* pictures drawn at once; 0: one per online CPU (max 16).
+                          The output bytes do not depend on it. */
 } qr_sample_opts;
 
 #define QR_SAMPLE_OPTS_INIT {12, 8, 3200, 2400, 1, "The Quire Sample Book", \
-    "urn:uuid:6f1f3c2e-8a1d-4b8e-9a57-0c2d51b0a001"}
+    "urn:uuid:6f1f3c2e-8a1d-4b8e-9a57-0c2d51b0a001", 0}
 
-/* Writes the EPUB to `path`. Errors: invalid-argument, image-encode, write-failed, io. */
+/*
+ * Writes the EPUB to `path`, replacing any existing file atomically (libzip
+ * writes a temporary file beside it and renames it). Pictures are drawn into
+ * a temporary work directory beside `path`, removed before returning.
+ * libvips must be initialised (qr_image_global_init).
+ *
+ * Limits: chapters 1..500, images 0..200, image sides 16..10000 pixels,
+ * title and identifier non-empty, threads 0..16.
+ * Errors: invalid-argument (options out of range), image-encode (libvips
+ * failed), write-failed (libzip could not write the archive), io (the work
+ * directory cannot be created or removed), out-of-memory.
+ */
 int qr_sample_book_write(const char *path, const qr_sample_opts *opts, qr_error *err) QR_WUR;
 
 #endif
