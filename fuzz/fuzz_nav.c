@@ -11,7 +11,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         return 0;
     qr_epub *e = NULL;
     bool ncx = data[0] & 1;
-    if (qr_epub_parse_nav_buffer(&e, data + 1, size - 1, "OPS/text/nav.xhtml", ncx, NULL, NULL) == 0)
+    if (qr_epub_parse_nav_buffer(&e, data + 1, size - 1, "OPS/text/nav.xhtml", ncx, NULL, NULL) ==
+        0)
         qr_epub_free(e);
     return 0;
 }

@@ -120,10 +120,10 @@ static pthread_once_t xml_once = PTHREAD_ONCE_INIT;
 /* Reads the XML entry `i` (capped at max_xml_bytes) into `b`. */
 static int read_xml(qr_buf *b, qr_epub *e, zip_t *za, int i, qr_error *err)
 {
-    qr_buf_init(b, (size_t)(e->limits.max_xml_bytes < SIZE_MAX ? e->limits.max_xml_bytes
-                                                              : SIZE_MAX));
-    int rc = qr_epub__zip_read(b, e, za, (size_t)i, e->limits.max_xml_bytes,
-                               QR_ERR_ENTRY_TOO_LARGE, err);
+    qr_buf_init(b,
+                (size_t)(e->limits.max_xml_bytes < SIZE_MAX ? e->limits.max_xml_bytes : SIZE_MAX));
+    int rc = qr_epub__zip_read(b, e, za, (size_t)i, e->limits.max_xml_bytes, QR_ERR_ENTRY_TOO_LARGE,
+                               err);
     if (rc < 0)
         qr_error_set_context(err, "%s", e->entries[i].path);
     return rc;
@@ -495,8 +495,7 @@ int qr_epub_read_entry(qr_buf *out, const qr_epub *e, size_t i, qr_error *err)
     rc = qr_epub__zip_open(&za, e, err);
     if (rc < 0)
         goto out;
-    rc = qr_epub__zip_read(out, e, za, i, e->limits.max_entry_bytes, QR_ERR_ENTRY_TOO_LARGE,
-                           err);
+    rc = qr_epub__zip_read(out, e, za, i, e->limits.max_entry_bytes, QR_ERR_ENTRY_TOO_LARGE, err);
 out:
     if (rc < 0)
         qr_error_set_context(err, "%s", e->entries[i].path);
@@ -527,8 +526,8 @@ int qr_epub_deobfuscate(const qr_epub *e, qr_obfuscation alg, uint8_t *data, siz
         span = 1024;
         break;
     default:
-        return qr_error_set(err, QR_ERR_INVALID_ARGUMENT, QR_EPUB_STAGE,
-                            "unknown obfuscation %d", (int)alg);
+        return qr_error_set(err, QR_ERR_INVALID_ARGUMENT, QR_EPUB_STAGE, "unknown obfuscation %d",
+                            (int)alg);
     }
     if (len < span)
         span = len;
@@ -556,8 +555,8 @@ bool qr_media_is_image(const char *media_type)
 bool qr_media_is_font(const char *media_type)
 {
     static const char *const fonts[] = {
-        "application/font-sfnt", "application/vnd.ms-opentype", "application/font-woff",
-        "application/font-woff2", "application/x-font-ttf", "application/x-font-otf",
+        "application/font-sfnt",       "application/vnd.ms-opentype", "application/font-woff",
+        "application/font-woff2",      "application/x-font-ttf",      "application/x-font-otf",
         "application/x-font-opentype", "application/x-font-truetype", "application/x-font-woff",
         "application/x-truetype-font", "application/x-opentype-font"};
     if (!media_type)

@@ -113,8 +113,8 @@ int qr_epub__parse_container(qr_epub *e, const char *xml, size_t len, qr_error *
     xmlDoc *doc = NULL;
     char *path = NULL;
     unsigned flags = 0;
-    int rc = qr_epub__xml_parse(&doc, e, xml, len, QR_EPUB_CONTAINER, QR_ERR_CONTAINER_INVALID,
-                                err);
+    int rc =
+        qr_epub__xml_parse(&doc, e, xml, len, QR_EPUB_CONTAINER, QR_ERR_CONTAINER_INVALID, err);
     if (rc < 0)
         goto out;
     xmlNode *root = xmlDocGetRootElement(doc), *first = NULL;
@@ -211,7 +211,7 @@ static int walk_encryption(qr_epub *e, xmlNode *n, qr_error *err)
         if (c->type != XML_ELEMENT_NODE)
             continue;
         int rc = qr_epub__xml_is(c, "EncryptedData") ? encrypted_data(e, c, err)
-                                                      : walk_encryption(e, c, err);
+                                                     : walk_encryption(e, c, err);
         if (rc < 0)
             return rc;
     }
@@ -223,8 +223,8 @@ int qr_epub__parse_encryption(qr_epub *e, const char *xml, size_t len, qr_error 
     xmlDoc *doc = NULL;
     qr_error local = QR_ERROR_INIT;
     /* If we cannot read it we cannot prove the book is only obfuscated. */
-    int rc = qr_epub__xml_parse(&doc, e, xml, len, QR_EPUB_ENCRYPTION, QR_ERR_DRM_PROTECTED,
-                                &local);
+    int rc =
+        qr_epub__xml_parse(&doc, e, xml, len, QR_EPUB_ENCRYPTION, QR_ERR_DRM_PROTECTED, &local);
     if (rc < 0) {
         rc = qr_error_set(err, local.errid, QR_EPUB_STAGE, "encryption.xml: %s", local.msg);
         qr_error_set_context(err, "%s", QR_EPUB_ENCRYPTION);

@@ -137,8 +137,8 @@ void qr_epub__xml_init(void);
  * substitution, recovery on malformed input (warning xml-recovered).
  * Returns NULL *out with `invalid` (an error id) when nothing usable parsed.
  */
-int qr_epub__xml_parse(xmlDoc **out, qr_epub *e, const char *data, size_t len,
-                       const char *context, qr_errid invalid, qr_error *err);
+int qr_epub__xml_parse(xmlDoc **out, qr_epub *e, const char *data, size_t len, const char *context,
+                       qr_errid invalid, qr_error *err);
 /*
  * For optional documents (nav, NCX, display options): a hostile or limit
  * error held in `local` (xml-limit, entry-too-large, unsafe-path,
@@ -182,17 +182,14 @@ int qr_epub__derive_keys(qr_epub *e, qr_error *err);
  * the manifest is resolved against e->entries (missing-resource warnings,
  * itemrefs without an entry dropped); without, only hrefs are resolved.
  */
-int qr_epub__parse_opf(qr_epub *e, const char *xml, size_t len, bool with_entries,
-                       qr_error *err);
+int qr_epub__parse_opf(qr_epub *e, const char *xml, size_t len, bool with_entries, qr_error *err);
 
 /* ---- epub_nav.c ---- */
 
 /* Parses an EPUB 3 nav document at container path `path` into toc/pages. */
-int qr_epub__parse_nav(qr_epub *e, const char *xml, size_t len, const char *path,
-                       qr_error *err);
+int qr_epub__parse_nav(qr_epub *e, const char *xml, size_t len, const char *path, qr_error *err);
 /* Parses an EPUB 2 NCX at `path`; fills toc / pages only where still empty. */
-int qr_epub__parse_ncx(qr_epub *e, const char *xml, size_t len, const char *path,
-                       qr_error *err);
+int qr_epub__parse_ncx(qr_epub *e, const char *xml, size_t len, const char *path, qr_error *err);
 
 /* ---- epub_sha1.c ---- */
 

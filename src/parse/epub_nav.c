@@ -116,8 +116,8 @@ static int walk_ol(qr_epub *e, nav_list l, xmlNode *ol, const char *doc_path, in
                 sub = c;
         }
         if (label) {
-            const char *href = qr_epub__xml_is(label, "a") ? qr_epub__xml_attr(e, label, "href")
-                                                           : NULL;
+            const char *href =
+                qr_epub__xml_is(label, "a") ? qr_epub__xml_attr(e, label, "href") : NULL;
             int rc = add_point(e, l, qr_epub__xml_text(e, label), doc_path, href, depth, err);
             if (rc < 0)
                 return rc;

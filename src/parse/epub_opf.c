@@ -25,7 +25,7 @@ typedef struct opf_ctx {
     const char *uid_attr;
     opf_meta *metas;
     size_t n_metas, cap_metas;
-    xmlNode **dc;  /* dc:* elements in document order */
+    xmlNode **dc; /* dc:* elements in document order */
     size_t n_dc, cap_dc;
     const char *cover_meta; /* EPUB 2 <meta name="cover" content=...> */
 } opf_ctx;
@@ -53,8 +53,8 @@ static int collect_metadata(opf_ctx *c, xmlNode *n, int depth, qr_error *err)
             continue;
         }
         if (qr_epub__xml_is(k, "meta")) {
-            int rc = qr_epub__grow((void **)&c->metas, &c->cap_metas, c->n_metas,
-                                   sizeof(*c->metas), list_max(e), err);
+            int rc = qr_epub__grow((void **)&c->metas, &c->cap_metas, c->n_metas, sizeof(*c->metas),
+                                   list_max(e), err);
             if (rc < 0)
                 return rc;
             opf_meta *m = &c->metas[c->n_metas++];
@@ -67,8 +67,8 @@ static int collect_metadata(opf_ctx *c, xmlNode *n, int depth, qr_error *err)
                 m->text = "";
             continue;
         }
-        int rc = qr_epub__grow((void **)&c->dc, &c->cap_dc, c->n_dc, sizeof(*c->dc), list_max(e),
-                               err);
+        int rc =
+            qr_epub__grow((void **)&c->dc, &c->cap_dc, c->n_dc, sizeof(*c->dc), list_max(e), err);
         if (rc < 0)
             return rc;
         c->dc[c->n_dc++] = k;
@@ -337,8 +337,7 @@ static void epub2_cover(opf_ctx *c, const id_ref *ids, size_t nids)
                 "<meta name=\"cover\"> names no image item");
 }
 
-int qr_epub__parse_opf(qr_epub *e, const char *xml, size_t len, bool with_entries,
-                       qr_error *err)
+int qr_epub__parse_opf(qr_epub *e, const char *xml, size_t len, bool with_entries, qr_error *err)
 {
     xmlDoc *doc = NULL;
     id_ref *ids = NULL;
@@ -351,7 +350,8 @@ int qr_epub__parse_opf(qr_epub *e, const char *xml, size_t len, bool with_entrie
         goto out;
     xmlNode *root = xmlDocGetRootElement(doc);
     if (!qr_epub__xml_is(root, "package")) {
-        rc = qr_error_set(err, QR_ERR_OPF_INVALID, QR_EPUB_STAGE, "root element is <%s>, not <package>",
+        rc = qr_error_set(err, QR_ERR_OPF_INVALID, QR_EPUB_STAGE,
+                          "root element is <%s>, not <package>",
                           root->name ? (const char *)root->name : "");
         goto ctx_out;
     }
@@ -363,7 +363,8 @@ int qr_epub__parse_opf(qr_epub *e, const char *xml, size_t len, bool with_entrie
         if (rc < 0)
             goto ctx_out;
     } else {
-        qr_warn(e->warnings, "metadata-invalid", QR_EPUB_STAGE, ctx, "the package has no <metadata>");
+        qr_warn(e->warnings, "metadata-invalid", QR_EPUB_STAGE, ctx,
+                "the package has no <metadata>");
     }
     parse_metadata(&c);
 

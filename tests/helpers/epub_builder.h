@@ -14,13 +14,22 @@ typedef struct qr_test_entry {
     const char *name;
     const void *data; /* NULL: `len` zero bytes */
     size_t len;
-    bool stored;      /* ZIP_CM_STORE instead of deflate */
+    bool stored; /* ZIP_CM_STORE instead of deflate */
 } qr_test_entry;
 
 /* A deflated text entry / a stored text entry. */
-#define QR_TEST_TEXT(n, s) {(n), (s), sizeof(s) - 1, false}
-#define QR_TEST_STORED(n, s) {(n), (s), sizeof(s) - 1, true}
-#define QR_TEST_ZEROS(n, l) {(n), NULL, (l), false}
+#define QR_TEST_TEXT(n, s)                                                                         \
+    {                                                                                              \
+        (n), (s), sizeof(s) - 1, false                                                             \
+    }
+#define QR_TEST_STORED(n, s)                                                                       \
+    {                                                                                              \
+        (n), (s), sizeof(s) - 1, true                                                              \
+    }
+#define QR_TEST_ZEROS(n, l)                                                                        \
+    {                                                                                              \
+        (n), NULL, (l), false                                                                      \
+    }
 
 /* Writes the archive to `path`. Returns 0, or -1 with a message on stderr. */
 int qr_test_zip_write(const char *path, const qr_test_entry *ents, size_t n);

@@ -14,7 +14,8 @@ static qr_epub *nav(const char *xml, bool ncx, qr_warnings *w)
     o.warnings = w;
     qr_epub *e = NULL;
     qr_error err = QR_ERROR_INIT;
-    assert_int_equal(qr_epub_parse_nav_buffer(&e, xml, strlen(xml), "OPS/nav/toc.xhtml", ncx, &o, &err), 0);
+    assert_int_equal(
+        qr_epub_parse_nav_buffer(&e, xml, strlen(xml), "OPS/nav/toc.xhtml", ncx, &o, &err), 0);
     return e;
 }
 
@@ -22,16 +23,20 @@ static void test_nav_toc_and_pages(void **state)
 {
     (void)state;
     qr_warnings *w = qr_warnings_new();
-    qr_epub *e = nav("<html xmlns=\"http://www.w3.org/1999/xhtml\" xmlns:epub=\"http://www.idpf.org/2007/ops\"><body>"
-                     "<nav epub:type=\"landmarks\"><ol><li><a href=\"x.xhtml\">L</a></li></ol></nav>"
-                     "<nav epub:type=\"toc\" id=\"toc\"><h1>Contents</h1><ol>"
-                     "<li><a href=\"../text/c1.xhtml\">One&nbsp;</a><ol>"
-                     "<li><a href=\"../text/c1.xhtml#s1\">  One\n point   one </a></li>"
-                     "<li><span>Heading</span><ol><li><a href=\"../text/c%202.xhtml#deep\">Deep</a></li></ol></li>"
-                     "</ol></li><li><a href=\"http://example.com/\">Web</a></li></ol></nav>"
-                     "<nav epub:type=\"page-list\" hidden=\"\"><ol><li><a href=\"../text/c1.xhtml#p1\">1</a></li>"
-                     "<li><a href=\"../text/c1.xhtml#p2\">ii</a></li></ol></nav></body></html>",
-                     false, w);
+    qr_epub *e =
+        nav("<html xmlns=\"http://www.w3.org/1999/xhtml\" "
+            "xmlns:epub=\"http://www.idpf.org/2007/ops\"><body>"
+            "<nav epub:type=\"landmarks\"><ol><li><a href=\"x.xhtml\">L</a></li></ol></nav>"
+            "<nav epub:type=\"toc\" id=\"toc\"><h1>Contents</h1><ol>"
+            "<li><a href=\"../text/c1.xhtml\">One&nbsp;</a><ol>"
+            "<li><a href=\"../text/c1.xhtml#s1\">  One\n point   one </a></li>"
+            "<li><span>Heading</span><ol><li><a "
+            "href=\"../text/c%202.xhtml#deep\">Deep</a></li></ol></li>"
+            "</ol></li><li><a href=\"http://example.com/\">Web</a></li></ol></nav>"
+            "<nav epub:type=\"page-list\" hidden=\"\"><ol><li><a "
+            "href=\"../text/c1.xhtml#p1\">1</a></li>"
+            "<li><a href=\"../text/c1.xhtml#p2\">ii</a></li></ol></nav></body></html>",
+            false, w);
     assert_int_equal(qr_epub_toc_count(e), 5);
     const qr_epub_navpoint *p = qr_epub_get_toc(e, 0);
     assert_string_equal(p->title, "One\xc2\xa0");
@@ -61,15 +66,22 @@ static void test_ncx(void **state)
 {
     (void)state;
     qr_warnings *w = qr_warnings_new();
-    qr_epub *e = nav("<?xml version=\"1.0\"?><ncx xmlns=\"http://www.daisy.org/z3986/2005/ncx/\" version=\"2005-1\">"
-                     "<head/><docTitle><text>T</text></docTitle><navMap>"
-                     "<navPoint id=\"a\" playOrder=\"1\"><navLabel><text>Part I</text></navLabel><content src=\"p1.html\"/>"
-                     "<navPoint id=\"b\" playOrder=\"2\"><navLabel><text>Ch 1</text></navLabel><content src=\"p1.html#c1\"/></navPoint>"
-                     "</navPoint><navPoint id=\"c\"><navLabel><text>Part II</text></navLabel><content src=\"sub\\p2.html\"/></navPoint>"
-                     "</navMap><pageList><pageTarget type=\"normal\" value=\"1\"><navLabel><text>1</text></navLabel>"
-                     "<content src=\"p1.html#page1\"/></pageTarget><pageTarget type=\"normal\" value=\"2\">"
-                     "<navLabel><text>2</text></navLabel><content src=\"p1.html#page2\"/></pageTarget></pageList></ncx>",
-                     true, w);
+    qr_epub *e =
+        nav("<?xml version=\"1.0\"?><ncx xmlns=\"http://www.daisy.org/z3986/2005/ncx/\" "
+            "version=\"2005-1\">"
+            "<head/><docTitle><text>T</text></docTitle><navMap>"
+            "<navPoint id=\"a\" playOrder=\"1\"><navLabel><text>Part I</text></navLabel><content "
+            "src=\"p1.html\"/>"
+            "<navPoint id=\"b\" playOrder=\"2\"><navLabel><text>Ch 1</text></navLabel><content "
+            "src=\"p1.html#c1\"/></navPoint>"
+            "</navPoint><navPoint id=\"c\"><navLabel><text>Part II</text></navLabel><content "
+            "src=\"sub\\p2.html\"/></navPoint>"
+            "</navMap><pageList><pageTarget type=\"normal\" "
+            "value=\"1\"><navLabel><text>1</text></navLabel>"
+            "<content src=\"p1.html#page1\"/></pageTarget><pageTarget type=\"normal\" value=\"2\">"
+            "<navLabel><text>2</text></navLabel><content "
+            "src=\"p1.html#page2\"/></pageTarget></pageList></ncx>",
+            true, w);
     assert_int_equal(qr_epub_toc_count(e), 3);
     assert_string_equal(qr_epub_get_toc(e, 0)->title, "Part I");
     assert_string_equal(qr_epub_get_toc(e, 1)->href, "OPS/nav/p1.html#c1");
@@ -93,11 +105,13 @@ static void test_nav_broken_is_a_warning(void **state)
     qr_warnings_free(w);
 
     /* ...but an unsafe href in the nav is still an error. */
-    const char *bad = "<html><body><nav epub:type=\"toc\"><ol><li><a href=\"../../../../etc/passwd\">x</a>"
-                      "</li></ol></nav></body></html>";
+    const char *bad =
+        "<html><body><nav epub:type=\"toc\"><ol><li><a href=\"../../../../etc/passwd\">x</a>"
+        "</li></ol></nav></body></html>";
     qr_error err = QR_ERROR_INIT;
     e = NULL;
-    assert_true(qr_epub_parse_nav_buffer(&e, bad, strlen(bad), "OPS/nav.xhtml", false, NULL, &err) < 0);
+    assert_true(qr_epub_parse_nav_buffer(&e, bad, strlen(bad), "OPS/nav.xhtml", false, NULL, &err) <
+                0);
     assert_string_equal(err.id, "unsafe-path");
 }
 
@@ -107,17 +121,21 @@ static void test_books(void **state)
     (void)state;
     static const char opf2[] =
         "<package xmlns=\"http://www.idpf.org/2007/opf\" version=\"2.0\" unique-identifier=\"id\">"
-        "<metadata xmlns:dc=\"http://purl.org/dc/elements/1.1/\"><dc:identifier id=\"id\">b2</dc:identifier>"
+        "<metadata xmlns:dc=\"http://purl.org/dc/elements/1.1/\"><dc:identifier "
+        "id=\"id\">b2</dc:identifier>"
         "<dc:title>Two</dc:title></metadata><manifest>"
         "<item id=\"ncx\" href=\"toc.ncx\" media-type=\"application/x-dtbncx+xml\"/>"
         "<item id=\"c1\" href=\"C1.XHTML\" media-type=\"application/xhtml+xml\"/>"
         "<item id=\"c2\" href=\"c%20x.xhtml\" media-type=\"application/xhtml+xml\"/>"
-        "</manifest><spine toc=\"ncx\"><itemref idref=\"c1\"/><itemref idref=\"c2\"/></spine></package>";
-    static const char ncx[] =
-        "<ncx><navMap><navPoint><navLabel><text>C1</text></navLabel><content src=\"c1.xhtml\"/></navPoint>"
-        "</navMap><pageList><pageTarget><navLabel><text>1</text></navLabel><content src=\"c1.xhtml#p\"/>"
-        "</pageTarget></pageList></ncx>";
-    qr_test_entry extra[] = {QR_TEST_TEXT("EPUB/toc.ncx", ncx), QR_TEST_TEXT("EPUB/c%20x.xhtml", "<html/>")};
+        "</manifest><spine toc=\"ncx\"><itemref idref=\"c1\"/><itemref "
+        "idref=\"c2\"/></spine></package>";
+    static const char ncx[] = "<ncx><navMap><navPoint><navLabel><text>C1</text></navLabel><content "
+                              "src=\"c1.xhtml\"/></navPoint>"
+                              "</navMap><pageList><pageTarget><navLabel><text>1</text></"
+                              "navLabel><content src=\"c1.xhtml#p\"/>"
+                              "</pageTarget></pageList></ncx>";
+    qr_test_entry extra[] = {QR_TEST_TEXT("EPUB/toc.ncx", ncx),
+                             QR_TEST_TEXT("EPUB/c%20x.xhtml", "<html/>")};
     uint8_t *zip = NULL;
     size_t len = 0;
     assert_int_equal(qr_test_epub_memory(&zip, &len, opf2, NULL, extra, 2), 0);
@@ -147,7 +165,8 @@ static void test_books(void **state)
 
     static const char opf3[] =
         "<package xmlns=\"http://www.idpf.org/2007/opf\" version=\"3.0\"><metadata/><manifest>"
-        "<item id=\"nav\" href=\"missing-nav.xhtml\" media-type=\"application/xhtml+xml\" properties=\"nav\"/>"
+        "<item id=\"nav\" href=\"missing-nav.xhtml\" media-type=\"application/xhtml+xml\" "
+        "properties=\"nav\"/>"
         "<item id=\"c1\" href=\"c1.xhtml\" media-type=\"application/xhtml+xml\"/>"
         "</manifest><spine><itemref idref=\"c1\"/></spine></package>";
     assert_int_equal(qr_test_epub_memory(&zip, &len, opf3, NULL, NULL, 0), 0);
@@ -172,7 +191,8 @@ static void test_href_resolve(void **state)
         {"OPS/content.opf", "text/c1.xhtml", "OPS/text/c1.xhtml", NULL, 0},
         {"OPS/content.opf", "content%26001.xhtml", "OPS/content&001.xhtml", NULL, QR_HREF_PERCENT},
         {"OPS/content.opf", "a\\b.xhtml", "OPS/a/b.xhtml", NULL, QR_HREF_BACKSLASH},
-        {"OPS/text/nav.xhtml", "../img/./x.png#f", "OPS/img/x.png", "f", QR_HREF_FRAGMENT | QR_HREF_DOTSEG},
+        {"OPS/text/nav.xhtml", "../img/./x.png#f", "OPS/img/x.png", "f",
+         QR_HREF_FRAGMENT | QR_HREF_DOTSEG},
         {"OPS/text/nav.xhtml", "#top", "OPS/text/nav.xhtml", "top", QR_HREF_FRAGMENT},
         {"", "META-INF/../EPUB//p.opf", "EPUB/p.opf", NULL, QR_HREF_DOTSEG},
         {"p.opf", "x.xhtml?q=1", "x.xhtml", NULL, 0},
@@ -183,7 +203,8 @@ static void test_href_resolve(void **state)
         char *p = NULL, *f = NULL;
         unsigned flags = 0;
         qr_error err = QR_ERROR_INIT;
-        assert_int_equal(qr_epub__href_resolve(&p, &f, &flags, ok[k].base, ok[k].href, true, &err), 0);
+        assert_int_equal(qr_epub__href_resolve(&p, &f, &flags, ok[k].base, ok[k].href, true, &err),
+                         0);
         if (ok[k].path)
             assert_string_equal(p, ok[k].path);
         else
@@ -196,7 +217,8 @@ static void test_href_resolve(void **state)
         free(p);
         free(f);
     }
-    static const char *const bad[] = {"/x", "\\x", "../x", "a/../../x", "%2Fx", "C:/x", "c:x", "a%00b"};
+    static const char *const bad[] = {"/x",   "\\x",  "../x", "a/../../x",
+                                      "%2Fx", "C:/x", "c:x",  "a%00b"};
     for (size_t k = 0; k < sizeof(bad) / sizeof(bad[0]); k++) {
         char *p = NULL, *f = NULL;
         unsigned flags = 0;

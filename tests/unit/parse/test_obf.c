@@ -25,7 +25,8 @@ static void test_sha1_vectors(void **state)
         {"abc", "a9993e364706816aba3e25717850c26c9cd0d89d"},
         {"abcdbcdecdefdefgefghfghighijhijkijkljklmklmnlmnomnopnopq",
          "84983e441c3bd26ebaae4aa1f95129e5e54670f1"},
-        {"urn:uuid:12345678-9abc-def0-1234-56789abcdef0", "d5136d90a6cbd07e7ec7326acb8753f97a31c839"},
+        {"urn:uuid:12345678-9abc-def0-1234-56789abcdef0",
+         "d5136d90a6cbd07e7ec7326acb8753f97a31c839"},
     };
     for (size_t k = 0; k < sizeof(v) / sizeof(v[0]); k++) {
         uint8_t d[20];
@@ -52,14 +53,16 @@ static void test_roundtrip(void **state)
     /* The key is SHA-1 of the identifier with whitespace removed: spaces are added on purpose. */
     static const char opf[] =
         "<package xmlns=\"http://www.idpf.org/2007/opf\" version=\"3.0\" unique-identifier=\"u\">"
-        "<metadata xmlns:dc=\"http://purl.org/dc/elements/1.1/\"><dc:identifier id=\"u\">\n urn:uuid:12345678-"
+        "<metadata xmlns:dc=\"http://purl.org/dc/elements/1.1/\"><dc:identifier id=\"u\">\n "
+        "urn:uuid:12345678-"
         "9abc-def0-1234-56789abcdef0\t</dc:identifier></metadata><manifest>"
         "<item id=\"c1\" href=\"c1.xhtml\" media-type=\"application/xhtml+xml\"/>"
         "<item id=\"f1\" href=\"f1.otf\" media-type=\"font/otf\"/>"
         "<item id=\"f2\" href=\"f2.woff\" media-type=\"application/font-woff\"/></manifest>"
         "<spine><itemref idref=\"c1\"/></spine></package>";
-    static const uint8_t idpf_key[20] = {0xd5, 0x13, 0x6d, 0x90, 0xa6, 0xcb, 0xd0, 0x7e, 0x7e, 0xc7,
-                                         0x32, 0x6a, 0xcb, 0x87, 0x53, 0xf9, 0x7a, 0x31, 0xc8, 0x39};
+    static const uint8_t idpf_key[20] = {0xd5, 0x13, 0x6d, 0x90, 0xa6, 0xcb, 0xd0,
+                                         0x7e, 0x7e, 0xc7, 0x32, 0x6a, 0xcb, 0x87,
+                                         0x53, 0xf9, 0x7a, 0x31, 0xc8, 0x39};
     static const uint8_t adobe_key[16] = {0x12, 0x34, 0x56, 0x78, 0x9a, 0xbc, 0xde, 0xf0,
                                           0x12, 0x34, 0x56, 0x78, 0x9a, 0xbc, 0xde, 0xf0};
     size_t n = 3000;
@@ -76,12 +79,16 @@ static void test_roundtrip(void **state)
     static const char enc[] =
         "<encryption xmlns=\"urn:oasis:names:tc:opendocument:xmlns:container\" "
         "xmlns:enc=\"http://www.w3.org/2001/04/xmlenc#\">"
-        "<enc:EncryptedData><enc:EncryptionMethod Algorithm=\"http://www.idpf.org/2008/embedding\"/>"
-        "<enc:CipherData><enc:CipherReference URI=\"EPUB/f1.otf\"/></enc:CipherData></enc:EncryptedData>"
+        "<enc:EncryptedData><enc:EncryptionMethod "
+        "Algorithm=\"http://www.idpf.org/2008/embedding\"/>"
+        "<enc:CipherData><enc:CipherReference "
+        "URI=\"EPUB/f1.otf\"/></enc:CipherData></enc:EncryptedData>"
         "<enc:EncryptedData><enc:EncryptionMethod Algorithm=\"http://ns.adobe.com/pdf/enc#RC\"/>"
-        "<enc:CipherData><enc:CipherReference URI=\"EPUB/f2.woff\"/></enc:CipherData></enc:EncryptedData>"
+        "<enc:CipherData><enc:CipherReference "
+        "URI=\"EPUB/f2.woff\"/></enc:CipherData></enc:EncryptedData>"
         "</encryption>";
-    qr_test_entry extra[] = {{"EPUB/f1.otf", f1, n, false}, {"EPUB/f2.woff", f2, n, true},
+    qr_test_entry extra[] = {{"EPUB/f1.otf", f1, n, false},
+                             {"EPUB/f2.woff", f2, n, true},
                              QR_TEST_TEXT("META-INF/encryption.xml", enc)};
     uint8_t *zip = NULL;
     size_t len = 0;
@@ -124,8 +131,10 @@ static void test_roundtrip(void **state)
 static void test_adobe_needs_uuid(void **state)
 {
     (void)state;
-    const char *opf = "<package version=\"3.0\" unique-identifier=\"u\"><metadata><identifier id=\"u\">isbn</identifier>"
-                      "</metadata><manifest><item id=\"c\" href=\"c.xhtml\" media-type=\"application/xhtml+xml\"/>"
+    const char *opf = "<package version=\"3.0\" unique-identifier=\"u\"><metadata><identifier "
+                      "id=\"u\">isbn</identifier>"
+                      "</metadata><manifest><item id=\"c\" href=\"c.xhtml\" "
+                      "media-type=\"application/xhtml+xml\"/>"
                       "</manifest><spine><itemref idref=\"c\"/></spine></package>";
     qr_epub *e = NULL;
     qr_error err = QR_ERROR_INIT;

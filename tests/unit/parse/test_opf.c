@@ -44,20 +44,24 @@ static void test_metadata(void **state)
 {
     (void)state;
     parsed p = parse(PKG(
-        "version=\"3.0\" unique-identifier=\"pub-id\" prefix=\"rendition: http://www.idpf.org/vocab/rendition/#\"",
+        "version=\"3.0\" unique-identifier=\"pub-id\" prefix=\"rendition: "
+        "http://www.idpf.org/vocab/rendition/#\"",
         "<dc:identifier id=\"other\">urn:isbn:123</dc:identifier>"
-        "<dc:identifier id=\"pub-id\">  urn:uuid:12345678-9abc-def0-1234-56789abcdef0 </dc:identifier>"
+        "<dc:identifier id=\"pub-id\">  urn:uuid:12345678-9abc-def0-1234-56789abcdef0 "
+        "</dc:identifier>"
         "<dc:title id=\"t1\">Collection</dc:title><dc:title id=\"t2\">Real &amp; Main</dc:title>"
         "<meta refines=\"#t2\" property=\"title-type\">main</meta>"
         "<dc:language>fr</dc:language><dc:creator>A. Writer</dc:creator><dc:creator>B</dc:creator>"
-        "<dc:publisher>Pub</dc:publisher><meta property=\"dcterms:modified\">2020-01-01T00:00:00Z</meta>"
+        "<dc:publisher>Pub</dc:publisher><meta "
+        "property=\"dcterms:modified\">2020-01-01T00:00:00Z</meta>"
         "<meta property=\"rendition:layout\">pre-paginated</meta>"
         "<meta property=\"schema:numberOfPages\">321</meta>"
         "<meta property=\"pageBreakSource\">urn:isbn:999</meta>",
         ITEM("c1", "text/c1.xhtml", XHTML, "") ITEM("c2", "text/c2.xhtml", XHTML, "")
             ITEM("img", "images/cover.jpg", "image/jpeg", "cover-image")
                 ITEM("nav", "nav.xhtml", XHTML, "nav scripted"),
-        "<spine page-progression-direction=\"rtl\"><itemref idref=\"c1\" properties=\"page-spread-left\"/>"
+        "<spine page-progression-direction=\"rtl\"><itemref idref=\"c1\" "
+        "properties=\"page-spread-left\"/>"
         "<itemref idref=\"c2\" linear=\"no\"/></spine>"));
     assert_int_equal(p.rc, 0);
     const qr_epub_info *i = qr_epub_get_info(p.e);
@@ -92,15 +96,17 @@ static void test_metadata(void **state)
 static void test_epub2_cover_ncx_source(void **state)
 {
     (void)state;
-    parsed p = parse(PKG("version=\"2.0\" unique-identifier=\"missing\"",
-                         "<dc:identifier>first-id</dc:identifier><dc:identifier>second</dc:identifier>"
-                         "<dc:title>One</dc:title><dc:title>Two</dc:title>"
-                         "<dc:source id=\"src\">urn:isbn:42</dc:source>"
-                         "<meta refines=\"#src\" property=\"source-of\">pagination</meta>"
-                         "<meta name=\"cover\" content=\"cov\"/>",
-                         ITEM("cov", "cover.png", "image/png", "") ITEM("ncx", "toc.ncx", "application/x-dtbncx+xml", "")
-                             ITEM("c1", "c1.html#frag", XHTML, ""),
-                         "<spine toc=\"ncx\"><itemref idref=\"c1\"/><itemref idref=\"nope\"/></spine>"));
+    parsed p =
+        parse(PKG("version=\"2.0\" unique-identifier=\"missing\"",
+                  "<dc:identifier>first-id</dc:identifier><dc:identifier>second</dc:identifier>"
+                  "<dc:title>One</dc:title><dc:title>Two</dc:title>"
+                  "<dc:source id=\"src\">urn:isbn:42</dc:source>"
+                  "<meta refines=\"#src\" property=\"source-of\">pagination</meta>"
+                  "<meta name=\"cover\" content=\"cov\"/>",
+                  ITEM("cov", "cover.png", "image/png", "")
+                      ITEM("ncx", "toc.ncx", "application/x-dtbncx+xml", "")
+                          ITEM("c1", "c1.html#frag", XHTML, ""),
+                  "<spine toc=\"ncx\"><itemref idref=\"c1\"/><itemref idref=\"nope\"/></spine>"));
     assert_int_equal(p.rc, 0);
     const qr_epub_info *i = qr_epub_get_info(p.e);
     assert_int_equal(i->version_major, 2);
@@ -144,9 +150,12 @@ static void test_unsafe_hrefs(void **state)
 {
     (void)state;
     static const char *const bad[] = {
-        PKG("", "", ITEM("c1", "../../x.xhtml", XHTML, ""), "<spine><itemref idref=\"c1\"/></spine>"),
-        PKG("", "", ITEM("c1", "/OPS/x.xhtml", XHTML, ""), "<spine><itemref idref=\"c1\"/></spine>"),
-        PKG("", "", ITEM("c1", "..%2F..%2Fx.xhtml", XHTML, ""), "<spine><itemref idref=\"c1\"/></spine>"),
+        PKG("", "", ITEM("c1", "../../x.xhtml", XHTML, ""),
+            "<spine><itemref idref=\"c1\"/></spine>"),
+        PKG("", "", ITEM("c1", "/OPS/x.xhtml", XHTML, ""),
+            "<spine><itemref idref=\"c1\"/></spine>"),
+        PKG("", "", ITEM("c1", "..%2F..%2Fx.xhtml", XHTML, ""),
+            "<spine><itemref idref=\"c1\"/></spine>"),
         PKG("", "", ITEM("c1", "C:\\x.xhtml", XHTML, ""), "<spine><itemref idref=\"c1\"/></spine>"),
         PKG("", "", ITEM("c1", "a%00.xhtml", XHTML, ""), "<spine><itemref idref=\"c1\"/></spine>"),
     };
@@ -157,8 +166,9 @@ static void test_unsafe_hrefs(void **state)
         done(&p);
     }
     /* "a/../b" inside the root is fine; remote resources are kept unresolved. */
-    parsed p = parse(PKG("", "", ITEM("c1", "a/../b/./c1.xhtml", XHTML, "")
-                                     ITEM("r", "https://example.com/x.css", "text/css", ""),
+    parsed p = parse(PKG("", "",
+                         ITEM("c1", "a/../b/./c1.xhtml", XHTML, "")
+                             ITEM("r", "https://example.com/x.css", "text/css", ""),
                          "<spine><itemref idref=\"c1\"/></spine>"));
     assert_int_equal(p.rc, 0);
     assert_string_equal(qr_epub_get_item(p.e, 0)->path, "OPS/b/c1.xhtml");
@@ -169,8 +179,9 @@ static void test_unsafe_hrefs(void **state)
 static void test_html_entities_and_recovery(void **state)
 {
     (void)state;
-    parsed p = parse(PKG("", "<dc:title>Caf&eacute;&nbsp;&mdash; &amp; co</dc:title>",
-                         ITEM("c1", "c1.xhtml", XHTML, ""), "<spine><itemref idref=\"c1\"/></spine>"));
+    parsed p =
+        parse(PKG("", "<dc:title>Caf&eacute;&nbsp;&mdash; &amp; co</dc:title>",
+                  ITEM("c1", "c1.xhtml", XHTML, ""), "<spine><itemref idref=\"c1\"/></spine>"));
     assert_int_equal(p.rc, 0);
     assert_string_equal(qr_epub_get_info(p.e)->title, "Caf\xc3\xa9\xc2\xa0\xe2\x80\x94 & co");
     assert_true(qr_warnings_has(p.w, "xml-html-entity"));
@@ -219,25 +230,28 @@ static void test_xxe_never_reads_files(void **state)
 {
     (void)state;
     /* An external entity declaration is refused outright. */
-    parsed p = parse("<?xml version=\"1.0\"?><!DOCTYPE package [<!ENTITY xxe SYSTEM \"file:///etc/passwd\">]>"
-                     "<package><metadata><title>&xxe;</title></metadata><manifest>"
-                     "<item id=\"c1\" href=\"c1.xhtml\" media-type=\"" XHTML "\"/></manifest>"
-                     "<spine><itemref idref=\"c1\"/></spine></package>");
+    parsed p = parse(
+        "<?xml version=\"1.0\"?><!DOCTYPE package [<!ENTITY xxe SYSTEM \"file:///etc/passwd\">]>"
+        "<package><metadata><title>&xxe;</title></metadata><manifest>"
+        "<item id=\"c1\" href=\"c1.xhtml\" media-type=\"" XHTML "\"/></manifest>"
+        "<spine><itemref idref=\"c1\"/></spine></package>");
     assert_true(p.rc < 0);
     assert_string_equal(p.err.id, "xml-limit");
     done(&p);
     /* An external DTD subset is never loaded: its entities stay undefined. */
-    p = parse("<?xml version=\"1.0\"?><!DOCTYPE package SYSTEM \"file:///etc/passwd\">"
-              "<package><metadata><title>x&xxe;y</title><creator>&passwd;</creator></metadata><manifest>"
-              "<item id=\"c1\" href=\"c1.xhtml\" media-type=\"" XHTML "\"/></manifest>"
-              "<spine><itemref idref=\"c1\"/></spine></package>");
+    p = parse(
+        "<?xml version=\"1.0\"?><!DOCTYPE package SYSTEM \"file:///etc/passwd\">"
+        "<package><metadata><title>x&xxe;y</title><creator>&passwd;</creator></metadata><manifest>"
+        "<item id=\"c1\" href=\"c1.xhtml\" media-type=\"" XHTML "\"/></manifest>"
+        "<spine><itemref idref=\"c1\"/></spine></package>");
     assert_int_equal(p.rc, 0);
     const qr_epub_info *i = qr_epub_get_info(p.e);
     assert_null(strstr(i->title, "root:"));
     assert_null(strstr(i->creator, "root:"));
     done(&p);
     /* Parameter entities with a network URL. */
-    p = parse("<?xml version=\"1.0\"?><!DOCTYPE package [<!ENTITY % r SYSTEM \"http://127.0.0.1:1/x\"> %r;]>"
+    p = parse("<?xml version=\"1.0\"?><!DOCTYPE package [<!ENTITY % r SYSTEM "
+              "\"http://127.0.0.1:1/x\"> %r;]>"
               "<package/>");
     assert_string_equal(p.err.id, "xml-limit");
     done(&p);
@@ -250,7 +264,8 @@ static void test_xml_size_limit(void **state)
     o.limits.max_xml_bytes = 64;
     qr_epub *e = NULL;
     qr_error err = QR_ERROR_INIT;
-    const char *xml = PKG("", "", ITEM("c1", "c1.xhtml", XHTML, ""), "<spine><itemref idref=\"c1\"/></spine>");
+    const char *xml =
+        PKG("", "", ITEM("c1", "c1.xhtml", XHTML, ""), "<spine><itemref idref=\"c1\"/></spine>");
     assert_true(qr_epub_parse_opf_buffer(&e, xml, strlen(xml), NULL, &o, &err) < 0);
     assert_string_equal(err.id, "entry-too-large");
 }

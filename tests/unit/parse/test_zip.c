@@ -79,8 +79,8 @@ static void test_valid_minimal(void **state)
 static void test_traversal_names(void **state)
 {
     (void)state;
-    static const char *const bad[] = {"../evil.txt", "/abs.txt", "EPUB/../../x.txt",
-                                      "C:/win.txt", "a\\..\\..\\x.txt", "\\root.txt"};
+    static const char *const bad[] = {"../evil.txt", "/abs.txt",         "EPUB/../../x.txt",
+                                      "C:/win.txt",  "a\\..\\..\\x.txt", "\\root.txt"};
     for (size_t k = 0; k < sizeof(bad) / sizeof(bad[0]); k++) {
         qr_test_entry x = {bad[k], "x", 1, false};
         expect_extra(&x, 1, NULL, "unsafe-path");
@@ -132,7 +132,8 @@ static void test_bomb_total(void **state)
     qr_epub_opts o = QR_EPUB_OPTS_INIT;
     o.limits.max_total_bytes = 100 << 10;
     o.limits.max_entry_bytes = 80 << 10;
-    qr_test_entry x[2] = {QR_TEST_ZEROS("EPUB/a.bin", 60 << 10), QR_TEST_ZEROS("EPUB/b.bin", 60 << 10)};
+    qr_test_entry x[2] = {QR_TEST_ZEROS("EPUB/a.bin", 60 << 10),
+                          QR_TEST_ZEROS("EPUB/b.bin", 60 << 10)};
     expect_extra(x, 2, &o, "zip-bomb");
 }
 
@@ -300,7 +301,8 @@ static void *reader(void *p)
 static void test_parallel_reads(void **state)
 {
     (void)state;
-    qr_test_entry x[2] = {QR_TEST_ZEROS("EPUB/img1.bin", 300000), QR_TEST_ZEROS("EPUB/img2.bin", 400000)};
+    qr_test_entry x[2] = {QR_TEST_ZEROS("EPUB/img1.bin", 300000),
+                          QR_TEST_ZEROS("EPUB/img2.bin", 400000)};
     book b;
     memset(&b, 0, sizeof(b));
     assert_int_equal(qr_test_epub_memory(&b.zip, &b.len, NULL, NULL, x, 2), 0);
@@ -326,12 +328,12 @@ static void test_open_from_path(void **state)
     assert_non_null(dir);
     char path[4096];
     snprintf(path, sizeof(path), "%s/book.epub", dir);
-    qr_test_entry v[] = {QR_TEST_STORED("mimetype", "application/epub+zip"),
-                         {"META-INF/container.xml", qr_test_container_xml,
-                          strlen(qr_test_container_xml), false},
-                         {"EPUB/package.opf", qr_test_default_opf, strlen(qr_test_default_opf), false},
-                         {"EPUB/nav.xhtml", qr_test_default_nav, strlen(qr_test_default_nav), false},
-                         QR_TEST_TEXT("EPUB/c1.xhtml", "<html/>")};
+    qr_test_entry v[] = {
+        QR_TEST_STORED("mimetype", "application/epub+zip"),
+        {"META-INF/container.xml", qr_test_container_xml, strlen(qr_test_container_xml), false},
+        {"EPUB/package.opf", qr_test_default_opf, strlen(qr_test_default_opf), false},
+        {"EPUB/nav.xhtml", qr_test_default_nav, strlen(qr_test_default_nav), false},
+        QR_TEST_TEXT("EPUB/c1.xhtml", "<html/>")};
     assert_int_equal(qr_test_zip_write(path, v, 5), 0);
     qr_epub *e = NULL;
     qr_error err = QR_ERROR_INIT;
