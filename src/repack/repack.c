@@ -122,6 +122,13 @@ static int add_entry(zip_t *out, zip_t *in, const qr_epub *e, const qr_epub_entr
             return zip_err(err, out, QR_ERR_WRITE_FAILED, "cannot set compression", ent->path);
         st->entries_replaced++;
     } else {
+        /*
+         * libzip treats "default" as deflate and would inflate and deflate a
+         * stored entry again: name the original method so the copy stays raw.
+         */
+        if (zip_set_file_compression(out, (zip_uint64_t)idx, (zip_int32_t)ent->comp_method, 0) !=
+            0)
+            return zip_err(err, out, QR_ERR_WRITE_FAILED, "cannot keep compression", ent->path);
         st->entries_copied++;
     }
     if (zip_file_set_mtime(out, (zip_uint64_t)idx, (time_t)ent->mtime, 0) != 0)
