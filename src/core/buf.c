@@ -106,7 +106,7 @@ int qr_buf_read_file(qr_buf *b, const char *path, const char *stage, qr_error *e
     }
     struct stat st;
     if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode)) {
-        if ((uint64_t)st.st_size > b->max) {
+        if ((uint64_t)st.st_size > b->max - b->len) {
             rc = qr_error_set(err, QR_ERR_INPUT_TOO_LARGE, stage,
                               "%s is %lld bytes, over the limit of %zu", path,
                               (long long)st.st_size, b->max);
@@ -129,6 +129,12 @@ int qr_buf_read_file(qr_buf *b, const char *path, const char *stage, qr_error *e
         }
         if (n == 0)
             break;
+        /* Pipes, devices and files that grow while read are held to the same limit. */
+        if ((size_t)n > b->max - b->len) {
+            rc = qr_error_set(err, QR_ERR_INPUT_TOO_LARGE, stage,
+                              "%s is larger than the limit of %zu bytes", path, b->max);
+            goto out;
+        }
         rc = qr_buf_append(b, chunk, (size_t)n, err);
         if (rc < 0)
             goto out;

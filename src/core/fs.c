@@ -5,6 +5,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <ftw.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -46,6 +47,11 @@ int qr_workdir_remove(const char *path, qr_error *err)
     if (!path || !*path || strcmp(path, "/") == 0)
         return qr_error_set(err, QR_ERR_INVALID_ARGUMENT, "fs", "refusing to remove '%s'",
                             path ? path : "");
+    /* "//", "/tmp/..", a link to "/": anything that resolves to the root. */
+    char real[PATH_MAX];
+    if (realpath(path, real) && strcmp(real, "/") == 0)
+        return qr_error_set(err, QR_ERR_INVALID_ARGUMENT, "fs",
+                            "refusing to remove '%s' (the root)", path);
     if (nftw(path, rm_one, 16, FTW_DEPTH | FTW_PHYS) != 0 && errno != ENOENT) {
         int e = errno;
         return qr_error_set_cause(err, QR_ERR_IO, e, "fs", "cannot remove %s: %s", path,
@@ -143,16 +149,23 @@ out:
 int qr_fs_mkdirs(const char *path, unsigned mode, qr_error *err)
 {
     char buf[4096];
+    if (!path || !*path)
+        return qr_error_set(err, QR_ERR_INVALID_ARGUMENT, "fs", "empty directory path");
     if (snprintf(buf, sizeof(buf), "%s", path) >= (int)sizeof(buf))
         return qr_error_set(err, QR_ERR_INVALID_ARGUMENT, "fs", "path too long");
     for (char *p = buf + 1;; p++) {
         if (*p == '/' || *p == 0) {
             char c = *p;
             *p = 0;
-            if (mkdir(buf, mode) != 0 && errno != EEXIST) {
+            if (mkdir(buf, mode) != 0) {
                 int e = errno;
-                return qr_error_set_cause(err, QR_ERR_IO, e, "fs", "cannot create %s: %s", buf,
-                                          strerror(e));
+                struct stat st;
+                /* EEXIST is fine only if it is a directory (or a link to one). */
+                if (e == EEXIST && stat(buf, &st) == 0 && !S_ISDIR(st.st_mode))
+                    e = ENOTDIR;
+                if (e != EEXIST)
+                    return qr_error_set_cause(err, QR_ERR_IO, e, "fs", "cannot create %s: %s", buf,
+                                              strerror(e));
             }
             *p = c;
             if (c == 0)
