@@ -39,16 +39,15 @@ static const char container_xml[] =
     "  </rootfiles>\n"
     "</container>\n";
 
-static const char style_css[] =
-    "body { margin: 0 5%; font-family: serif; line-height: 1.45; }\n"
-    "h1 { font-size: 1.6em; margin: 2em 0 1em; text-align: center; }\n"
-    "h2 { font-size: 1.2em; margin: 1.5em 0 0.5em; }\n"
-    "p { margin: 0; text-indent: 1.5em; text-align: justify; }\n"
-    "figure { margin: 1.5em 0; text-align: center; }\n"
-    "figure img { max-width: 100%; height: auto; }\n"
-    "figcaption { font-size: 0.85em; font-style: italic; }\n"
-    ".cover { margin: 0; padding: 0; text-align: center; }\n"
-    ".cover img { max-width: 100%; max-height: 100%; }\n";
+static const char style_css[] = "body { margin: 0 5%; font-family: serif; line-height: 1.45; }\n"
+                                "h1 { font-size: 1.6em; margin: 2em 0 1em; text-align: center; }\n"
+                                "h2 { font-size: 1.2em; margin: 1.5em 0 0.5em; }\n"
+                                "p { margin: 0; text-indent: 1.5em; text-align: justify; }\n"
+                                "figure { margin: 1.5em 0; text-align: center; }\n"
+                                "figure img { max-width: 100%; height: auto; }\n"
+                                "figcaption { font-size: 0.85em; font-style: italic; }\n"
+                                ".cover { margin: 0; padding: 0; text-align: center; }\n"
+                                ".cover img { max-width: 100%; max-height: 100%; }\n";
 
 static const char xhtml_head[] =
     "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<!DOCTYPE html>\n"
@@ -82,17 +81,15 @@ static int check_opts(const char *path, const qr_sample_opts *o, qr_error *err)
     if (o->image_width < QR_SAMPLE_MIN_SIDE || o->image_width > QR_SAMPLE_MAX_SIDE ||
         o->image_height < QR_SAMPLE_MIN_SIDE || o->image_height > QR_SAMPLE_MAX_SIDE)
         return qr_error_set(err, QR_ERR_INVALID_ARGUMENT, "sample",
-                            "image size must be %d..%d on each side, got %dx%d",
-                            QR_SAMPLE_MIN_SIDE, QR_SAMPLE_MAX_SIDE, o->image_width,
-                            o->image_height);
+                            "image size must be %d..%d on each side, got %dx%d", QR_SAMPLE_MIN_SIDE,
+                            QR_SAMPLE_MAX_SIDE, o->image_width, o->image_height);
     if (o->threads < 0 || o->threads > QR_SAMPLE_MAX_THREADS)
         return qr_error_set(err, QR_ERR_INVALID_ARGUMENT, "sample", "threads must be 0..%d, got %d",
                             QR_SAMPLE_MAX_THREADS, o->threads);
     if (!o->title || !*o->title)
         return qr_error_set(err, QR_ERR_INVALID_ARGUMENT, "sample", "title must not be empty");
     if (!o->identifier || !*o->identifier)
-        return qr_error_set(err, QR_ERR_INVALID_ARGUMENT, "sample",
-                            "identifier must not be empty");
+        return qr_error_set(err, QR_ERR_INVALID_ARGUMENT, "sample", "identifier must not be empty");
     return 0;
 }
 
@@ -125,8 +122,8 @@ static int finish_entry(sample_book *bk, zip_int64_t idx, bool store, const char
     zip_uint64_t i = (zip_uint64_t)idx;
     if (zip_set_file_compression(bk->za, i, store ? ZIP_CM_STORE : ZIP_CM_DEFLATE, 0) < 0 ||
         zip_file_set_mtime(bk->za, i, bk->mtime, 0) < 0 ||
-        zip_file_set_external_attributes(bk->za, i, 0, ZIP_OPSYS_UNIX, (zip_uint32_t)0100644
-                                                                             << 16) < 0)
+        zip_file_set_external_attributes(bk->za, i, 0, ZIP_OPSYS_UNIX,
+                                         (zip_uint32_t)0100644 << 16) < 0)
         return zip_fail(err, bk->za, "cannot set entry attributes", name);
     return 0;
 }
@@ -186,13 +183,12 @@ static const char *image_type(const qr_sample_image *img)
 static int package_opf(qr_buf *b, const sample_book *bk, qr_error *err)
 {
     const qr_sample_opts *o = bk->o;
-    int rc = qr_buf_appendf(
-        b, err,
-        "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
-        "<package xmlns=\"http://www.idpf.org/2007/opf\" version=\"3.0\" "
-        "unique-identifier=\"book-id\" xml:lang=\"en\">\n"
-        "  <metadata xmlns:dc=\"http://purl.org/dc/elements/1.1/\">\n"
-        "    <dc:identifier id=\"book-id\">");
+    int rc = qr_buf_appendf(b, err,
+                            "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
+                            "<package xmlns=\"http://www.idpf.org/2007/opf\" version=\"3.0\" "
+                            "unique-identifier=\"book-id\" xml:lang=\"en\">\n"
+                            "  <metadata xmlns:dc=\"http://purl.org/dc/elements/1.1/\">\n"
+                            "    <dc:identifier id=\"book-id\">");
     if (rc == 0)
         rc = qr_sample__xml_escape(b, o->identifier, err);
     if (rc == 0)
@@ -221,7 +217,8 @@ static int package_opf(qr_buf *b, const sample_book *bk, qr_error *err)
                             "media-type=\"application/xhtml+xml\"/>\n",
                             c + 1, c + 1);
     for (int i = 0; i < o->images && rc == 0; i++)
-        rc = qr_buf_appendf(b, err, "    <item id=\"img-%03d\" href=\"images/%s\" media-type=\"%s\"/>\n",
+        rc = qr_buf_appendf(b, err,
+                            "    <item id=\"img-%03d\" href=\"images/%s\" media-type=\"%s\"/>\n",
                             bk->images[i].index, bk->images[i].name, image_type(&bk->images[i]));
     if (rc == 0)
         rc = qr_buf_appendf(b, err,
@@ -236,12 +233,13 @@ static int package_opf(qr_buf *b, const sample_book *bk, qr_error *err)
 
 static int nav_xhtml(qr_buf *b, const sample_book *bk, qr_error *err)
 {
-    int rc = qr_buf_appendf(b, err,
-                            "%sContents</title>\n"
-                            "  <link rel=\"stylesheet\" type=\"text/css\" href=\"css/style.css\"/>\n"
-                            "</head>\n<body>\n"
-                            "  <nav epub:type=\"toc\" id=\"toc\">\n    <h1>Contents</h1>\n    <ol>\n",
-                            xhtml_head);
+    int rc =
+        qr_buf_appendf(b, err,
+                       "%sContents</title>\n"
+                       "  <link rel=\"stylesheet\" type=\"text/css\" href=\"css/style.css\"/>\n"
+                       "</head>\n<body>\n"
+                       "  <nav epub:type=\"toc\" id=\"toc\">\n    <h1>Contents</h1>\n    <ol>\n",
+                       xhtml_head);
     for (int c = 0; c < bk->o->chapters && rc == 0; c++)
         rc = qr_buf_appendf(b, err, "      <li><a href=\"text/chapter-%02d.xhtml\">%s</a></li>\n",
                             c + 1, bk->chapters[c].title);
@@ -253,19 +251,20 @@ static int nav_xhtml(qr_buf *b, const sample_book *bk, qr_error *err)
     for (int c = 0; c < bk->o->chapters && rc == 0; c++) {
         const qr_sample_chapter *ch = &bk->chapters[c];
         for (int p = ch->first_page; p < ch->first_page + ch->pages && rc == 0; p++)
-            rc = qr_buf_appendf(b, err,
-                                "      <li><a href=\"text/chapter-%02d.xhtml#page-%d\">%d</a></li>\n",
-                                ch->index, p, p);
+            rc = qr_buf_appendf(
+                b, err, "      <li><a href=\"text/chapter-%02d.xhtml#page-%d\">%d</a></li>\n",
+                ch->index, p, p);
     }
     if (rc == 0)
-        rc = qr_buf_appendf(b, err,
-                            "    </ol>\n  </nav>\n"
-                            "  <nav epub:type=\"landmarks\" id=\"landmarks\" hidden=\"\">\n"
-                            "    <h2>Landmarks</h2>\n    <ol>\n"
-                            "      <li><a epub:type=\"cover\" href=\"text/cover.xhtml\">Cover</a></li>\n"
-                            "      <li><a epub:type=\"bodymatter\" href=\"text/chapter-01.xhtml\">"
-                            "Start reading</a></li>\n"
-                            "    </ol>\n  </nav>\n</body>\n</html>\n");
+        rc = qr_buf_appendf(
+            b, err,
+            "    </ol>\n  </nav>\n"
+            "  <nav epub:type=\"landmarks\" id=\"landmarks\" hidden=\"\">\n"
+            "    <h2>Landmarks</h2>\n    <ol>\n"
+            "      <li><a epub:type=\"cover\" href=\"text/cover.xhtml\">Cover</a></li>\n"
+            "      <li><a epub:type=\"bodymatter\" href=\"text/chapter-01.xhtml\">"
+            "Start reading</a></li>\n"
+            "    </ol>\n  </nav>\n</body>\n</html>\n");
     return rc;
 }
 
@@ -275,10 +274,11 @@ static int nav_xhtml(qr_buf *b, const sample_book *bk, qr_error *err)
  */
 static int toc_ncx(qr_buf *b, const sample_book *bk, qr_error *err)
 {
-    int rc = qr_buf_appendf(b, err,
-                            "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
-                            "<ncx xmlns=\"http://www.daisy.org/z3986/2005/ncx/\" version=\"2005-1\" "
-                            "xml:lang=\"en\">\n  <head>\n    <meta name=\"dtb:uid\" content=\"");
+    int rc =
+        qr_buf_appendf(b, err,
+                       "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
+                       "<ncx xmlns=\"http://www.daisy.org/z3986/2005/ncx/\" version=\"2005-1\" "
+                       "xml:lang=\"en\">\n  <head>\n    <meta name=\"dtb:uid\" content=\"");
     if (rc == 0)
         rc = qr_sample__xml_escape(b, bk->o->identifier, err);
     if (rc == 0)
@@ -303,8 +303,8 @@ static int toc_ncx(qr_buf *b, const sample_book *bk, qr_error *err)
         order += 1 + ch->pages;
     }
     if (rc == 0)
-        rc = qr_buf_appendf(b, err,
-                            "  </navMap>\n  <pageList>\n    <navLabel><text>Pages</text></navLabel>\n");
+        rc = qr_buf_appendf(
+            b, err, "  </navMap>\n  <pageList>\n    <navLabel><text>Pages</text></navLabel>\n");
     order = 1;
     for (int c = 0; c < bk->o->chapters && rc == 0; c++) {
         const qr_sample_chapter *ch = &bk->chapters[c];
@@ -323,11 +323,12 @@ static int toc_ncx(qr_buf *b, const sample_book *bk, qr_error *err)
 
 static int cover_xhtml(qr_buf *b, const sample_book *bk, qr_error *err)
 {
-    int rc = qr_buf_appendf(b, err, "%sCover</title>\n"
-                                    "  <link rel=\"stylesheet\" type=\"text/css\" "
-                                    "href=\"../css/style.css\"/>\n</head>\n<body class=\"cover\">\n"
-                                    "  <section epub:type=\"cover\">\n"
-                                    "    <img src=\"../images/cover.jpg\" alt=\"Cover of ",
+    int rc = qr_buf_appendf(b, err,
+                            "%sCover</title>\n"
+                            "  <link rel=\"stylesheet\" type=\"text/css\" "
+                            "href=\"../css/style.css\"/>\n</head>\n<body class=\"cover\">\n"
+                            "  <section epub:type=\"cover\">\n"
+                            "    <img src=\"../images/cover.jpg\" alt=\"Cover of ",
                             xhtml_head);
     if (rc == 0)
         rc = qr_sample__xml_escape(b, bk->o->title, err);
@@ -368,8 +369,8 @@ static int plan_book(sample_book *bk, qr_error *err)
         while (first_image + n < o->images && bk->images[first_image + n].chapter == c + 1)
             n++;
         qr_buf_init(&bk->texts[c], QR_SAMPLE_MAX_CHAPTER_BYTES);
-        int rc = qr_sample__chapter_xhtml(&bk->texts[c], ch, o->seed, &bk->images[first_image], n,
-                                          err);
+        int rc =
+            qr_sample__chapter_xhtml(&bk->texts[c], ch, o->seed, &bk->images[first_image], n, err);
         if (rc < 0)
             return rc;
         first_image += n;
@@ -404,8 +405,8 @@ static int draw_pictures(sample_book *bk, qr_error *err)
     /* The cover is portrait (2:3) at the pictures' height. */
     snprintf(pics[0].name, sizeof(pics[0].name), "cover.jpg");
     pics[0].h = o->image_height;
-    pics[0].w = o->image_height * 2 / 3 < QR_SAMPLE_MIN_SIDE ? QR_SAMPLE_MIN_SIDE
-                                                            : o->image_height * 2 / 3;
+    pics[0].w =
+        o->image_height * 2 / 3 < QR_SAMPLE_MIN_SIDE ? QR_SAMPLE_MIN_SIDE : o->image_height * 2 / 3;
     pics[0].seed = o->seed ^ 0xc0ffeeu;
     for (int i = 0; i < o->images; i++) {
         const qr_sample_image *img = &bk->images[i];
@@ -437,8 +438,7 @@ static int draw_pictures(sample_book *bk, qr_error *err)
 static int parent_dir(char *out, size_t n, const char *path, qr_error *err)
 {
     const char *slash = strrchr(path, '/');
-    int len = snprintf(out, n, "%.*s", slash ? (int)(slash - path) : 1,
-                       slash ? path : ".");
+    int len = snprintf(out, n, "%.*s", slash ? (int)(slash - path) : 1, slash ? path : ".");
     if (len < 0 || (size_t)len >= n)
         return qr_error_set(err, QR_ERR_INVALID_ARGUMENT, "sample", "output path too long");
     if (slash == path)

@@ -48,15 +48,14 @@ static double channel(qr_sample_rng *r, int lo, int hi)
  * The low-resolution colour field: 3-band float, lw x lh, values roughly in
  * 0..255, with shapes drawn into it. Owned by `parent`.
  */
-static VipsImage *colour_field(VipsObject *parent, int lw, int lh, qr_sample_rng *r,
-                               uint32_t seed)
+static VipsImage *colour_field(VipsObject *parent, int lw, int lh, qr_sample_rng *r, uint32_t seed)
 {
     VipsImage **t = (VipsImage **)vips_object_local_array(parent, 11);
     double a0[3], a1[3], a2[3];
     for (int i = 0; i < 3; i++) {
-        a0[i] = channel(r, 40, 200);              /* base colour */
-        a1[i] = channel(r, 0, 80) - 40.0;         /* change across the diagonal */
-        a2[i] = channel(r, 20, 60);               /* cloud strength */
+        a0[i] = channel(r, 40, 200);      /* base colour */
+        a1[i] = channel(r, 0, 80) - 40.0; /* change across the diagonal */
+        a2[i] = channel(r, 20, 60);       /* cloud strength */
     }
     int cell = lw / 3 > 1 ? lw / 3 : 1;
     double zero[3] = {0.0, 0.0, 0.0};
@@ -98,8 +97,7 @@ static VipsImage *colour_field(VipsObject *parent, int lw, int lh, qr_sample_rng
     return t[10];
 }
 
-int qr_sample__draw_image(const char *file, int w, int h, int is_png, uint32_t seed,
-                          qr_error *err)
+int qr_sample__draw_image(const char *file, int w, int h, int is_png, uint32_t seed, qr_error *err)
 {
     int rc = 0;
     VipsObject *base = VIPS_OBJECT(vips_image_new());
@@ -140,8 +138,8 @@ int qr_sample__draw_image(const char *file, int w, int h, int is_png, uint32_t s
     /* Rendered once: replicate would otherwise recompute the noise for every repeat. */
     grain = vips_image_copy_memory(t[4]);
     if (!grain || vips_replicate(grain, &t[5], 1, (h + rows - 1) / rows, NULL) ||
-        vips_extract_area(t[5], &t[6], 0, 0, w, h, NULL) ||
-        vips_add(t[2], t[6], &t[7], NULL) || vips_cast(t[7], &t[8], VIPS_FORMAT_UCHAR, NULL) ||
+        vips_extract_area(t[5], &t[6], 0, 0, w, h, NULL) || vips_add(t[2], t[6], &t[7], NULL) ||
+        vips_cast(t[7], &t[8], VIPS_FORMAT_UCHAR, NULL) ||
         vips_copy(t[8], &t[9], "interpretation", VIPS_INTERPRETATION_sRGB, NULL)) {
         rc = vips_fail(err, "adding grain", file);
         goto out;

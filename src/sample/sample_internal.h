@@ -27,19 +27,19 @@ int qr_sample__rng_range(qr_sample_rng *r, int lo, int hi);
 
 /* One picture placed in a chapter. */
 typedef struct qr_sample_image {
-    int index;        /* 1-based, over the whole book */
-    int chapter;      /* 1-based chapter that shows it */
-    int is_png;       /* JPEG and PNG alternate: odd indexes are JPEG */
-    char name[32];    /* "img-001.jpg", relative to EPUB/images/ */
-    char alt[160];    /* alt text (plain ASCII, no markup characters) */
+    int index;     /* 1-based, over the whole book */
+    int chapter;   /* 1-based chapter that shows it */
+    int is_png;    /* JPEG and PNG alternate: odd indexes are JPEG */
+    char name[32]; /* "img-001.jpg", relative to EPUB/images/ */
+    char alt[160]; /* alt text (plain ASCII, no markup characters) */
 } qr_sample_image;
 
 /* One chapter as the navigation documents need to know it. */
 typedef struct qr_sample_chapter {
-    int index;        /* 1-based */
-    char title[96];   /* "Chapter 3: The Quiet Harbour" (plain ASCII) */
-    int first_page;   /* print page number of the chapter's first page break */
-    int pages;        /* page breaks in the chapter (>= 1) */
+    int index;      /* 1-based */
+    char title[96]; /* "Chapter 3: The Quiet Harbour" (plain ASCII) */
+    int first_page; /* print page number of the chapter's first page break */
+    int pages;      /* page breaks in the chapter (>= 1) */
 } qr_sample_chapter;
 
 /* Fills ch->title for chapter `index`, deterministic from `seed`. */

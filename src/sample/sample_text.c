@@ -27,31 +27,30 @@ int qr_sample__rng_range(qr_sample_rng *r, int lo, int hi)
 }
 
 static const char *const words[] = {
-    "the",      "a",        "of",        "and",       "in",        "to",       "was",
-    "her",      "his",      "their",     "it",        "with",      "from",     "under",
-    "over",     "beyond",   "through",   "before",    "after",     "while",    "river",
-    "harbour",  "lantern",  "garden",    "window",    "letter",    "morning",  "evening",
-    "winter",   "summer",   "island",    "mountain",  "village",   "library",  "station",
-    "bridge",   "orchard",  "meadow",    "kitchen",   "staircase", "ferry",    "market",
-    "quiet",    "bright",   "ancient",   "narrow",    "distant",   "golden",   "silver",
-    "restless", "patient",  "curious",   "gentle",    "heavy",     "hollow",   "familiar",
-    "walked",   "listened", "remembered", "carried",  "followed",  "waited",   "noticed",
-    "opened",   "closed",   "turned",    "watched",   "promised",  "wondered", "counted",
-    "slowly",   "quietly",  "suddenly",  "almost",    "perhaps",   "already",  "never",
-    "always",   "again",    "still",     "only",      "even",      "rain",     "light",
-    "shadow",   "voice",    "stone",     "paper",     "water",     "salt",     "bread",
-    "smoke",    "glass",    "clock",     "road",      "door",      "field",    "hands",
-    "story",    "question", "answer",    "memory",    "journey",   "silence",  "weather",
+    "the",      "a",        "of",         "and",      "in",       "to",      "was",     "her",
+    "his",      "their",    "it",         "with",     "from",     "under",   "over",    "beyond",
+    "through",  "before",   "after",      "while",    "river",    "harbour", "lantern", "garden",
+    "window",   "letter",   "morning",    "evening",  "winter",   "summer",  "island",  "mountain",
+    "village",  "library",  "station",    "bridge",   "orchard",  "meadow",  "kitchen", "staircase",
+    "ferry",    "market",   "quiet",      "bright",   "ancient",  "narrow",  "distant", "golden",
+    "silver",   "restless", "patient",    "curious",  "gentle",   "heavy",   "hollow",  "familiar",
+    "walked",   "listened", "remembered", "carried",  "followed", "waited",  "noticed", "opened",
+    "closed",   "turned",   "watched",    "promised", "wondered", "counted", "slowly",  "quietly",
+    "suddenly", "almost",   "perhaps",    "already",  "never",    "always",  "again",   "still",
+    "only",     "even",     "rain",       "light",    "shadow",   "voice",   "stone",   "paper",
+    "water",    "salt",     "bread",      "smoke",    "glass",    "clock",   "road",    "door",
+    "field",    "hands",    "story",      "question", "answer",   "memory",  "journey", "silence",
+    "weather",
 };
 #define NWORDS (sizeof(words) / sizeof(words[0]))
 
 static const char *const title_adj[] = {
-    "Quiet", "Distant", "Golden", "Narrow", "Hollow", "Restless", "Silver", "Patient",
-    "Ancient", "Bright", "Forgotten", "Northern", "Last", "Second", "Open", "Winter",
+    "Quiet",   "Distant", "Golden",    "Narrow",   "Hollow", "Restless", "Silver", "Patient",
+    "Ancient", "Bright",  "Forgotten", "Northern", "Last",   "Second",   "Open",   "Winter",
 };
 static const char *const title_noun[] = {
-    "Harbour", "Lantern", "Garden", "Letter", "Orchard", "Station", "Bridge", "Island",
-    "Library", "Meadow", "Ferry", "Staircase", "Market", "Window", "Road", "Clock",
+    "Harbour", "Lantern", "Garden", "Letter",    "Orchard", "Station", "Bridge", "Island",
+    "Library", "Meadow",  "Ferry",  "Staircase", "Market",  "Window",  "Road",   "Clock",
 };
 #define NADJ (sizeof(title_adj) / sizeof(title_adj[0]))
 #define NNOUN (sizeof(title_noun) / sizeof(title_noun[0]))
@@ -71,12 +70,24 @@ int qr_sample__xml_escape(qr_buf *out, const char *s, qr_error *err)
     int rc = 0;
     for (const char *p = s; *p && rc == 0; p++) {
         switch (*p) {
-        case '&': rc = qr_buf_append(out, "&amp;", 5, err); break;
-        case '<': rc = qr_buf_append(out, "&lt;", 4, err); break;
-        case '>': rc = qr_buf_append(out, "&gt;", 4, err); break;
-        case '"': rc = qr_buf_append(out, "&quot;", 6, err); break;
-        case '\'': rc = qr_buf_append(out, "&#39;", 5, err); break;
-        default: rc = qr_buf_append(out, p, 1, err); break;
+        case '&':
+            rc = qr_buf_append(out, "&amp;", 5, err);
+            break;
+        case '<':
+            rc = qr_buf_append(out, "&lt;", 4, err);
+            break;
+        case '>':
+            rc = qr_buf_append(out, "&gt;", 4, err);
+            break;
+        case '"':
+            rc = qr_buf_append(out, "&quot;", 6, err);
+            break;
+        case '\'':
+            rc = qr_buf_append(out, "&#39;", 5, err);
+            break;
+        default:
+            rc = qr_buf_append(out, p, 1, err);
+            break;
         }
     }
     return rc;
@@ -92,8 +103,8 @@ static int sentence(qr_buf *out, qr_sample_rng *r, qr_error *err)
         char first[2] = {w[0], 0};
         if (i == 0 && first[0] >= 'a' && first[0] <= 'z')
             first[0] = (char)(first[0] - 'a' + 'A');
-        int rc = qr_buf_appendf(out, err, "%s%s%s%s", i ? " " : "", first, w + 1,
-                                i == comma ? "," : "");
+        int rc =
+            qr_buf_appendf(out, err, "%s%s%s%s", i ? " " : "", first, w + 1, i == comma ? "," : "");
         if (rc < 0)
             return rc;
     }

@@ -109,9 +109,9 @@ static void test_mimetype_first_and_stored(void **state)
     const uint8_t *b = raw.data;
     assert_true(raw.len > 58);
     assert_memory_equal(b, "PK\x03\x04", 4);
-    assert_int_equal(b[8] | b[9] << 8, 0);    /* compression method: stored */
-    assert_int_equal(b[26] | b[27] << 8, 8);  /* name length */
-    assert_int_equal(b[28] | b[29] << 8, 0);  /* extra field length */
+    assert_int_equal(b[8] | b[9] << 8, 0);   /* compression method: stored */
+    assert_int_equal(b[26] | b[27] << 8, 8); /* name length */
+    assert_int_equal(b[28] | b[29] << 8, 0); /* extra field length */
     assert_memory_equal(b + 30, "mimetype", 8);
     assert_int_equal(b[18] | b[19] << 8 | b[20] << 16 | (uint32_t)b[21] << 24, 20);
     assert_memory_equal(b + 38, "application/epub+zip", 20);
@@ -154,9 +154,14 @@ static void test_documents_and_page_list(void **state)
     zip_t *za = zip_open(f->path, ZIP_RDONLY, NULL);
     assert_non_null(za);
     static const char *const docs[] = {
-        "META-INF/container.xml", "EPUB/package.opf",       "EPUB/nav.xhtml",
-        "EPUB/toc.ncx",           "EPUB/text/cover.xhtml",  "EPUB/text/chapter-01.xhtml",
-        "EPUB/text/chapter-02.xhtml", "EPUB/text/chapter-03.xhtml",
+        "META-INF/container.xml",
+        "EPUB/package.opf",
+        "EPUB/nav.xhtml",
+        "EPUB/toc.ncx",
+        "EPUB/text/cover.xhtml",
+        "EPUB/text/chapter-01.xhtml",
+        "EPUB/text/chapter-02.xhtml",
+        "EPUB/text/chapter-03.xhtml",
     };
     for (size_t i = 0; i < sizeof(docs) / sizeof(docs[0]); i++)
         assert_well_formed(za, docs[i]);
