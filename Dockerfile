@@ -1,0 +1,62 @@
+# quire container image: Debian trixie, multi-stage.
+# The build stage compiles with warnings as errors and runs the unit tests, so
+# an image only exists if quire builds and passes its tests against trixie's
+# libraries. The runtime stage holds the binary, its shared libraries, tini
+# and CA certificates, and runs as an unprivileged user.
+#   podman build --isolation=chroot --format docker -t quire:dev .
+# (--format docker keeps HEALTHCHECK; docs/operations/container.md.)
+ARG BASE=docker.io/library/debian:trixie-slim
+
+FROM ${BASE} AS build
+ENV DEBIAN_FRONTEND=noninteractive
+RUN apt-get update \
+    && apt-get install -y --no-install-recommends \
+        build-essential cmake pkg-config \
+        libzip-dev libxml2-dev libvips-dev libjansson-dev zlib1g-dev \
+        libjpeg62-turbo-dev libcmocka-dev \
+    && rm -rf /var/lib/apt/lists/*
+WORKDIR /src
+COPY . .
+RUN cmake -S /src -B /build -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCMAKE_INSTALL_PREFIX=/usr/local \
+        -DQR_WERROR=ON -DQR_BUILD_TESTS=ON -DQR_STANDALONE_FUZZERS=ON \
+    && cmake --build /build -j "$(nproc)"
+# The corpus is not in the image: corpus tests skip, as do integration tests
+# whose tools are absent (exit 77).
+RUN ctest --test-dir /build --output-on-failure -j "$(nproc)"
+RUN DESTDIR=/staging cmake --install /build --strip
+
+FROM ${BASE} AS runtime
+ARG VERSION=dev
+ARG REVISION=unknown
+ARG SOURCE=
+ARG LICENSES=NOASSERTION
+LABEL org.opencontainers.image.title="quire" \
+      org.opencontainers.image.description="Compresses, slices and encrypts publisher EPUB and PDF books for streaming" \
+      org.opencontainers.image.source="${SOURCE}" \
+      org.opencontainers.image.licenses="${LICENSES}" \
+      org.opencontainers.image.version="${VERSION}" \
+      org.opencontainers.image.revision="${REVISION}"
+ENV DEBIAN_FRONTEND=noninteractive
+# Runtime libraries only (the -dev packages above minus headers): libvips 8.16
+# and the libraries quire links directly.
+RUN apt-get update \
+    && apt-get install -y --no-install-recommends \
+        libvips42t64 libzip5 libxml2 libjansson4 libjpeg62-turbo zlib1g \
+        tini ca-certificates \
+    && rm -rf /var/lib/apt/lists/* /var/cache/apt/archives/*.deb /var/log/apt /var/log/dpkg.log \
+    && useradd --uid 10001 --user-group --no-log-init --create-home --home-dir /var/lib/quire \
+        --shell /usr/sbin/nologin quire
+COPY --from=build /staging/usr/local/bin/quire /usr/local/bin/quire
+# Fails the build if a shared library the binary needs is missing here.
+RUN ["/usr/local/bin/quire", "--version"]
+USER 10001:10001
+WORKDIR /var/lib/quire
+# SIGTERM is the worker's drain signal (DESIGN.md §4); tini forwards it.
+STOPSIGNAL SIGTERM
+# Until `quire health` exists this only proves the binary and its libraries
+# still load and the container can fork (docs/operations/container.md).
+HEALTHCHECK --interval=30s --timeout=5s --start-period=10s --retries=3 \
+    CMD ["/usr/local/bin/quire", "--version"]
+ENTRYPOINT ["/usr/bin/tini", "--", "/usr/local/bin/quire"]
+# Becomes ["worker"] when the worker subcommand lands.
+CMD ["--help"]
