@@ -11,8 +11,10 @@ bin="$src/tools/lint/node_modules/.bin"
 for t in node yamllint shellcheck; do
     command -v "$t" >/dev/null || { echo "SKIP: $t not installed"; exit 77; }
 done
-[ -x "$bin/action-validator" ] && [ -x "$bin/dockerfile-utils" ] ||
-    { echo "SKIP: npm validators not installed (run scripts/lint.sh)"; exit 77; }
+if [ ! -x "$bin/action-validator" ] || [ ! -x "$bin/dockerfile-utils" ]; then
+    echo "SKIP: npm validators not installed (run scripts/lint.sh)"
+    exit 77
+fi
 
 tmp="$(mktemp -d)"
 trap 'rm -rf "$tmp"' EXIT
@@ -61,6 +63,7 @@ expect bad-dockerfile 1 "FAIL dockerfile-utils Dockerfile"
 
 tree bad-script
 mkdir -p "$tmp/bad-script/scripts"
+# shellcheck disable=SC2016 # the unquoted $1 is the point of this script
 printf '#!/usr/bin/env bash\nrm -rf $1/build\n' >"$tmp/bad-script/scripts/clean.sh"
 expect bad-script 1 "FAIL shellcheck scripts/clean.sh"
 
