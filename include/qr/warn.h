@@ -17,7 +17,7 @@ typedef struct qr_warning {
     char msg[256];
 } qr_warning;
 
-/* Hard cap: after this many, one "warnings-truncated" entry is kept. */
+/* Hard cap: past this many, warnings are only counted (qr_warnings_dropped). */
 #define QR_WARNINGS_MAX 500
 
 typedef struct qr_warnings qr_warnings;
@@ -30,6 +30,7 @@ void qr_warnings_free(qr_warnings *w);
  * Appends a warning (thread-safe). `code` and `stage` must be static strings.
  * Identical (code, context) pairs are recorded once. Never fails: when out of
  * memory or past QR_WARNINGS_MAX the warning is counted but not stored.
+ * The readers below do not lock: call them once the writers are done.
  */
 void qr_warn(qr_warnings *w, const char *code, const char *stage, const char *context,
              const char *fmt, ...) QR_PRINTF(5, 6);
