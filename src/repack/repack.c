@@ -99,7 +99,12 @@ static int add_entry(zip_t *out, zip_t *in, const qr_epub *e, const qr_epub_entr
     zip_source_t *src = NULL;
     if (!r) {
         /* Raw copy: compressed bytes, method and CRC carried over untouched. */
+#if LIBZIP_VERSION_MAJOR > 1 || (LIBZIP_VERSION_MAJOR == 1 && LIBZIP_VERSION_MINOR >= 10)
+        src = zip_source_zip_file(out, in, ent->index, ZIP_FL_COMPRESSED, 0, -1, NULL);
+#else
+        /* libzip < 1.10 (Debian bookworm) has only the older name. */
         src = zip_source_zip(out, in, ent->index, ZIP_FL_COMPRESSED, 0, -1);
+#endif
     } else if (r->path) {
         src = zip_source_file(out, r->path, 0, -1);
     } else {

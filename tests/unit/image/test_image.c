@@ -280,7 +280,7 @@ static void test_png_palette_and_alpha(void **state)
 static void test_webp_and_gif(void **state)
 {
     (void)state;
-    VipsImage *rgb = make_rgb(3000, 1000, 6), *small = make_rgb(64, 48, 0), *two = NULL;
+    VipsImage *rgb = make_rgb(3000, 1000, 6), *small = make_rgb(64, 48, 0), *two = NULL, *inv = NULL;
     blob webp = {NULL, 0}, gif = {NULL, 0}, anim = {NULL, 0};
     qr_buf out = QR_BUF_INIT(64 << 20);
     qr_image_result res;
@@ -311,8 +311,12 @@ static void test_webp_and_gif(void **state)
         assert_int_equal(res.out_width, 2560);
     }
 
-    /* Two frames stacked vertically, page-height 48: an animated GIF. */
-    VipsImage *frames[2] = {small, small};
+    /*
+     * Two different frames stacked vertically, page-height 48: an animated
+     * GIF (libvips 8.16 merges identical frames into one).
+     */
+    assert_int_equal(vips_invert(small, &inv, NULL), 0);
+    VipsImage *frames[2] = {small, inv};
     assert_int_equal(vips_arrayjoin(frames, &two, 2, "across", 1, NULL), 0);
     vips_image_set_int(two, VIPS_META_PAGE_HEIGHT, 48);
     assert_int_equal(vips_gifsave_buffer(two, &anim.data, &anim.len, NULL), 0);
@@ -332,6 +336,8 @@ out:
     blob_free(&anim);
     if (two)
         g_object_unref(two);
+    if (inv)
+        g_object_unref(inv);
     g_object_unref(small);
     g_object_unref(rgb);
 }
