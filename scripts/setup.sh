@@ -4,20 +4,25 @@
 #   scripts/setup.sh            build + tests
 #   scripts/setup.sh --bench    also the tools the benchmarks compare against
 #   scripts/setup.sh --image    also podman/debootstrap for the container image test
+#   scripts/setup.sh --lint     also the linters scripts/lint.sh runs (node/npm if absent)
 set -euo pipefail
 
 build_pkgs=(build-essential cmake pkg-config
     libzip-dev libxml2-dev libvips-dev libjansson-dev zlib1g-dev libjpeg62-turbo-dev libcmocka-dev)
-test_pkgs=(zip unzip epubcheck default-jre-headless python3 clang libclang-rt-14-dev)
+test_pkgs=(zip unzip epubcheck default-jre-headless python3 clang libclang-rt-dev)
 bench_pkgs=(calibre imagemagick time)
-image_pkgs=(podman debootstrap runc uidmap slirp4netns fuse-overlayfs redis-server)
+image_pkgs=(podman debootstrap runc uidmap slirp4netns fuse-overlayfs)
+lint_pkgs=(yamllint shellcheck)
+# Node may come from elsewhere (NodeSource); only ask Debian for it when absent.
+command -v npm >/dev/null 2>&1 || lint_pkgs+=(nodejs npm)
 
 want=("${build_pkgs[@]}" "${test_pkgs[@]}")
 for arg in "$@"; do
     case "$arg" in
     --bench) want+=("${bench_pkgs[@]}") ;;
     --image) want+=("${image_pkgs[@]}") ;;
-    --all) want+=("${bench_pkgs[@]}" "${image_pkgs[@]}") ;;
+    --lint) want+=("${lint_pkgs[@]}") ;;
+    --all) want+=("${bench_pkgs[@]}" "${image_pkgs[@]}" "${lint_pkgs[@]}") ;;
     *) echo "setup.sh: unknown option $arg" >&2; exit 2 ;;
     esac
 done
