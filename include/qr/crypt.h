@@ -37,6 +37,12 @@ int qr_keyring_save(const qr_keyring *k, const char *path, qr_error *err) QR_WUR
  * (key-file-insecure) and malformed ones (key-file-invalid).
  */
 int qr_keyring_load(qr_keyring **out, const char *path, qr_error *err) QR_WUR;
+/*
+ * A keyring from known bytes: KEK and the 32-byte Ed25519 seed (test vectors,
+ * key escrow). `kek_id`: 1-64 characters of A-Z a-z 0-9 . _ : - (invalid-argument).
+ */
+int qr_keyring_from_seed(qr_keyring **out, const char *kek_id, const uint8_t kek[32],
+                         const uint8_t sign_seed[32], qr_error *err) QR_WUR;
 void qr_keyring_free(qr_keyring *k);
 const char *qr_keyring_kek_id(const qr_keyring *k);
 /* The Ed25519 public key (32 bytes), e.g. for the reading app. */
@@ -57,6 +63,10 @@ void qr_content_key_free(qr_content_key *ck);
  */
 int qr_content_key_wrap(json_t **out, const qr_content_key *ck, const qr_keyring *k,
                         const char *book_id, const char *revision, qr_error *err) QR_WUR;
+/* As qr_content_key_wrap with a given 24-byte nonce (test vectors only; NULL: random). */
+int qr_content_key_wrap_nonce(json_t **out, const qr_content_key *ck, const qr_keyring *k,
+                              const char *book_id, const char *revision, const uint8_t nonce[24],
+                              qr_error *err) QR_WUR;
 /* Errors: wrong-key (other KEK id or authentication failed), key-file-invalid. */
 int qr_content_key_unwrap(qr_content_key **out, const json_t *wrapped, const qr_keyring *k,
                           const char *book_id, const char *revision, qr_error *err) QR_WUR;
@@ -67,9 +77,9 @@ int qr_content_key_unwrap(qr_content_key **out, const json_t *wrapped, const qr_
 typedef struct qr_slice_binding {
     const char *book_id;
     const char *revision;
-    uint32_t index;      /* 0-based slice index */
-    uint32_t count;      /* number of slices in the book */
-    uint64_t plain_len;  /* plaintext length */
+    uint32_t index;     /* 0-based slice index */
+    uint32_t count;     /* number of slices in the book */
+    uint64_t plain_len; /* plaintext length */
 } qr_slice_binding;
 
 /*

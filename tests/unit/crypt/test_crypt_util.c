@@ -1,0 +1,104 @@
+/* Manifest signatures (with the published vector) and SHA-256. */
+#include "qr_test.h"
+
+#include <sodium.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "qr/crypt.h"
+
+#define MSG "quire test vector\n"
+/* docs/format.md "Test vectors", cross-checked with pyca/cryptography's Ed25519. */
+#define VECTOR_PUBLIC "4fd099ccd47d7893dfe9ec24414ecb0d9b5420232aad30d91c465be33cbe65c4"
+#define VECTOR_SIG                                                                                 \
+    "febcd88df40cd62b0b75beabf8678fdadee3f7b557e3a738e11bf9036858ccc3a3354c7df52d3e4757bac76c5e"   \
+    "4e7aa0e9923878604ffc7cda0e01497d95fd0d"
+
+static int setup(void **state)
+{
+    if (qr_crypt_global_init(NULL) < 0)
+        return -1;
+    uint8_t kek[32], seed[32];
+    for (int i = 0; i < 32; i++) {
+        kek[i] = (uint8_t)(0x80 + i);
+        seed[i] = (uint8_t)(0xa0 + i);
+    }
+    qr_keyring *k = NULL;
+    if (qr_keyring_from_seed(&k, "kek-test-vector", kek, seed, NULL) < 0)
+        return -1;
+    *state = k;
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    qr_keyring_free(*state);
+    return 0;
+}
+
+static void test_sign_vector(void **state)
+{
+    qr_keyring *k = *state;
+    char hex[129];
+    sodium_bin2hex(hex, sizeof(hex), qr_keyring_public_key(k), 32);
+    assert_string_equal(hex, VECTOR_PUBLIC);
+    uint8_t sig[64];
+    qr_error err = QR_ERROR_INIT;
+    assert_int_equal(qr_crypt_sign(sig, k, (const uint8_t *)MSG, strlen(MSG), &err), 0);
+    sodium_bin2hex(hex, sizeof(hex), sig, sizeof(sig));
+    assert_string_equal(hex, VECTOR_SIG);
+    assert_int_equal(
+        qr_crypt_verify(sig, qr_keyring_public_key(k), (const uint8_t *)MSG, strlen(MSG), &err), 0);
+}
+
+static void test_verify_rejects(void **state)
+{
+    qr_keyring *k = *state;
+    uint8_t sig[64];
+    char msg[] = "{\"metadata\":{\"title\":\"A\"}}";
+    size_t n = strlen(msg);
+    assert_int_equal(qr_crypt_sign(sig, k, (const uint8_t *)msg, n, NULL), 0);
+    const uint8_t *pk = qr_keyring_public_key(k);
+    qr_error err = QR_ERROR_INIT;
+
+    msg[20] ^= 1; /* an edited manifest */
+    assert_int_equal(qr_crypt_verify(sig, pk, (const uint8_t *)msg, n, &err), QR_ECRYPTO);
+    assert_string_equal(err.id, "manifest-signature-invalid");
+    msg[20] ^= 1;
+
+    sig[5] ^= 0x80; /* an edited signature */
+    qr_error_clear(&err);
+    assert_int_equal(qr_crypt_verify(sig, pk, (const uint8_t *)msg, n, &err), QR_ECRYPTO);
+    assert_string_equal(err.id, "manifest-signature-invalid");
+    sig[5] ^= 0x80;
+
+    qr_keyring *other = NULL; /* another signer's public key */
+    assert_int_equal(qr_keyring_generate(&other, NULL, NULL), 0);
+    qr_error_clear(&err);
+    assert_int_equal(
+        qr_crypt_verify(sig, qr_keyring_public_key(other), (const uint8_t *)msg, n, &err),
+        QR_ECRYPTO);
+    assert_string_equal(err.id, "manifest-signature-invalid");
+    qr_keyring_free(other);
+    assert_int_equal(qr_crypt_verify(sig, pk, (const uint8_t *)msg, n, NULL), 0);
+}
+
+static void test_sha256_hex(void **state)
+{
+    (void)state;
+    char hex[65];
+    qr_crypt_sha256_hex(hex, (const uint8_t *)MSG, strlen(MSG));
+    assert_string_equal(hex, "db17b82b6aef717a69ea32a7637045b3b49abf3b8cd24010da63731367edb939");
+    qr_crypt_sha256_hex(hex, NULL, 0);
+    assert_string_equal(hex, "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855");
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(test_sign_vector, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_verify_rejects, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_sha256_hex, setup, teardown),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
