@@ -18,6 +18,8 @@ int qr_cmd_compress(int argc, char **argv);
 void qr_cmd_compress_usage(FILE *f);
 int qr_cmd_inspect(int argc, char **argv);
 void qr_cmd_inspect_usage(FILE *f);
+int qr_cmd_keys(int argc, char **argv);
+void qr_cmd_keys_usage(FILE *f);
 int qr_cmd_sample_book(int argc, char **argv);
 void qr_cmd_sample_book_usage(FILE *f);
 

@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "cli.h"
+#include "qr/crypt.h"
 #include "qr/image.h"
 #include "qr/log.h"
 
@@ -19,6 +20,7 @@ static const qr_cli_cmd commands[] = {
      qr_cmd_compress_usage},
     {"inspect", "report on a book without writing anything", qr_cmd_inspect,
      qr_cmd_inspect_usage},
+    {"keys", "generate and show key files", qr_cmd_keys, qr_cmd_keys_usage},
     {"sample-book", "write a generated sample EPUB (text and images)", qr_cmd_sample_book,
      qr_cmd_sample_book_usage},
 };
@@ -114,6 +116,8 @@ int main(int argc, char **argv)
             }
         setup_logging();
         qr_error err = QR_ERROR_INIT;
+        if (qr_crypt_global_init(&err) < 0)
+            return qr_cli_fail(&err);
         if (qr_image_global_init(argv[0], &err) < 0)
             return qr_cli_fail(&err);
         int rc = commands[i].run(argc - 1, argv + 1);

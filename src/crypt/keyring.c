@@ -402,7 +402,5 @@ out:
         json_decref(o);
     }
     sodium_free(text);
-    if (rc < 0)
-        qr_error_set_context(err, "%s", path);
     return rc;
 }
