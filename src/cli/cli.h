@@ -5,6 +5,7 @@
 #include <stdbool.h>
 #include <stdio.h>
 
+#include "qr/crypt.h"
 #include "qr/error.h"
 
 typedef struct qr_cli_cmd {
@@ -22,6 +23,20 @@ int qr_cmd_keys(int argc, char **argv);
 void qr_cmd_keys_usage(FILE *f);
 int qr_cmd_sample_book(int argc, char **argv);
 void qr_cmd_sample_book_usage(FILE *f);
+int qr_cmd_process(int argc, char **argv);
+void qr_cmd_process_usage(FILE *f);
+int qr_cmd_verify(int argc, char **argv);
+void qr_cmd_verify_usage(FILE *f);
+int qr_cmd_unpack(int argc, char **argv);
+void qr_cmd_unpack_usage(FILE *f);
+
+/*
+ * The service key file for the package commands: `key_file`, else
+ * $QUIRE_KEY_FILE, else the per-user development key
+ * ($XDG_CONFIG_HOME/quire/dev-keys.json or ~/.config/quire/dev-keys.json),
+ * created with mode 0600 when `create_dev` and missing. Named on stderr.
+ */
+int qr_cli_load_keyring(qr_keyring **out, const char *key_file, bool create_dev, qr_error *err);
 
 /* Prints "quire: error: <id>: <msg> (<context>)" and returns the exit status for `err`. */
 int qr_cli_fail(const qr_error *err);

@@ -23,6 +23,11 @@ static const qr_cli_cmd commands[] = {
     {"keys", "generate and show key files", qr_cmd_keys, qr_cmd_keys_usage},
     {"sample-book", "write a generated sample EPUB (text and images)", qr_cmd_sample_book,
      qr_cmd_sample_book_usage},
+    {"process", "compress, slice, encrypt and publish a book", qr_cmd_process,
+     qr_cmd_process_usage},
+    {"verify", "check a package: signature, hashes, every slice decrypts", qr_cmd_verify,
+     qr_cmd_verify_usage},
+    {"unpack", "rebuild the EPUB of a package", qr_cmd_unpack, qr_cmd_unpack_usage},
 };
 #define NCOMMANDS (sizeof(commands) / sizeof(commands[0]))
 

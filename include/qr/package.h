@@ -1,0 +1,176 @@
+/*
+ * The streaming package of a book: compress, slice, encrypt and publish
+ * (`quire process`), and the reader side of the same format (`quire verify`,
+ * `quire unpack`). The package layout, the manifest and the idempotency rule
+ * are specified in docs/format.md; docs/internals/package.md explains the code.
+ *
+ * A package lives in a store under a prefix: `books/<book_id>/<revision>/`
+ * in a shared store, or "" when a directory holds one package (`-o DIR`).
+ * manifest.json is written last and is the commit point: a store never shows
+ * a manifest whose objects are not all in place.
+ */
+#ifndef QR_PACKAGE_H
+#define QR_PACKAGE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "qr/buf.h"
+#include "qr/config.h"
+#include "qr/crypt.h"
+#include "qr/error.h"
+#include "qr/pipeline.h"
+#include "qr/warn.h"
+
+/* ---- stores ---- */
+
+/*
+ * The operations of an object store, so an S3 store can sit behind the same
+ * table as the local one. Keys are '/'-separated relative names. Every op
+ * returns 0 or a negative class code with `err` set.
+ *   put:    writes the whole object; readers never see a partial object.
+ *   get:    appends the object to `out` (bounded by out->max); a missing
+ *           object fails with source-not-found.
+ *   exists: *out = whether the object exists.
+ *   remove: deletes the object; a missing object is not an error.
+ *   free:   releases `ctx` (may be NULL).
+ */
+typedef struct qr_store_ops {
+    int (*put)(void *ctx, const char *key, const void *data, size_t len, qr_error *err);
+    int (*get)(void *ctx, const char *key, qr_buf *out, qr_error *err);
+    int (*exists)(void *ctx, const char *key, bool *out, qr_error *err);
+    int (*remove)(void *ctx, const char *key, qr_error *err);
+    void (*free)(void *ctx);
+} qr_store_ops;
+
+typedef struct qr_store qr_store;
+
+/* A store over `ops` (borrowed, must outlive the store); it owns `ctx`. NULL when out of memory. */
+qr_store *qr_store_new(const qr_store_ops *ops, void *ctx);
+/*
+ * A store over the local directory `root` (created when missing). Objects are
+ * files written atomically (temporary file, fsync, rename); directories are
+ * made as needed. Keys holding "..", "." or empty components, or starting
+ * with '/', are refused (invalid-argument). Errors: io, invalid-argument.
+ */
+int qr_store_local_new(qr_store **out, const char *root, qr_error *err) QR_WUR;
+void qr_store_free(qr_store *s);
+
+int qr_store_put(const qr_store *s, const char *key, const void *data, size_t len,
+                 qr_error *err) QR_WUR;
+int qr_store_get(const qr_store *s, const char *key, qr_buf *out, qr_error *err) QR_WUR;
+int qr_store_exists(const qr_store *s, const char *key, bool *out, qr_error *err) QR_WUR;
+int qr_store_remove(const qr_store *s, const char *key, qr_error *err) QR_WUR;
+
+/* ---- process ---- */
+
+typedef struct qr_process_opts {
+    const qr_profile *profile; /* NULL: tablet */
+    qr_limits limits;
+    int threads;             /* image workers; 0: one per online CPU */
+    const char *book_id;     /* NULL: derived from the EPUB unique identifier */
+    const char *revision;    /* NULL: derived from source bytes, profile, format version */
+    uint64_t slice_target;   /* target slice size in bytes; 0: the slicer's default */
+    const char *work_parent; /* parent of the work directory; NULL: /tmp */
+    qr_progress_fn progress; /* image progress, as for qr_compress_epub; may be NULL */
+    void *progress_ud;
+} qr_process_opts;
+
+#define QR_PROCESS_OPTS_INIT                                                                       \
+    {                                                                                              \
+        NULL, QR_LIMITS_INIT, 0, NULL, NULL, 0, NULL, NULL, NULL                                   \
+    }
+
+typedef struct qr_process_report {
+    char book_id[65];
+    char revision[65];
+    char prefix[200]; /* where the package went in the store ("" for a directory) */
+    const qr_profile *profile;
+    bool already_published; /* a verified manifest was there: nothing was written */
+    /* Wall seconds per stage. */
+    double t_compress, t_positions, t_slice, t_encrypt, t_publish, t_total;
+    uint64_t source_bytes;     /* the input file */
+    uint64_t compressed_bytes; /* the compressed EPUB */
+    uint64_t plain_bytes;      /* all slice ZIPs before encryption */
+    uint64_t sealed_bytes;     /* all slice files */
+    size_t slices;
+    uint32_t positions;
+    uint32_t pages;
+    const char *pages_source; /* "print", "declared", "synthetic" (static) */
+    uint64_t peak_rss_bytes;
+    qr_warnings *warnings; /* owned by the report */
+} qr_process_report;
+
+void qr_process_report_free(qr_process_report *r);
+
+/*
+ * Processes the EPUB at `in_path` into `store`: detect, compress (into a
+ * private work directory, removed before returning), positions and pages
+ * from the original, slice plan over the compressed book, seal each slice,
+ * then publish slices, positions.json, cover.<ext>, key.json,
+ * manifest.json.sig and, last, manifest.json.
+ *
+ * `prefix` NULL publishes under "books/<book_id>/<revision>/"; "" writes the
+ * package at the root of the store (a package directory). When a manifest is
+ * already there and the package verifies against `k` (qr_package_verify), the
+ * run succeeds without writing anything (report->already_published).
+ * Otherwise the stale manifest is removed first, and every object rewritten.
+ *
+ * Book id: opts->book_id, else the unique identifier with every byte outside
+ * [A-Za-z0-9._-] replaced by '-', else (empty, longer than 64 bytes or
+ * starting with '.') "id-" and 16 hex digits of its SHA-256. An explicit
+ * book id or revision must match [A-Za-z0-9._-]{1,64} and not start with '.'.
+ *
+ * Errors: every id of qr_compress_epub and qr_epub_open, unsupported-format
+ * (not an EPUB), invalid-argument, wrong-key, write-failed, io, out-of-memory.
+ * On success *out holds the report (qr_process_report_free); on failure *out
+ * is NULL and, when `warnings_on_error` is non-NULL, it receives the warnings
+ * recorded before the failure (caller frees them).
+ */
+int qr_process_book(qr_process_report **out, const char *in_path, const qr_store *store,
+                    const char *prefix, const qr_keyring *k, const qr_process_opts *opts,
+                    qr_warnings **warnings_on_error, qr_error *err) QR_WUR;
+
+/* ---- reading a package ---- */
+
+typedef struct qr_verify_report {
+    char book_id[65];
+    char revision[65];
+    size_t slices;
+    size_t resources; /* entries across all slices */
+    uint64_t sealed_bytes;
+    uint64_t plain_bytes;
+} qr_verify_report;
+
+/*
+ * Verifies the package under `prefix` in `store` against the key file `k`:
+ * the manifest's Ed25519 signature, key.json, and for every slice its size,
+ * SHA-256, authenticated decryption under its binding, and that the decrypted
+ * ZIP holds exactly the resources the manifest lists for it. Stops at the
+ * first failure; err->context names the object ("slices/0003.qs").
+ *
+ * Errors, in the order they are checked: manifest-invalid (missing or not a
+ * quire manifest), manifest-signature-invalid (no .sig, or the manifest was
+ * edited), wrong-key (the key file is not the one the package was made with:
+ * its key id differs, or key.json does not unwrap), slice-missing,
+ * slice-hash-mismatch (size or SHA-256 differs: flipped byte, truncation,
+ * swapped slice), slice-truncated / slice-invalid / slice-auth-failed (from
+ * decryption), slice-invalid (the plaintext is not the listed ZIP), io.
+ * `out` may be NULL.
+ */
+int qr_package_verify(qr_verify_report *out, const qr_store *store, const char *prefix,
+                      const qr_keyring *k, const qr_limits *limits, qr_error *err) QR_WUR;
+
+/*
+ * Verifies the package as qr_package_verify does and rebuilds one EPUB at
+ * `out_path` (atomically): `mimetype` first and stored, then every entry of
+ * every slice in slice order, its compressed bytes copied untouched.
+ * `work_parent` is where decrypted slices wait (NULL: /tmp); removed after.
+ * Errors: those of qr_package_verify, write-failed, io.
+ */
+int qr_package_unpack(qr_verify_report *out, const qr_store *store, const char *prefix,
+                      const qr_keyring *k, const qr_limits *limits, const char *out_path,
+                      const char *work_parent, qr_error *err) QR_WUR;
+
+#endif

@@ -1,0 +1,162 @@
+/*
+ * The local store: objects are files below a root directory. Each put goes
+ * through qr_fs_write_atomic (temporary file, fsync, rename), so a reader
+ * sees either the old object or the new one, never half of one.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "qr/fs.h"
+#include "qr/package.h"
+
+typedef struct local_store {
+    char *root;
+} local_store;
+
+/* Refuses keys that could leave the root: absolute, empty, "." or ".." components. */
+static int check_key(const char *key, qr_error *err)
+{
+    if (!key[0] || key[0] == '/')
+        return qr_error_set(err, QR_ERR_INVALID_ARGUMENT, "store", "bad object key '%s'", key);
+    const char *p = key;
+    while (*p) {
+        const char *slash = strchr(p, '/');
+        size_t n = slash ? (size_t)(slash - p) : strlen(p);
+        if (n == 0 || (n == 1 && p[0] == '.') || (n == 2 && p[0] == '.' && p[1] == '.'))
+            return qr_error_set(err, QR_ERR_INVALID_ARGUMENT, "store", "bad object key '%s'", key);
+        p += n;
+        if (*p == '/')
+            p++;
+    }
+    return 0;
+}
+
+static int object_path(char **out, const local_store *ls, const char *key, qr_error *err)
+{
+    *out = NULL;
+    int rc = check_key(key, err);
+    if (rc < 0)
+        return rc;
+    size_t n = strlen(ls->root) + strlen(key) + 2;
+    char *p = malloc(n);
+    if (!p)
+        return qr_error_set(err, QR_ERR_OUT_OF_MEMORY, "store", "out of memory");
+    snprintf(p, n, "%s/%s", ls->root, key);
+    *out = p;
+    return 0;
+}
+
+static int local_put(void *ctx, const char *key, const void *data, size_t len, qr_error *err)
+{
+    char *path = NULL;
+    int rc = object_path(&path, ctx, key, err);
+    if (rc < 0)
+        goto out;
+    char *slash = strrchr(path, '/');
+    *slash = '\0';
+    rc = qr_fs_mkdirs(path, 0755, err);
+    *slash = '/';
+    if (rc < 0)
+        goto out;
+    rc = qr_fs_write_atomic(path, data, len, 0644, err);
+    if (rc < 0)
+        qr_error_set_context(err, "%s", path);
+out:
+    free(path);
+    return rc;
+}
+
+static int local_get(void *ctx, const char *key, qr_buf *out, qr_error *err)
+{
+    char *path = NULL;
+    int rc = object_path(&path, ctx, key, err);
+    if (rc < 0)
+        goto out;
+    /* A missing object is source-not-found (qr_buf_read_file maps ENOENT). */
+    rc = qr_buf_read_file(out, path, "store", err);
+    if (rc < 0)
+        qr_error_set_context(err, "%s", key);
+out:
+    free(path);
+    return rc;
+}
+
+static int local_exists(void *ctx, const char *key, bool *out, qr_error *err)
+{
+    char *path = NULL;
+    *out = false;
+    int rc = object_path(&path, ctx, key, err);
+    if (rc < 0)
+        return rc;
+    struct stat sb;
+    if (stat(path, &sb) == 0) {
+        *out = S_ISREG(sb.st_mode);
+    } else if (errno != ENOENT && errno != ENOTDIR) {
+        rc = qr_error_set_cause(err, QR_ERR_IO, errno, "store", "cannot stat %s: %s", key,
+                                strerror(errno));
+        qr_error_set_context(err, "%s", path);
+    }
+    free(path);
+    return rc;
+}
+
+static int local_remove(void *ctx, const char *key, qr_error *err)
+{
+    char *path = NULL;
+    int rc = object_path(&path, ctx, key, err);
+    if (rc < 0)
+        return rc;
+    if (unlink(path) != 0 && errno != ENOENT) {
+        rc = qr_error_set_cause(err, QR_ERR_IO, errno, "store", "cannot remove %s: %s", key,
+                                strerror(errno));
+        qr_error_set_context(err, "%s", path);
+    }
+    free(path);
+    return rc;
+}
+
+static void local_free(void *ctx)
+{
+    local_store *ls = ctx;
+    if (!ls)
+        return;
+    free(ls->root);
+    free(ls);
+}
+
+static const qr_store_ops local_ops = {local_put, local_get, local_exists, local_remove,
+                                       local_free};
+
+int qr_store_local_new(qr_store **out, const char *root, qr_error *err)
+{
+    local_store *ls = NULL;
+    *out = NULL;
+    if (!root || !root[0])
+        return qr_error_set(err, QR_ERR_INVALID_ARGUMENT, "store", "no store directory");
+    int rc = qr_fs_mkdirs(root, 0755, err);
+    if (rc < 0) {
+        qr_error_set_context(err, "%s", root);
+        return rc;
+    }
+    ls = calloc(1, sizeof(*ls));
+    if (ls)
+        ls->root = strdup(root);
+    if (!ls || !ls->root) {
+        local_free(ls);
+        return qr_error_set(err, QR_ERR_OUT_OF_MEMORY, "store", "out of memory");
+    }
+    /* A trailing '/' would double in object paths. */
+    size_t n = strlen(ls->root);
+    while (n > 1 && ls->root[n - 1] == '/')
+        ls->root[--n] = '\0';
+    *out = qr_store_new(&local_ops, ls);
+    if (!*out) {
+        local_free(ls);
+        return qr_error_set(err, QR_ERR_OUT_OF_MEMORY, "store", "out of memory");
+    }
+    return 0;
+}
