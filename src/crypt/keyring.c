@@ -2,7 +2,9 @@
  * The service key file: a key-encryption key (KEK) with its key id and an
  * Ed25519 signing key pair. Layout in docs/format.md "Keys".
  */
+#ifndef _GNU_SOURCE
 #define _GNU_SOURCE /* asprintf, mkostemp */
+#endif
 #include <errno.h>
 #include <fcntl.h>
 #include <sodium.h>
