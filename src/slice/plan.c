@@ -28,6 +28,7 @@ typedef struct planner {
     bool *forced_base;    /* per entry: OPF, nav, NCX, CSS, fonts, cover, META-INF */
     bool *spine_doc;      /* per entry: some spine item's document */
     bool *base_ref;       /* per entry: used by a document that lives in the base */
+    bool *doc_placed;     /* per entry: a spine document already packed */
     size_t *first_ref;    /* per entry: first linear ordinal using it, NONE */
     size_t *last_ref;     /* per entry: last linear ordinal using it */
     size_t *counted;      /* per entry: text slice whose budget already holds it, NONE */
@@ -51,6 +52,7 @@ static void planner_free(planner *pl)
     free(pl->forced_base);
     free(pl->spine_doc);
     free(pl->base_ref);
+    free(pl->doc_placed);
     free(pl->first_ref);
     free(pl->last_ref);
     free(pl->counted);
@@ -156,6 +158,11 @@ static void attach(planner *pl)
         if (ref->linear || ent < 0)
             continue;
         for (size_t k = 0; k < pl->nlin; k++) {
+            /* A linker that lives in the base (the nav) attaches nothing. */
+            int lent =
+                qr_epub_get_item(pl->e, (size_t)qr_epub_get_spine(pl->e, pl->lin[k])->item)->entry;
+            if (pl->forced_base[lent])
+                continue;
             if (qr_slice__set_has(&pl->refs[pl->lin[k]].links, (size_t)ent)) {
                 pl->host[s] = k;
                 break;
@@ -181,9 +188,11 @@ static void usage(planner *pl)
     }
     for (size_t s = 0; s < pl->ns; s++) {
         const qr_slice__set *res = &pl->refs[s].res;
+        int ent = qr_epub_get_item(pl->e, (size_t)qr_epub_get_spine(pl->e, s)->item)->entry;
+        bool in_base = pl->host[s] == NONE || (ent >= 0 && pl->forced_base[ent]);
         for (size_t j = 0; j < res->n; j++) {
             size_t r = res->v[j];
-            if (pl->host[s] == NONE) {
+            if (in_base) {
                 pl->base_ref[r] = true;
                 continue;
             }
@@ -208,8 +217,15 @@ static uint64_t stored(const planner *pl, size_t entry)
  */
 static uint64_t doc_cost(planner *pl, size_t s, size_t slice, size_t start, bool commit)
 {
-    uint64_t cost = stored(
-        pl, (size_t)qr_epub_get_item(pl->e, (size_t)qr_epub_get_spine(pl->e, s)->item)->entry);
+    uint64_t cost = 0;
+    size_t ent = (size_t)qr_epub_get_item(pl->e, (size_t)qr_epub_get_spine(pl->e, s)->item)->entry;
+    /* Several itemrefs may name one document (manifest items with fragments):
+     * it lives with the first, the others add nothing. */
+    if (!pl->doc_placed[ent] && !pl->forced_base[ent]) {
+        cost += stored(pl, ent);
+        if (commit)
+            pl->doc_placed[ent] = true;
+    }
     const qr_slice__set *res = &pl->refs[s].res;
     for (size_t j = 0; j < res->n; j++) {
         size_t r = res->v[j];
@@ -305,6 +321,13 @@ static void set_span(qr_slice_info *si, const planner *pl, size_t k0, size_t k1)
     }
 }
 
+static void place_doc(const planner *pl, size_t *owner, size_t s, size_t slice)
+{
+    int ent = qr_epub_get_item(pl->e, (size_t)qr_epub_get_spine(pl->e, s)->item)->entry;
+    if (ent >= 0 && owner[ent] == 0 && !pl->forced_base[ent])
+        owner[ent] = slice;
+}
+
 /* Owner ids: 0 base, 1.. text slices (1-based), then one per large resource. */
 static int build(qr_slice_plan *plan, planner *pl, qr_error *err)
 {
@@ -322,11 +345,12 @@ static int build(qr_slice_plan *plan, planner *pl, qr_error *err)
     }
     for (size_t i = 0; i < pl->ne; i++)
         owner[i] = pl->excluded[i] ? NONE : 0;
-    for (size_t s = 0; s < pl->ns; s++) {
-        int ent = qr_epub_get_item(pl->e, (size_t)qr_epub_get_spine(pl->e, s)->item)->entry;
-        if (ent >= 0 && !pl->excluded[ent] && pl->host[s] != NONE)
-            owner[ent] = pl->slice_of[pl->host[s]] + 1;
-    }
+    /* A document lives with its first linear itemref, then with the first
+     * linear item that links a non-linear one. */
+    for (size_t k = 0; k < pl->nlin; k++)
+        place_doc(pl, owner, pl->lin[k], pl->slice_of[k] + 1);
+    for (size_t j = 0; j < pl->nnonlin; j++)
+        place_doc(pl, owner, pl->nonlin[j], pl->slice_of[pl->host[pl->nonlin[j]]] + 1);
     for (size_t r = 0; r < pl->ne; r++) {
         if (!candidate(pl, r) || pl->base_ref[r] || pl->first_ref[r] == NONE)
             continue;
@@ -360,6 +384,11 @@ static int build(qr_slice_plan *plan, planner *pl, qr_error *err)
         if (fill(si, pl, owner, t + 1) < 0) {
             rc = nomem(err);
             goto out;
+        }
+        if (si->nentries == 0) {
+            /* Only documents that live in the base (a nav in the spine). */
+            free(si->entries);
+            plan->n--;
         }
         /* Large resources of this text slice: one slice each, in the order
          * their first user reads them, carrying that item's positions. */
@@ -410,6 +439,7 @@ int qr_slice_plan_new(qr_slice_plan **out, const qr_epub *e, const qr_positions 
     pl.forced_base = calloc(ne, sizeof(bool));
     pl.spine_doc = calloc(ne, sizeof(bool));
     pl.base_ref = calloc(ne, sizeof(bool));
+    pl.doc_placed = calloc(ne, sizeof(bool));
     pl.first_ref = calloc(ne, sizeof(size_t));
     pl.last_ref = calloc(ne, sizeof(size_t));
     pl.counted = calloc(ne, sizeof(size_t));
@@ -419,8 +449,8 @@ int qr_slice_plan_new(qr_slice_plan **out, const qr_epub *e, const qr_positions 
     pl.nonlin = calloc(ns, sizeof(size_t));
     pl.slice_of = calloc(ns, sizeof(size_t));
     if (!plan || !pl.excluded || !pl.forced_base || !pl.spine_doc || !pl.base_ref ||
-        !pl.first_ref || !pl.last_ref || !pl.counted || !pl.refs || !pl.host || !pl.lin ||
-        !pl.nonlin || !pl.slice_of) {
+        !pl.doc_placed || !pl.first_ref || !pl.last_ref || !pl.counted || !pl.refs || !pl.host ||
+        !pl.lin || !pl.nonlin || !pl.slice_of) {
         rc = nomem(err);
         goto out;
     }
