@@ -256,7 +256,7 @@ static void pack(planner *pl)
     uint64_t size = 0;
     for (size_t k = 0; k < pl->nlin; k++) {
         uint64_t cost = unit_cost(pl, k, slice, start, false);
-        if (k > start && size + cost > pl->target) {
+        if (size > 0 && cost > 0 && size + cost > pl->target) {
             slice++;
             start = k;
             size = 0;
