@@ -12,16 +12,20 @@
 #include "package_internal.h"
 #include "qr/crypt.h"
 
-/* RFC 3986 unreserved characters, plus '/' which separates path segments. */
+/*
+ * Path characters left as they are: RFC 3986 unreserved, sub-delimiters, '@'
+ * and '/' (the same set as positions.json). ':' is encoded, so a first
+ * segment can never read as a scheme.
+ */
 static bool path_char(unsigned char c)
 {
-    return isalnum(c) || c == '-' || c == '.' || c == '_' || c == '~' || c == '/';
+    return isalnum(c) || (c && strchr("-._~!$&'()*+,;=@/", c) != NULL);
 }
 
-/* Fragments may also hold these sub-delimiters and ':' '@' '?' unencoded. */
+/* Fragments may also hold ':' and '?' unencoded. */
 static bool frag_char(unsigned char c)
 {
-    return path_char(c) || strchr("!$&'()*+,;=:@?", c) != NULL;
+    return path_char(c) || c == ':' || c == '?';
 }
 
 char *qr_package__href(const char *path)
@@ -111,27 +115,26 @@ static json_t *identifier_uri(const char *id)
     }
     if (clean)
         return json_string(id);
-    char *enc = qr_package__href(id);
-    if (!enc)
+    /* Every byte outside unreserved, sub-delimiters, ':' and '@' is percent-encoded. */
+    static const char hex[] = "0123456789ABCDEF";
+    size_t n = strlen(id);
+    char *buf = malloc(3 * n + 16);
+    if (!buf)
         return NULL;
-    /* '#' is a fragment marker to the encoder: an identifier has none. */
-    json_t *v = NULL;
-    size_t n = strlen(enc) * 3 + 16;
-    char *buf = malloc(n);
-    if (buf) {
-        size_t o = (size_t)snprintf(buf, n, "urn:quire:id:");
-        for (const char *p = enc; *p; p++) {
-            if (*p == '#' || *p == '/' || *p == '?') {
-                o += (size_t)snprintf(buf + o, n - o, "%%%02X", (unsigned char)*p);
-            } else {
-                buf[o++] = *p;
-                buf[o] = '\0';
-            }
+    size_t o = (size_t)sprintf(buf, "urn:quire:id:");
+    for (size_t j = 0; j < n; j++) {
+        unsigned char c = (unsigned char)id[j];
+        if (c != '/' && (path_char(c) || c == ':')) {
+            buf[o++] = (char)c;
+        } else {
+            buf[o++] = '%';
+            buf[o++] = hex[c >> 4];
+            buf[o++] = hex[c & 15];
         }
-        v = json_string(buf);
     }
+    buf[o] = '\0';
+    json_t *v = json_string(buf);
     free(buf);
-    free(enc);
     return v;
 }
 
