@@ -42,10 +42,12 @@ typedef struct qr_positions {
     size_t nspine;
 } qr_positions;
 
-/* Errors: corrupt-archive (reading an entry), out-of-memory. */
+/* Errors: corrupt-archive (reading an entry), out-of-memory, input-too-large
+ * (over 2^32 positions), internal (zlib). Free with qr_positions_free. */
 int qr_positions_compute(qr_positions **out, const qr_epub *e, qr_error *err) QR_WUR;
 void qr_positions_free(qr_positions *p);
-/* The Readium positions list {"total", "positions": [Locator...]}. */
+/* The Readium positions list {"total", "positions": [Locator...]}; hrefs are
+ * the percent-encoded container paths. New reference, NULL when out of memory. */
 json_t *qr_positions_json(const qr_positions *p, const qr_epub *e);
 
 typedef enum qr_page_source {
@@ -87,7 +89,9 @@ typedef struct qr_slice_plan qr_slice_plan;
 /*
  * Plans the slices of `e` (the compressed book). `p` are the positions of
  * the original book (same spine). Every entry except `mimetype` and
- * directory entries lands in exactly one slice. Errors: invalid-argument.
+ * directory entries (and shadowed duplicates) lands in exactly one slice.
+ * Errors: invalid-argument, corrupt-archive (reading a spine document),
+ * out-of-memory. Rules: docs/internals/slice.md.
  */
 int qr_slice_plan_new(qr_slice_plan **out, const qr_epub *e, const qr_positions *p,
                       const qr_slice_opts *opts, qr_error *err) QR_WUR;
@@ -97,7 +101,9 @@ const qr_slice_info *qr_slice_plan_get(const qr_slice_plan *plan, size_t i);
 
 /*
  * Writes slice `i` as a small ZIP of its entries under their original paths
- * (entries copied raw, compressed bytes untouched) into `out`.
+ * (entries copied raw, compressed bytes untouched) appended to `out`, bounded
+ * by out->max. Errors: invalid-argument, corrupt-archive (reopening the
+ * book), write-failed, input-too-large (over out->max), out-of-memory.
  */
 int qr_slice_write(qr_buf *out, const qr_epub *e, const qr_slice_plan *plan, size_t i,
                    qr_error *err) QR_WUR;
