@@ -18,8 +18,7 @@
 static const qr_cli_cmd commands[] = {
     {"compress", "make an EPUB smaller without breaking it", qr_cmd_compress,
      qr_cmd_compress_usage},
-    {"inspect", "report on a book without writing anything", qr_cmd_inspect,
-     qr_cmd_inspect_usage},
+    {"inspect", "report on a book without writing anything", qr_cmd_inspect, qr_cmd_inspect_usage},
     {"keys", "generate and show key files", qr_cmd_keys, qr_cmd_keys_usage},
     {"sample-book", "write a generated sample EPUB (text and images)", qr_cmd_sample_book,
      qr_cmd_sample_book_usage},
