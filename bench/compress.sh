@@ -325,6 +325,12 @@ if has_tool magick; then run_list+=(magick); fi
 if has_tool vips; then run_list+=(vips); fi
 if has_tool calibre; then run_list+=(calibre); fi
 
+# quire's version, taken before the run: the tree may move on while the benchmark runs
+ver_quire="not measured"
+if [ "$baseline_only" -eq 0 ] && [ -n "$quire" ]; then
+    ver_quire="$("$quire" --version 2>/dev/null | sed 's/^quire //') (binary built $(date -u -r "$quire" '+%H:%M UTC'); tree at git $(git -C "$repo" rev-parse --short HEAD 2>/dev/null || echo '?')$(git -C "$repo" diff --quiet HEAD 2>/dev/null || echo ' with uncommitted changes'))"
+fi
+
 start_date=$(date -u '+%Y-%m-%d %H:%M UTC')
 load_start=$(cut -d' ' -f1-3 /proc/loadavg)
 for in in "${present[@]}"; do
@@ -371,10 +377,6 @@ ver_calibre=$(ebook-polish --version 2>/dev/null | sed -n 's/.*(calibre \(.*\))/
 ver_magick=$(mogrify -version 2>/dev/null | sed -n '1s/^Version: ImageMagick \([^ ]*\).*/\1/p')
 ver_vips=$(vips --version 2>/dev/null | sed 's/^vips-//')
 ver_libvips=$(pkg-config --modversion vips 2>/dev/null || true)
-ver_quire="not measured"
-if [ "$baseline_only" -eq 0 ] && [ -n "$quire" ]; then
-    ver_quire="$("$quire" --version 2>/dev/null | sed 's/^quire //') (git $(git -C "$repo" rev-parse --short HEAD 2>/dev/null || echo '?')$(git -C "$repo" diff --quiet HEAD 2>/dev/null || echo ', uncommitted changes'))"
-fi
 cpu=$(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -n 1)
 mem=$(awk '/^MemTotal/ {printf "%.1f GiB", $2 / 1048576}' /proc/meminfo)
 # shellcheck source=/dev/null
