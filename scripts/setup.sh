@@ -11,7 +11,7 @@ build_pkgs=(build-essential cmake pkg-config
     libzip-dev libxml2-dev libvips-dev libjansson-dev zlib1g-dev libjpeg62-turbo-dev libsodium-dev
     libcmocka-dev)
 test_pkgs=(zip unzip epubcheck default-jre-headless python3 clang libclang-rt-dev)
-bench_pkgs=(calibre imagemagick time)
+bench_pkgs=(calibre imagemagick time libvips-tools procps)
 image_pkgs=(podman debootstrap runc uidmap slirp4netns fuse-overlayfs)
 lint_pkgs=(yamllint shellcheck)
 # Node may come from elsewhere (NodeSource); only ask Debian for it when absent.

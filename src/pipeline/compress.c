@@ -80,6 +80,16 @@ static int run_task(img_pool *p, img_task *t, qr_error *err)
     }
     if (t->res.outcome != QR_IMAGE_CHANGED)
         goto out;
+    /*
+     * Re-encoded images are stored, while the publisher's entry may have been
+     * deflated: keep the result only if it beats the bytes actually in the
+     * archive, so the book never grows.
+     */
+    if (out.len >= ent->comp_size) {
+        t->res.outcome = QR_IMAGE_NOT_SMALLER;
+        t->res.out_bytes = t->res.in_bytes;
+        goto out;
+    }
     char name[64];
     snprintf(name, sizeof(name), "/img-%06zu", t->entry);
     size_t plen = strlen(p->workdir) + strlen(name) + 1;
