@@ -68,12 +68,16 @@ qr_corpus() {
 }
 
 # qr_manifest_epubs: prints "file<TAB>status" for every EPUB row of
-# MANIFEST.tsv whose file is present (the photobook row names a file that is
+# MANIFEST.tsv whose file is present (and, when QR_CORPUS_ONLY is set, whose
+# path matches that extended regex) (the photobook row names a file that is
 # only there once make-photobook.sh has built it).
 qr_manifest_epubs() {
     local file group status rest
     while IFS=$'\t' read -r file group status rest; do
         [[ "$file" == epub/* ]] || continue
+        if [[ -n "${QR_CORPUS_ONLY:-}" ]] && ! [[ "$file" =~ $QR_CORPUS_ONLY ]]; then
+            continue
+        fi
         if [[ ! -f "$QR_CORPUS/$file" ]]; then
             echo "note: $file is listed in MANIFEST.tsv but absent; not tested" >&2
             continue

@@ -113,7 +113,7 @@ for row in "${rows[@]}"; do
     slug="${file//\//_}"
     slug="${slug%.epub}"
     dir="$QR_TMP/$slug"
-    mkdir -p "$dir/out"
+    mkdir -p "$dir/out" "$dir/work"
     reasons="$dir/reasons"
     : >"$reasons"
     in="$QR_CORPUS/$file"
@@ -130,7 +130,7 @@ for row in "${rows[@]}"; do
     fi
     for profile in "${run_profiles[@]}"; do
         out="$dir/out/$profile.epub"
-        args=(compress "$in" -o "$out" --json)
+        args=(compress "$in" -o "$out" --json --work-dir "$dir/work")
         # The default profile is tablet: run it without --profile.
         if [[ "$profile" != tablet ]]; then
             args+=(--profile "$profile")
@@ -145,7 +145,7 @@ for row in "${rows[@]}"; do
         rc="$(qr_rc "$run")"
         if [[ "$expect" == error:* ]]; then
             qr_check_error "$run" "${expect#error:}" | sed "s/^/[$profile] /" >>"$reasons"
-            left="$(qr_leftovers "$dir/out" | tr '\n' ' ')"
+            left="$(qr_leftovers "$dir/out" | tr '\n' ' ')$(qr_leftovers "$dir/work" | tr '\n' ' ')"
             [[ -z "$left" ]] || echo "[$profile] failed but left files behind: $left" >>"$reasons"
             continue
         fi
@@ -157,7 +157,7 @@ for row in "${rows[@]}"; do
             echo "[$profile] exit 0 but no output file" >>"$reasons"
             continue
         fi
-        left="$(qr_leftovers "$dir/out" "$profile.epub" tablet.epub lossless.epub | tr '\n' ' ')"
+        left="$(qr_leftovers "$dir/out" "$profile.epub" tablet.epub lossless.epub | tr '\n' ' ')$(qr_leftovers "$dir/work" | tr '\n' ' ')"
         [[ -z "$left" ]] || echo "[$profile] temporary files left behind: $left" >>"$reasons"
         check_report "$run.out" "$in" "$out" "$profile" "$expect" "$status" | sed "s/^/[$profile] /" >>"$reasons"
         qr_compare_epub "$in" "$out" "$profile" | sed "s/^/[$profile] /" >>"$reasons"
