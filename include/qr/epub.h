@@ -181,6 +181,13 @@ const qr_epub_navpoint *qr_epub_get_pagelist(const qr_epub *e, size_t i);
 int qr_epub_read_entry(qr_buf *out, const qr_epub *e, size_t i, qr_error *err) QR_WUR;
 
 /*
+ * Inflates entry `i` in chunks without keeping it and checks its size and
+ * CRC-32, so an entry that will be copied raw is known to be intact.
+ * Thread-safe like qr_epub_read_entry. Errors: corrupt-archive.
+ */
+int qr_epub_verify_entry(const qr_epub *e, size_t i, qr_error *err) QR_WUR;
+
+/*
  * The source the qr_epub was opened from: exactly one of path / data is set.
  * The repackager uses it to copy unchanged entries raw.
  */

@@ -504,6 +504,23 @@ out:
     return rc;
 }
 
+int qr_epub_verify_entry(const qr_epub *e, size_t i, qr_error *err)
+{
+    zip_t *za = NULL;
+    int rc;
+    if (i >= e->n_entries)
+        return qr_error_set(err, QR_ERR_INVALID_ARGUMENT, QR_EPUB_STAGE, "no entry %zu", i);
+    rc = qr_epub__zip_open(&za, e, err);
+    if (rc == 0)
+        rc = qr_epub__zip_read(NULL, e, za, i, e->limits.max_entry_bytes, QR_ERR_ENTRY_TOO_LARGE,
+                               err);
+    if (rc < 0)
+        qr_error_set_context(err, "%s", e->entries[i].path);
+    if (za)
+        zip_discard(za);
+    return rc;
+}
+
 int qr_epub_deobfuscate(const qr_epub *e, qr_obfuscation alg, uint8_t *data, size_t len,
                         qr_error *err)
 {

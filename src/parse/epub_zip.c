@@ -173,6 +173,17 @@ static int check_entry(qr_epub *e, qr_epub_entry *en, const zip_stat_t *st, qr_e
         return qr_error_set(err, QR_ERR_ZIP_BOMB, QR_EPUB_STAGE,
                             "entry declares %llu bytes, over the %llu-byte limit",
                             (unsigned long long)en->size, (unsigned long long)l->max_entry_bytes);
+    /*
+     * Deflate never grows data by more than a few bytes per 16 KiB block, and
+     * a stored entry is its own size: a larger compressed size means the
+     * declared size lies (a bomb that would slip past the ratio check, or a
+     * raw copy passing along bytes nobody checked).
+     */
+    if ((st->comp_method == ZIP_CM_STORE && en->comp_size != en->size) ||
+        en->comp_size > en->size + (en->size >> 10) + 64)
+        return qr_error_set(err, QR_ERR_CORRUPT_ARCHIVE, QR_EPUB_STAGE,
+                            "entry holds %llu compressed bytes but declares only %llu",
+                            (unsigned long long)en->comp_size, (unsigned long long)en->size);
     if (en->size >= l->ratio_min_bytes) {
         uint64_t comp = en->comp_size ? en->comp_size : 1;
         if (en->size / comp > l->max_ratio)
@@ -318,9 +329,12 @@ int qr_epub__zip_read(qr_buf *out, const qr_epub *e, zip_t *za, size_t i, uint64
                             (unsigned long long)en->size, (unsigned long long)cap);
     if (en->size > SIZE_MAX - 1)
         return qr_error_set(err, QR_ERR_ENTRY_TOO_LARGE, QR_EPUB_STAGE, "entry too large");
-    rc = qr_buf_reserve(out, (size_t)en->size, err);
-    if (rc < 0)
-        return rc;
+    /* out == NULL: inflate and check (size, CRC) without keeping the bytes. */
+    if (out) {
+        rc = qr_buf_reserve(out, (size_t)en->size, err);
+        if (rc < 0)
+            return rc;
+    }
     zf = zip_fopen_index(za, en->index, 0);
     if (!zf)
         return read_error(zip_get_error(za), err);
@@ -340,9 +354,11 @@ int qr_epub__zip_read(qr_buf *out, const qr_epub *e, zip_t *za, size_t i, uint64
                               (unsigned long long)en->size);
             goto out;
         }
-        rc = qr_buf_append(out, chunk, (size_t)n, err);
-        if (rc < 0)
-            goto out;
+        if (out) {
+            rc = qr_buf_append(out, chunk, (size_t)n, err);
+            if (rc < 0)
+                goto out;
+        }
     }
     if (got != en->size)
         rc = qr_error_set(err, QR_ERR_CORRUPT_ARCHIVE, QR_EPUB_STAGE,

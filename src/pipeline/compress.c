@@ -26,6 +26,7 @@
 
 typedef struct img_task {
     size_t entry;
+    bool verify_only;  /* not an image: inflate once to check size and CRC */
     const char *media_type;
     char *result_path; /* set when the image changed */
     qr_image_result res;
@@ -39,7 +40,8 @@ typedef struct img_pool {
     img_task *tasks;
     size_t ntasks;
     size_t next;
-    size_t done;
+    size_t done;        /* image tasks finished */
+    size_t nimages;     /* image tasks in all */
     bool stop;
     pthread_mutex_t lock;
     qr_warnings *warnings;
@@ -64,6 +66,11 @@ static int run_task(img_pool *p, img_task *t, qr_error *err)
     qr_buf out = QR_BUF_INIT(p->opts->limits.max_entry_bytes);
     qr_error ierr = QR_ERROR_INIT;
 
+    /* Entries copied raw are checked too: a damaged one must fail the book now. */
+    if (t->verify_only) {
+        rc = qr_epub_verify_entry(p->epub, t->entry, err);
+        goto out;
+    }
     rc = qr_epub_read_entry(&in, p->epub, t->entry, err);
     if (rc < 0) {
         qr_error_set_context(err, "%s", ent->path);
@@ -76,6 +83,14 @@ static int run_task(img_pool *p, img_task *t, qr_error *err)
         /* One bad image never costs the book: keep its bytes, say why. */
         t->failed = true;
         qr_warn(p->warnings, ierr.id, "image", ent->path, "kept unchanged: %s", ierr.msg);
+        goto out;
+    }
+    /* Declared an image, but no image format we know: the reader will not show it either. */
+    if (t->res.outcome == QR_IMAGE_SKIPPED && strcmp(t->res.format, "unknown") == 0) {
+        t->failed = true;
+        qr_warn(p->warnings, qr_errid_str(QR_ERR_IMAGE_DECODE), "image", ent->path,
+                "kept unchanged: %zu bytes declared %s are not a recognisable image", in.len,
+                t->media_type ? t->media_type : "an image");
         goto out;
     }
     if (t->res.outcome != QR_IMAGE_CHANGED)
@@ -131,10 +146,12 @@ static void *pool_worker(void *arg)
                 p->fatal = err;
             p->stop = true;
         }
-        p->done++;
-        if (p->opts->progress)
-            p->opts->progress(p->opts->progress_ud, p->done, p->ntasks,
-                              qr_epub_get_entry(p->epub, t->entry)->path);
+        if (!t->verify_only) {
+            p->done++;
+            if (p->opts->progress)
+                p->opts->progress(p->opts->progress_ud, p->done, p->nimages,
+                                  qr_epub_get_entry(p->epub, t->entry)->path);
+        }
         pthread_mutex_unlock(&p->lock);
     }
     return NULL;
@@ -322,30 +339,40 @@ int qr_compress_epub(qr_compress_report **out, const char *in_path, const char *
     if (rc < 0)
         goto out;
 
+    /* Images first (the long tasks start early), then every other entry to verify. */
     size_t nitems = qr_epub_item_count(e);
-    tasks = calloc(nitems ? nitems : 1, sizeof(*tasks));
-    if (!tasks) {
+    size_t nentries = qr_epub_entry_count(e);
+    tasks = calloc(nentries ? nentries : 1, sizeof(*tasks));
+    bool *claimed = calloc(nentries ? nentries : 1, sizeof(*claimed));
+    if (!tasks || !claimed) {
+        free(claimed);
         rc = qr_error_set(err, QR_ERR_OUT_OF_MEMORY, "compress", "out of memory");
         goto out;
     }
     for (size_t i = 0; i < nitems; i++) {
         const qr_epub_item *it = qr_epub_get_item(e, i);
-        if (it->entry < 0 || !qr_media_is_image(it->media_type))
+        if (it->entry < 0 || !qr_media_is_image(it->media_type) || claimed[it->entry])
             continue;
         const qr_epub_entry *ent = qr_epub_get_entry(e, (size_t)it->entry);
         /* Obfuscated resources are never decoded: their bytes are not an image. */
-        if (ent->obf != QR_OBF_NONE || ent->is_dir)
+        if (ent->obf != QR_OBF_NONE || ent->is_dir || ent->is_duplicate)
             continue;
-        bool seen = false;
-        for (size_t k = 0; k < ntasks; k++)
-            seen = seen || tasks[k].entry == (size_t)it->entry;
-        if (seen)
-            continue;
+        claimed[it->entry] = true;
         tasks[ntasks].entry = (size_t)it->entry;
         tasks[ntasks].media_type = it->media_type;
         ntasks++;
     }
-    r->images_total = ntasks;
+    size_t nimages = ntasks;
+    for (size_t i = 0; i < nentries; i++) {
+        const qr_epub_entry *ent = qr_epub_get_entry(e, i);
+        if (claimed[i] || ent->is_dir || ent->is_duplicate || strcmp(ent->path, "mimetype") == 0)
+            continue;
+        tasks[ntasks].entry = i;
+        tasks[ntasks].verify_only = true;
+        ntasks++;
+    }
+    free(claimed);
+    r->images_total = nimages;
 
     rc = qr_workdir_create(&workdir, o.work_parent, "compress", err);
     if (rc < 0)
@@ -363,11 +390,12 @@ int qr_compress_epub(qr_compress_report **out, const char *in_path, const char *
     pool.workdir = workdir;
     pool.tasks = tasks;
     pool.ntasks = ntasks;
+    pool.nimages = nimages;
     pool.warnings = w;
     pthread_mutex_init(&pool.lock, NULL);
     double ti = qr_now();
-    qr_log(QR_LOG_DEBUG, "image", "%zu images on %d threads, profile %s", ntasks, nthreads,
-           o.profile->name);
+    qr_log(QR_LOG_DEBUG, "image", "%zu images and %zu entries to verify on %d threads, profile %s",
+           nimages, ntasks - nimages, nthreads, o.profile->name);
     rc = run_pool(&pool, nthreads, err);
     pthread_mutex_destroy(&pool.lock);
     r->image_seconds = qr_now() - ti;
@@ -380,7 +408,7 @@ int qr_compress_epub(qr_compress_report **out, const char *in_path, const char *
         rc = qr_error_set(err, QR_ERR_OUT_OF_MEMORY, "compress", "out of memory");
         goto out;
     }
-    for (size_t i = 0; i < ntasks; i++) {
+    for (size_t i = 0; i < nimages; i++) {
         if (tasks[i].failed)
             r->images_failed++;
         else if (tasks[i].result_path)

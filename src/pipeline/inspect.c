@@ -167,6 +167,12 @@ int qr_inspect_book(json_t **out, const char *path, const qr_limits *limits, qr_
         eo.warnings = w;
         rc = qr_epub_open(&e, path, &eo, err);
     }
+    /* compress inflates every entry (images to recompress, the rest to check): so does inspect. */
+    for (size_t i = 0; rc == 0 && e && i < qr_epub_entry_count(e); i++) {
+        const qr_epub_entry *ent = qr_epub_get_entry(e, i);
+        if (!ent->is_dir && !ent->is_duplicate)
+            rc = qr_epub_verify_entry(e, i, err);
+    }
     if (rc == 0)
         o = epub_json(e, &lim, w);
     else

@@ -186,7 +186,12 @@ int qr_repack_write(qr_repack_stats *stats, const char *out_path, const qr_epub 
             goto out;
     }
     if (zip_close(out) != 0) {
-        rc = zip_err(err, out, QR_ERR_WRITE_FAILED, "cannot write the output", out_path);
+        /* libzip checks the CRCs of what it copies: a mismatch is the input's fault. */
+        int ze = zip_error_code_zip(zip_get_error(out));
+        bool damaged = ze == ZIP_ER_CRC || ze == ZIP_ER_COMPRESSED_DATA || ze == ZIP_ER_INCONS;
+        rc = zip_err(err, out, damaged ? QR_ERR_CORRUPT_ARCHIVE : QR_ERR_WRITE_FAILED,
+                     damaged ? "the input archive is damaged" : "cannot write the output",
+                     out_path);
         goto out;
     }
     out = NULL;
