@@ -109,6 +109,15 @@ static const errdef errdefs[] = {
      "manifest.json does not match its Ed25519 signature", "re-publish the book; look for tampering"},
     {QR_ERR_MANIFEST_INVALID, "manifest-invalid", QR_EFORMAT, false,
      "manifest.json is missing, not JSON, or lacks the fields quire writes", "re-publish the book"},
+    {QR_ERR_JOB_UNKNOWN_CLASS, "job-unknown-class", QR_EFORMAT, false,
+     "a queued job names a class (or ActiveJob job_class) this worker does not run",
+     "enqueue the class the worker is configured for, or point the worker at the right queue"},
+    {QR_ERR_JOB_PAYLOAD_INVALID, "job-payload-invalid", QR_EFORMAT, false,
+     "a queued job is not valid JSON, or lacks book_id/source, or a field has the wrong type",
+     "fix the enqueueing code; the failure entry holds the payload as received"},
+    {QR_ERR_REDIS_UNAVAILABLE, "redis-unavailable", QR_ENET, true,
+     "Redis cannot be reached, dropped the connection or refused a command",
+     "check the Redis URL and server; the worker reconnects with backoff on its own"},
 };
 
 static const errdef *lookup(qr_errid id)

@@ -1,0 +1,78 @@
+/*
+ * Resque job payloads: JSON <-> qr_job. Pure (no I/O, no clock).
+ *
+ * Two shapes are accepted (reference/resque.md §1):
+ *
+ *   plain Resque:  {"class":"Quire::ProcessBook","args":[{"book_id":1,"source":"s3://b/k.epub"}]}
+ *   ActiveJob:     {"class":"ActiveJob::QueueAdapters::ResqueAdapter::JobWrapper",
+ *                   "args":[{"job_class":"Quire::ProcessBook","job_id":"<uuid>",
+ *                            "arguments":[{"book_id":1,"source":"...",
+ *                                          "_aj_ruby2_keywords":["book_id","source"]}], ...}]}
+ *
+ * The job object carries `book_id` (string or integer) and `source` (string),
+ * and optionally `callback_url`, `profile` (strings) and `revision` (string or
+ * integer). `null` counts as absent for the optional fields. Unknown keys are
+ * ignored, as are ActiveJob's marker keys (`_aj_symbol_keys`,
+ * `_aj_ruby2_keywords`, `_aj_hash_with_indifferent_access`). A value that
+ * ActiveJob serialised as an object (`_aj_globalid`, `_aj_serialized`) is not
+ * a usable book id or string and is rejected.
+ *
+ * Error ids: `job-unknown-class` (the class, or the ActiveJob job_class, is not
+ * the expected one), `job-payload-invalid` (not JSON, not an object, missing
+ * or mistyped fields, a field over QR_PAYLOAD_MAX_FIELD bytes),
+ * `input-too-large` (payload over opts->max_bytes), `out-of-memory`.
+ */
+#ifndef QR_PAYLOAD_H
+#define QR_PAYLOAD_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "qr/error.h"
+
+#define QR_PAYLOAD_DEFAULT_CLASS "Quire::ProcessBook"
+#define QR_PAYLOAD_ACTIVEJOB_WRAPPER "ActiveJob::QueueAdapters::ResqueAdapter::JobWrapper"
+/* Longest accepted value of any one string field (a URL or a path). */
+#define QR_PAYLOAD_MAX_FIELD 8192
+
+typedef struct qr_payload_opts {
+    const char *job_class; /* expected class; NULL = QR_PAYLOAD_DEFAULT_CLASS */
+    size_t max_bytes;      /* largest payload accepted; 0 = 1 MiB */
+} qr_payload_opts;
+
+#define QR_PAYLOAD_OPTS_INIT {NULL, 0}
+
+/* A decoded job. Every string is owned by the job; optional ones are NULL when absent. */
+typedef struct qr_job {
+    char *job_class;     /* the class that runs: "Quire::ProcessBook" */
+    char *book_id;       /* integers are kept in decimal form */
+    char *source;        /* URL or local path, as enqueued */
+    char *callback_url;  /* optional */
+    char *profile;       /* optional */
+    char *revision;      /* optional; integers in decimal form */
+    char *active_job_id; /* ActiveJob's job_id; NULL for a plain Resque job */
+    bool active_job;     /* true when the payload was the ActiveJob wrapper */
+} qr_job;
+
+/*
+ * Parses `len` bytes of payload JSON (need not be NUL-terminated) into a new
+ * job (*out, free with qr_job_free). On failure *out is NULL and `err` holds
+ * one of the ids listed above, with the class name or field in its message.
+ */
+int qr_payload_parse_buffer(qr_job **out, const char *data, size_t len,
+                            const qr_payload_opts *opts, qr_error *err) QR_WUR;
+
+/*
+ * Serialises `job` as a plain Resque payload, exactly what
+ * `Resque.enqueue(Quire::ProcessBook, {...})` pushes: compact JSON
+ * `{"class":...,"args":[{"book_id":...,"source":...,...}]}` with the optional
+ * fields only when set. `book_id` and `revision` are written as strings.
+ * *out is a NUL-terminated string owned by the caller (free()).
+ * Errors: `invalid-argument` (no class, book_id or source), `out-of-memory`.
+ */
+int qr_payload_serialize(char **out, const qr_job *job, qr_error *err) QR_WUR;
+
+/* Frees a job and its strings. NULL-safe. */
+void qr_job_free(qr_job *job);
+
+#endif
