@@ -40,7 +40,10 @@ typedef struct qr_payload_opts {
     size_t max_bytes;      /* largest payload accepted; 0 = 1 MiB */
 } qr_payload_opts;
 
-#define QR_PAYLOAD_OPTS_INIT {NULL, 0}
+#define QR_PAYLOAD_OPTS_INIT                                                                       \
+    {                                                                                              \
+        NULL, 0                                                                                    \
+    }
 
 /* A decoded job. Every string is owned by the job; optional ones are NULL when absent. */
 typedef struct qr_job {
@@ -59,8 +62,8 @@ typedef struct qr_job {
  * job (*out, free with qr_job_free). On failure *out is NULL and `err` holds
  * one of the ids listed above, with the class name or field in its message.
  */
-int qr_payload_parse_buffer(qr_job **out, const char *data, size_t len,
-                            const qr_payload_opts *opts, qr_error *err) QR_WUR;
+int qr_payload_parse_buffer(qr_job **out, const char *data, size_t len, const qr_payload_opts *opts,
+                            qr_error *err) QR_WUR;
 
 /*
  * Serialises `job` as a plain Resque payload, exactly what

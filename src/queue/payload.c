@@ -22,14 +22,14 @@ static int set_str(char **dst, const char *s, qr_error *err)
  * `allow_int` also accepts a JSON integer (Ruby apps enqueue ids as Integer).
  * Absent and null leave *dst NULL; `required` turns that into an error.
  */
-static int take_field(char **dst, const json_t *obj, const char *key, bool required,
-                      bool allow_int, qr_error *err)
+static int take_field(char **dst, const json_t *obj, const char *key, bool required, bool allow_int,
+                      qr_error *err)
 {
     const json_t *v = json_object_get(obj, key);
     if (!v || json_is_null(v)) {
         if (required)
-            return qr_error_set(err, QR_ERR_JOB_PAYLOAD_INVALID, STAGE,
-                                "job arguments lack \"%s\"", key);
+            return qr_error_set(err, QR_ERR_JOB_PAYLOAD_INVALID, STAGE, "job arguments lack \"%s\"",
+                                key);
         return 0;
     }
     if (json_is_string(v)) {
@@ -112,8 +112,8 @@ static int parse_activejob(qr_job *job, const json_t *args, const char *expected
     return read_book_args(job, a, err);
 }
 
-int qr_payload_parse_buffer(qr_job **out, const char *data, size_t len,
-                            const qr_payload_opts *opts, qr_error *err)
+int qr_payload_parse_buffer(qr_job **out, const char *data, size_t len, const qr_payload_opts *opts,
+                            qr_error *err)
 {
     json_t *root = NULL;
     qr_job *job = NULL;
@@ -157,8 +157,8 @@ int qr_payload_parse_buffer(qr_job **out, const char *data, size_t len,
         goto out;
     }
     if (strcmp(cname, expected) != 0) {
-        rc = qr_error_set(err, QR_ERR_JOB_UNKNOWN_CLASS, STAGE, "job class \"%.100s\" is not \"%.100s\"",
-                          cname, expected);
+        rc = qr_error_set(err, QR_ERR_JOB_UNKNOWN_CLASS, STAGE,
+                          "job class \"%.100s\" is not \"%.100s\"", cname, expected);
         goto out;
     }
     if ((rc = set_str(&job->job_class, cname, err)) < 0)

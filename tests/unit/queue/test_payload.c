@@ -63,12 +63,14 @@ static void test_configured_class(void **state)
     (void)state;
     qr_payload_opts o = QR_PAYLOAD_OPTS_INIT;
     o.job_class = "BookJob";
-    qr_job *job = parse_ok("{\"class\":\"BookJob\",\"args\":[{\"book_id\":1,\"source\":\"a\"}]}", &o);
+    qr_job *job =
+        parse_ok("{\"class\":\"BookJob\",\"args\":[{\"book_id\":1,\"source\":\"a\"}]}", &o);
     assert_string_equal(job->job_class, "BookJob");
     qr_job_free(job);
     qr_job *j2 = (qr_job *)1;
     qr_error err = QR_ERROR_INIT;
-    const char *p = "{\"class\":\"Quire::ProcessBook\",\"args\":[{\"book_id\":1,\"source\":\"a\"}]}";
+    const char *p =
+        "{\"class\":\"Quire::ProcessBook\",\"args\":[{\"book_id\":1,\"source\":\"a\"}]}";
     assert_int_equal(qr_payload_parse_buffer(&j2, p, strlen(p), &o, &err), QR_EFORMAT);
     assert_null(j2);
     assert_string_equal(err.id, "job-unknown-class");
@@ -123,19 +125,22 @@ static void test_malformed(void **state)
     expect_error("{\"class\":\"Quire::ProcessBook\",\"class\":\"X\",\"args\":[]}", inv, "not JSON");
     expect_error("{\"class\":\"Other\",\"args\":[{}]}", "job-unknown-class", "\"Other\"");
     expect_error("{\"class\":\"Quire::ProcessBook\"}", inv, "\"args\" must be an array");
-    expect_error("{\"class\":\"Quire::ProcessBook\",\"args\":{}}", inv, "\"args\" must be an array");
+    expect_error("{\"class\":\"Quire::ProcessBook\",\"args\":{}}", inv,
+                 "\"args\" must be an array");
     expect_error("{\"class\":\"Quire::ProcessBook\",\"args\":[]}", inv, "\"args\" is empty");
     expect_error("{\"class\":\"Quire::ProcessBook\",\"args\":[42]}", inv, "must be an object");
     expect_error("{\"class\":\"Quire::ProcessBook\",\"args\":[{\"source\":\"a\"}]}", inv,
                  "lack \"book_id\"");
-    expect_error("{\"class\":\"Quire::ProcessBook\",\"args\":[{\"book_id\":null,\"source\":\"a\"}]}",
-                 inv, "lack \"book_id\"");
+    expect_error(
+        "{\"class\":\"Quire::ProcessBook\",\"args\":[{\"book_id\":null,\"source\":\"a\"}]}", inv,
+        "lack \"book_id\"");
     expect_error("{\"class\":\"Quire::ProcessBook\",\"args\":[{\"book_id\":1}]}", inv,
                  "lack \"source\"");
     expect_error("{\"class\":\"Quire::ProcessBook\",\"args\":[{\"book_id\":1.5,\"source\":\"a\"}]}",
                  inv, "\"book_id\" must be a string or integer");
-    expect_error("{\"class\":\"Quire::ProcessBook\",\"args\":[{\"book_id\":\"\",\"source\":\"a\"}]}",
-                 inv, "\"book_id\" is empty");
+    expect_error(
+        "{\"class\":\"Quire::ProcessBook\",\"args\":[{\"book_id\":\"\",\"source\":\"a\"}]}", inv,
+        "\"book_id\" is empty");
     expect_error("{\"class\":\"Quire::ProcessBook\",\"args\":[{\"book_id\":1,\"source\":3}]}", inv,
                  "\"source\" must be a string");
     expect_error("{\"class\":\"Quire::ProcessBook\",\"args\":[{\"book_id\":1,\"source\":\"a\","
@@ -181,7 +186,8 @@ static void test_limits(void **state)
     o.max_bytes = 16;
     qr_job *job = (qr_job *)1;
     qr_error err = QR_ERROR_INIT;
-    const char *p = "{\"class\":\"Quire::ProcessBook\",\"args\":[{\"book_id\":1,\"source\":\"a\"}]}";
+    const char *p =
+        "{\"class\":\"Quire::ProcessBook\",\"args\":[{\"book_id\":1,\"source\":\"a\"}]}";
     assert_int_equal(qr_payload_parse_buffer(&job, p, strlen(p), &o, &err), QR_ELIMIT);
     assert_null(job);
     assert_string_equal(err.id, "input-too-large");
@@ -189,7 +195,8 @@ static void test_limits(void **state)
     size_t n = QR_PAYLOAD_MAX_FIELD + 1;
     char *big = malloc(n + 200);
     assert_non_null(big);
-    int k = snprintf(big, 200, "{\"class\":\"Quire::ProcessBook\",\"args\":[{\"book_id\":1,\"source\":\"");
+    int k = snprintf(big, 200,
+                     "{\"class\":\"Quire::ProcessBook\",\"args\":[{\"book_id\":1,\"source\":\"");
     memset(big + k, 'a', n);
     strcpy(big + k + n, "\"}]}");
     qr_error e2 = QR_ERROR_INIT;
@@ -199,7 +206,8 @@ static void test_limits(void **state)
     free(big);
 
     /* Not NUL-terminated: only `len` bytes are read. */
-    char raw[] = "{\"class\":\"Quire::ProcessBook\",\"args\":[{\"book_id\":1,\"source\":\"a\"}]}XXXX";
+    char raw[] =
+        "{\"class\":\"Quire::ProcessBook\",\"args\":[{\"book_id\":1,\"source\":\"a\"}]}XXXX";
     assert_int_equal(qr_payload_parse_buffer(&job, raw, strlen(raw) - 4, NULL, NULL), 0);
     qr_job_free(job);
 }
@@ -237,12 +245,9 @@ static void test_serialize_round_trip(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_plain),
-        cmocka_unit_test(test_configured_class),
-        cmocka_unit_test(test_activejob),
-        cmocka_unit_test(test_malformed),
-        cmocka_unit_test(test_limits),
-        cmocka_unit_test(test_serialize_round_trip),
+        cmocka_unit_test(test_plain),     cmocka_unit_test(test_configured_class),
+        cmocka_unit_test(test_activejob), cmocka_unit_test(test_malformed),
+        cmocka_unit_test(test_limits),    cmocka_unit_test(test_serialize_round_trip),
     };
     return cmocka_run_group_tests_name("queue/payload", tests, NULL, NULL);
 }

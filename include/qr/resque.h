@@ -1,0 +1,194 @@
+/*
+ * The Resque wire layer: a Redis connection that reads and writes exactly the
+ * keys and values a Ruby Resque worker does (reference/resque.md), plus
+ * quire's reliability keys (processing lists, attempt counter, sweep).
+ * docs/internals/queue.md lists every key and the algorithms.
+ *
+ * Commands go through hiredis' redisCommandArgv only (binary-safe, never a
+ * format string built from job data). Multi-step operations that must not
+ * lose a job run as one Lua script (atomic on the server).
+ *
+ * Connection: the context connects on first use. When a command fails with an
+ * I/O error the connection is dropped and the call fails with
+ * `redis-unavailable` (transient, QR_ENET). The next call reconnects, but only
+ * once the backoff delay has passed (doubling from backoff_min_ms up to
+ * backoff_max_ms, reset by a successful command); before that it fails fast
+ * with the same id. A command whose reply was lost may or may not have run:
+ * every operation below is written so that repeating it is safe. hiredis
+ * writes to the socket directly, so the binary must ignore SIGPIPE (the
+ * library installs no handlers).
+ *
+ * One context serves one worker slot, which holds at most one job at a time:
+ * call qr_resque_done or qr_resque_release before reserving again.
+ *
+ * Error ids used by every function: `redis-unavailable` (cannot connect,
+ * connection lost, server error reply), `invalid-argument`, `out-of-memory`.
+ */
+#ifndef QR_RESQUE_H
+#define QR_RESQUE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <time.h>
+
+#include "qr/error.h"
+
+typedef struct qr_resque qr_resque;
+
+/* Wall clock for timestamps (tests fix it); NULL = time(NULL). */
+typedef time_t (*qr_resque_clock_fn)(void *ud);
+
+typedef struct qr_resque_opts {
+    const char *host;         /* NULL = "127.0.0.1" */
+    int port;                 /* 0 = 6379 */
+    int db;                   /* SELECT after connecting when > 0 */
+    const char *password;     /* AUTH after connecting when set */
+    const char *ns;           /* key namespace without the colon; NULL = "resque" */
+    int connect_timeout_ms;   /* 0 = 2000 */
+    int command_timeout_ms;   /* 0 = 5000 */
+    int backoff_min_ms;       /* 0 = 100 */
+    int backoff_max_ms;       /* 0 = 10000 */
+    qr_resque_clock_fn clock; /* NULL = time(NULL) */
+    void *clock_ud;
+} qr_resque_opts;
+
+#define QR_RESQUE_OPTS_INIT                                                                        \
+    {                                                                                              \
+        NULL, 0, 0, NULL, NULL, 0, 0, 0, 0, NULL, NULL                                             \
+    }
+
+/* A reserved job: the payload exactly as it sat in the queue (byte-identical). */
+typedef struct qr_resque_job {
+    char *queue;        /* queue name, without the "queue:" prefix */
+    char *payload;      /* NUL-terminated copy of the raw payload */
+    size_t payload_len; /* bytes in payload (without the NUL) */
+    bool resumed;       /* true: found already in this worker's processing list */
+} qr_resque_job;
+
+/* What a failed job records: Resque's exception, error and backtrace. */
+typedef struct qr_resque_failure {
+    const char *exception;        /* e.g. "Quire::JobFailed", "Resque::DirtyExit" */
+    const char *error;            /* one line */
+    const char *const *backtrace; /* may be NULL */
+    size_t backtrace_len;
+} qr_resque_failure;
+
+/* Counters returned by qr_resque_sweep. */
+typedef struct qr_resque_sweep_stats {
+    size_t dead_workers; /* workers whose processing lists were recovered */
+    size_t requeued;     /* jobs pushed back to the head of their queue */
+    size_t poisoned;     /* jobs turned into failure entries (attempts exhausted) */
+} qr_resque_sweep_stats;
+
+/* Creates a context (no connection yet; the first command connects). Free with qr_resque_free. */
+int qr_resque_new(qr_resque **out, const qr_resque_opts *opts, qr_error *err) QR_WUR;
+void qr_resque_free(qr_resque *r);
+
+/*
+ * Sets this context's worker identity: id "<host>:<pid>:<q1,q2,...>" exactly
+ * as Resque's Worker#to_s. `queues` are the configured names (may include
+ * "*"), in priority order. Host and queue names must be non-empty and free of
+ * ':' and ','. Errors: `invalid-argument`.
+ */
+int qr_resque_set_worker(qr_resque *r, const char *host, long pid, const char *const *queues,
+                         size_t nqueues, qr_error *err) QR_WUR;
+/* The worker id, borrowed; NULL before qr_resque_set_worker. */
+const char *qr_resque_worker_id(const qr_resque *r);
+
+/* Milliseconds until the next reconnect attempt is allowed (0 when connected or due). */
+int qr_resque_backoff_ms(const qr_resque *r);
+
+/* PING; connects (or reconnects) when needed. */
+int qr_resque_ping(qr_resque *r, qr_error *err) QR_WUR;
+
+/*
+ * Registers the worker: heartbeat first (so a sweeper never sees it
+ * registered without one), then SADD <ns>:workers and
+ * SET <ns>:worker:<id>:started "%Y-%m-%d %H:%M:%S %z" (Ruby Time#to_s).
+ */
+int qr_resque_register(qr_resque *r, qr_error *err) QR_WUR;
+
+/* HSET <ns>:workers:heartbeat <id> <Redis TIME as "%Y-%m-%dT%H:%M:%S+00:00" in local time>. */
+int qr_resque_heartbeat(qr_resque *r, qr_error *err) QR_WUR;
+
+/*
+ * Unregisters like Resque's unregister_worker: first returns anything left in
+ * this worker's processing lists to the head of its queue (without counting
+ * an attempt), then SREM workers, DEL worker:<id>, worker:<id>:started,
+ * HDEL the heartbeat, DEL stat:processed:<id> and stat:failed:<id>.
+ */
+int qr_resque_unregister(qr_resque *r, qr_error *err) QR_WUR;
+
+/* *out = true when <ns>:pause-all-workers is the string "true". */
+int qr_resque_paused(bool *out, qr_resque *r, qr_error *err) QR_WUR;
+
+/*
+ * Expands a queue specification as Resque 3 does: an entry containing '*' is
+ * a glob over SMEMBERS <ns>:queues, sorted ("*" = every queue); "!name"
+ * removes a queue; other names are kept in order; duplicates are dropped.
+ * *out is a NULL-terminated array of strings (free with qr_resque_strv_free).
+ */
+int qr_resque_queues(char ***out, size_t *nout, qr_resque *r, const char *const *spec, size_t nspec,
+                     qr_error *err) QR_WUR;
+void qr_resque_strv_free(char **v);
+
+/* LLEN <ns>:queue:<queue>. */
+int qr_resque_llen(long long *out, qr_resque *r, const char *queue, qr_error *err) QR_WUR;
+
+/* Pushes a payload as Resque.enqueue does: SADD <ns>:queues + RPUSH <ns>:queue:<q>. */
+int qr_resque_push(qr_resque *r, const char *queue, const char *payload, size_t len,
+                   qr_error *err) QR_WUR;
+
+/*
+ * Reserves the next job, trying `queues` (already expanded) in order. One Lua
+ * script, atomically: if a processing list of this worker for one of these
+ * queues already holds a job (its reply was lost, or the worker restarted
+ * with the same id) that job is returned with `resumed` set; otherwise the
+ * head of the first non-empty queue moves to the tail of
+ * <ns>:quire:processing:<queue>:<id> (LPOP + RPUSH, FIFO like Ruby's LPOP)
+ * and the list is indexed in <ns>:quire:processing. Then SET <ns>:worker:<id>
+ * {"queue","run_at","payload"} shows the job in resque-web.
+ * *out is NULL when every queue is empty. Free with qr_resque_job_free.
+ * Requires qr_resque_set_worker.
+ */
+int qr_resque_reserve(qr_resque_job **out, qr_resque *r, const char *const *queues, size_t nqueues,
+                      qr_error *err) QR_WUR;
+
+/*
+ * Records the result of `job` and only then forgets it, in one Lua script:
+ * with `failure` set, RPUSH <ns>:failed the seven-field entry and INCRBY
+ * stat:failed and stat:failed:<id>; always DEL worker:<id>, INCRBY
+ * stat:processed and stat:processed:<id>, LREM the job from the processing
+ * list and clear its attempt counter. If the job is no longer in the
+ * processing list (this is a repeat after a lost reply, or a sweeper took
+ * it) nothing is counted twice.
+ */
+int qr_resque_done(qr_resque *r, const qr_resque_job *job, const qr_resque_failure *failure,
+                   qr_error *err) QR_WUR;
+
+/*
+ * Gives `job` back: moves it from this worker's processing list to the head
+ * of its queue (drain, or a child that died). With max_attempts > 0 the job's
+ * counter in <ns>:quire:attempts is incremented first, and when it reaches
+ * max_attempts the job becomes a failure entry built from `poison` (or a
+ * default "Quire::PoisonPill" one) instead. *poisoned (nullable) says which.
+ */
+int qr_resque_release(qr_resque *r, const qr_resque_job *job, unsigned max_attempts,
+                      const qr_resque_failure *poison, bool *poisoned, qr_error *err) QR_WUR;
+
+/*
+ * Recovers the jobs of dead workers. A worker owning a processing list is
+ * dead when it is not in <ns>:workers, or has no heartbeat, or its heartbeat
+ * is older than `prune_after_s` by Redis TIME. Each of its jobs goes back to
+ * the head of its queue, preserving order, unless it has now been interrupted
+ * `max_attempts` times (0 = never poison), in which case it becomes a
+ * "Quire::PoisonPill" failure entry. The dead worker's Resque keys are then
+ * removed as unregister_worker would. Safe to run from many workers at once.
+ * `stats` is nullable.
+ */
+int qr_resque_sweep(qr_resque_sweep_stats *stats, qr_resque *r, long prune_after_s,
+                    unsigned max_attempts, qr_error *err) QR_WUR;
+
+void qr_resque_job_free(qr_resque_job *job);
+
+#endif
