@@ -75,7 +75,7 @@ typedef struct qr_resque_failure {
 
 /* Counters returned by qr_resque_sweep. */
 typedef struct qr_resque_sweep_stats {
-    size_t dead_workers; /* workers whose processing lists were recovered */
+    size_t dead_workers; /* processing lists of dead workers that held jobs */
     size_t requeued;     /* jobs pushed back to the head of their queue */
     size_t poisoned;     /* jobs turned into failure entries (attempts exhausted) */
 } qr_resque_sweep_stats;

@@ -25,6 +25,7 @@
 #include <jansson.h>
 
 #include "qr/resque.h"
+#include "queue/resque_int.h"
 
 /* 2026-11-26 10:56:29 UTC, the instant of reference/resque.md's observations. */
 #define FIXED_NOW ((time_t)1795690589)
@@ -713,11 +714,57 @@ static void test_reconnect_after_restart(void **state)
     qr_resque_free(r);
 }
 
+/* Resque's time formats (no server needed). */
+static void test_time_formats(void **state)
+{
+    (void)state;
+    char buf[64];
+    time_t t = 0;
+    setenv("TZ", "UTC", 1);
+    tzset();
+    qr_resque__fmt_heartbeat(buf, sizeof(buf), FIXED_NOW);
+    assert_string_equal(buf, "2026-11-26T10:56:29+00:00");
+    qr_resque__fmt_run_at(buf, sizeof(buf), FIXED_NOW);
+    assert_string_equal(buf, "2026-11-26T10:56:29Z");
+    qr_resque__fmt_failed_at(buf, sizeof(buf), FIXED_NOW);
+    assert_string_equal(buf, "2026/11/26 10:56:29 UTC");
+    /* A host one hour east of UTC (POSIX TZ string, no tzdata needed). */
+    setenv("TZ", "CET-1", 1);
+    tzset();
+    qr_resque__fmt_heartbeat(buf, sizeof(buf), FIXED_NOW);
+    assert_string_equal(buf, "2026-11-26T11:56:29+01:00");
+    qr_resque__fmt_run_at(buf, sizeof(buf), FIXED_NOW);
+    assert_string_equal(buf, "2026-11-26T10:56:29Z");
+    qr_resque__fmt_failed_at(buf, sizeof(buf), FIXED_NOW);
+    assert_string_equal(buf, "2026/11/26 11:56:29 CET");
+    setenv("TZ", "UTC", 1);
+    tzset();
+
+    const char *same[] = {"2026-11-26T10:56:29+00:00", "2026-11-26T11:56:29+01:00",
+                          "2026-11-26T05:56:29-05:00", "2026-11-26T10:56:29Z",
+                          "2026-11-26T10:56:29.123456789Z"};
+    for (size_t i = 0; i < sizeof(same) / sizeof(same[0]); i++) {
+        assert_int_equal(qr_resque__parse_iso8601(&t, same[i]), 0);
+        assert_int_equal((long long)t, (long long)FIXED_NOW);
+    }
+    assert_int_equal(qr_resque__parse_iso8601(&t, "2020-01-01T00:00:00+00:00"), 0);
+    assert_int_equal((long long)t, 1577836800LL);
+    const char *bad[] = {"",
+                         "garbage",
+                         "2026-11-26 10:56:29 +0000",
+                         "2026-11-26T10:56:29",
+                         "2026-13-26T10:56:29Z",
+                         "2026-11-26T10:56:29+0100"};
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+        assert_int_equal(qr_resque__parse_iso8601(&t, bad[i]), -1);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup(test_wire_format, test_setup),
         cmocka_unit_test(test_invalid_identity),
+        cmocka_unit_test(test_time_formats),
         cmocka_unit_test_setup(test_pause_and_queues, test_setup),
         cmocka_unit_test_setup(test_reserve_fifo_and_resume, test_setup),
         cmocka_unit_test_setup(test_sweep_requeues_to_head, test_setup),
