@@ -24,6 +24,8 @@
 #include "qr/warn.h"
 
 typedef struct qr_epub qr_epub;
+/* libzip's archive handle (zip.h), for the raw-copy helpers below. */
+typedef struct zip zip_t;
 
 typedef enum qr_obfuscation {
     QR_OBF_NONE = 0,
@@ -193,6 +195,20 @@ int qr_epub_verify_entry(const qr_epub *e, size_t i, qr_error *err) QR_WUR;
  */
 const char *qr_epub_source_path(const qr_epub *e);
 const void *qr_epub_source_data(const qr_epub *e, size_t *len);
+
+/*
+ * Opens a new read-only libzip handle on the book's source (path or buffer);
+ * zip_discard it. Errors: corrupt-archive, unsupported-format, io.
+ */
+int qr_epub_zip_open(zip_t **out, const qr_epub *e, qr_error *err) QR_WUR;
+
+/*
+ * Adds entry `ent` of `in` (a handle from qr_epub_zip_open) to `out` under
+ * its normalised path, copied raw: compressed bytes, method, CRC and time
+ * unchanged. Errors (at `stage`): write-failed.
+ */
+int qr_epub_zip_add_raw(zip_t *out, zip_t *in, const qr_epub_entry *ent, const char *stage,
+                        qr_error *err) QR_WUR;
 
 /* XORs `data` in place with the font-obfuscation key of `e` (self-inverse). */
 int qr_epub_deobfuscate(const qr_epub *e, qr_obfuscation alg, uint8_t *data, size_t len,

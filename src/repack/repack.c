@@ -29,8 +29,8 @@ static int zip_err(qr_error *err, zip_t *za, qr_errid id, const char *what, cons
 /* Codec data is stored: deflating JPEG/PNG/GIF/WebP costs time and saves ~nothing. */
 static bool store_uncompressed(const char *media_type)
 {
-    static const char *const codecs[] = {"image/jpeg", "image/png", "image/gif", "image/webp",
-                                         "audio/", "video/"};
+    static const char *const codecs[] = {"image/jpeg", "image/png", "image/gif",
+                                         "image/webp", "audio/",    "video/"};
     if (!media_type)
         return false;
     for (size_t i = 0; i < sizeof(codecs) / sizeof(codecs[0]); i++)
@@ -48,40 +48,11 @@ static const qr_repack_replacement *find_repl(const qr_repack_replacement *repl,
     return NULL;
 }
 
-static zip_t *open_input(const qr_epub *e, qr_error *err)
-{
-    zip_error_t ze;
-    zip_error_init(&ze);
-    zip_t *za = NULL;
-    const char *path = qr_epub_source_path(e);
-    if (path) {
-        int zerr = 0;
-        za = zip_open(path, ZIP_RDONLY, &zerr);
-        if (!za)
-            zip_error_init_with_code(&ze, zerr);
-    } else {
-        size_t len = 0;
-        const void *data = qr_epub_source_data(e, &len);
-        zip_source_t *src = zip_source_buffer_create(data, len, 0, &ze);
-        if (src) {
-            za = zip_open_from_source(src, ZIP_RDONLY, &ze);
-            if (!za)
-                zip_source_free(src);
-        }
-    }
-    if (!za)
-        qr_error_set_cause(err, QR_ERR_CORRUPT_ARCHIVE, zip_error_code_zip(&ze), "repack",
-                           "cannot reopen the input archive: %s", zip_error_strerror(&ze));
-    zip_error_fini(&ze);
-    return za;
-}
-
 static int add_mimetype(zip_t *out, time_t mtime, qr_error *err)
 {
     zip_source_t *src = zip_source_buffer(out, MIMETYPE, sizeof(MIMETYPE) - 1, 0);
     if (!src)
-        return zip_err(err, out, QR_ERR_OUT_OF_MEMORY, "cannot create mimetype source",
-                       "mimetype");
+        return zip_err(err, out, QR_ERR_OUT_OF_MEMORY, "cannot create mimetype source", "mimetype");
     zip_int64_t idx = zip_file_add(out, "mimetype", src, ZIP_FL_ENC_UTF_8);
     if (idx < 0) {
         zip_source_free(src);
@@ -93,51 +64,25 @@ static int add_mimetype(zip_t *out, time_t mtime, qr_error *err)
     return 0;
 }
 
-static int add_entry(zip_t *out, zip_t *in, const qr_epub *e, const qr_epub_entry *ent,
-                     const qr_repack_replacement *r, qr_repack_stats *st, qr_error *err)
+static int add_replacement(zip_t *out, const qr_epub *e, const qr_epub_entry *ent,
+                           const qr_repack_replacement *r, qr_error *err)
 {
-    zip_source_t *src = NULL;
-    if (!r) {
-        /* Raw copy: compressed bytes, method and CRC carried over untouched. */
-#if LIBZIP_VERSION_MAJOR > 1 || (LIBZIP_VERSION_MAJOR == 1 && LIBZIP_VERSION_MINOR >= 10)
-        src = zip_source_zip_file(out, in, ent->index, ZIP_FL_COMPRESSED, 0, -1, NULL);
-#else
-        /* libzip < 1.10 (Debian bookworm) has only the older name. */
-        src = zip_source_zip(out, in, ent->index, ZIP_FL_COMPRESSED, 0, -1);
-#endif
-    } else if (r->path) {
-        src = zip_source_file(out, r->path, 0, -1);
-    } else {
-        src = zip_source_buffer(out, r->data, r->len, 0);
-    }
+    zip_source_t *src =
+        r->path ? zip_source_file(out, r->path, 0, -1) : zip_source_buffer(out, r->data, r->len, 0);
     if (!src)
         return zip_err(err, out, QR_ERR_WRITE_FAILED, "cannot create entry source", ent->path);
-    /* Names are written with '/' separators: a repaired '\' stays repaired. */
     zip_int64_t idx = zip_file_add(out, ent->path, src, ZIP_FL_ENC_UTF_8);
     if (idx < 0) {
         zip_source_free(src);
         return zip_err(err, out, QR_ERR_WRITE_FAILED, "cannot add entry", ent->path);
     }
-    if (r) {
-        const char *mt = NULL;
-        if (ent->item >= 0)
-            mt = qr_epub_get_item(e, (size_t)ent->item)->media_type;
-        zip_int32_t method = store_uncompressed(mt) ? ZIP_CM_STORE : ZIP_CM_DEFLATE;
-        if (zip_set_file_compression(out, (zip_uint64_t)idx, method, 0) != 0)
-            return zip_err(err, out, QR_ERR_WRITE_FAILED, "cannot set compression", ent->path);
-        st->entries_replaced++;
-    } else {
-        /*
-         * libzip treats "default" as deflate and would inflate and deflate a
-         * stored entry again: name the original method so the copy stays raw.
-         */
-        if (zip_set_file_compression(out, (zip_uint64_t)idx, (zip_int32_t)ent->comp_method, 0) !=
-            0)
-            return zip_err(err, out, QR_ERR_WRITE_FAILED, "cannot keep compression", ent->path);
-        st->entries_copied++;
-    }
-    if (zip_file_set_mtime(out, (zip_uint64_t)idx, (time_t)ent->mtime, 0) != 0)
-        return zip_err(err, out, QR_ERR_WRITE_FAILED, "cannot set entry time", ent->path);
+    const char *mt = NULL;
+    if (ent->item >= 0)
+        mt = qr_epub_get_item(e, (size_t)ent->item)->media_type;
+    zip_int32_t method = store_uncompressed(mt) ? ZIP_CM_STORE : ZIP_CM_DEFLATE;
+    if (zip_set_file_compression(out, (zip_uint64_t)idx, method, 0) != 0 ||
+        zip_file_set_mtime(out, (zip_uint64_t)idx, (time_t)ent->mtime, 0) != 0)
+        return zip_err(err, out, QR_ERR_WRITE_FAILED, "cannot set entry attributes", ent->path);
     return 0;
 }
 
@@ -152,11 +97,9 @@ int qr_repack_write(qr_repack_stats *stats, const char *out_path, const qr_epub 
     if (stats)
         memset(stats, 0, sizeof(*stats));
 
-    in = open_input(e, err);
-    if (!in) {
-        rc = err ? err->code : QR_EFORMAT;
+    rc = qr_epub_zip_open(&in, e, err);
+    if (rc < 0)
         goto out;
-    }
     int zerr = 0;
     /* libzip writes to a temporary file and renames it on zip_close: atomic. */
     out = zip_open(out_path, ZIP_CREATE | ZIP_TRUNCATE, &zerr);
@@ -181,17 +124,23 @@ int qr_repack_write(qr_repack_stats *stats, const char *out_path, const qr_epub 
             st.entries_dropped++;
             continue;
         }
-        rc = add_entry(out, in, e, ent, find_repl(repl, nrepl, i), &st, err);
+        const qr_repack_replacement *r = find_repl(repl, nrepl, i);
+        rc = r ? add_replacement(out, e, ent, r, err)
+               : qr_epub_zip_add_raw(out, in, ent, "repack", err);
         if (rc < 0)
             goto out;
+        if (r)
+            st.entries_replaced++;
+        else
+            st.entries_copied++;
     }
     if (zip_close(out) != 0) {
         /* libzip checks the CRCs of what it copies: a mismatch is the input's fault. */
         int ze = zip_error_code_zip(zip_get_error(out));
         bool damaged = ze == ZIP_ER_CRC || ze == ZIP_ER_COMPRESSED_DATA || ze == ZIP_ER_INCONS;
-        rc = zip_err(err, out, damaged ? QR_ERR_CORRUPT_ARCHIVE : QR_ERR_WRITE_FAILED,
-                     damaged ? "the input archive is damaged" : "cannot write the output",
-                     out_path);
+        rc =
+            zip_err(err, out, damaged ? QR_ERR_CORRUPT_ARCHIVE : QR_ERR_WRITE_FAILED,
+                    damaged ? "the input archive is damaged" : "cannot write the output", out_path);
         goto out;
     }
     out = NULL;

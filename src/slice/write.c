@@ -18,60 +18,6 @@ static int zip_fail(qr_error *err, zip_error_t *ze, qr_errid id, const char *wha
     return rc;
 }
 
-static zip_t *open_book(const qr_epub *e, qr_error *err)
-{
-    zip_error_t ze;
-    zip_error_init(&ze);
-    zip_t *za = NULL;
-    const char *path = qr_epub_source_path(e);
-    if (path) {
-        int zerr = 0;
-        za = zip_open(path, ZIP_RDONLY, &zerr);
-        if (!za)
-            zip_error_init_with_code(&ze, zerr);
-    } else {
-        size_t len = 0;
-        const void *data = qr_epub_source_data(e, &len);
-        zip_source_t *src = zip_source_buffer_create(data, len, 0, &ze);
-        if (src) {
-            za = zip_open_from_source(src, ZIP_RDONLY, &ze);
-            if (!za)
-                zip_source_free(src);
-        }
-    }
-    if (!za)
-        zip_fail(err, &ze, QR_ERR_CORRUPT_ARCHIVE, "cannot reopen the book", NULL);
-    zip_error_fini(&ze);
-    return za;
-}
-
-static int add_raw(zip_t *out, zip_t *in, const qr_epub_entry *ent, qr_error *err)
-{
-    /* Raw copy: the compressed bytes, method and CRC are carried over. */
-#if LIBZIP_VERSION_MAJOR > 1 || (LIBZIP_VERSION_MAJOR == 1 && LIBZIP_VERSION_MINOR >= 10)
-    zip_source_t *src = zip_source_zip_file(out, in, ent->index, ZIP_FL_COMPRESSED, 0, -1, NULL);
-#else
-    /* libzip < 1.10 (Debian bookworm) has only the older name. */
-    zip_source_t *src = zip_source_zip(out, in, ent->index, ZIP_FL_COMPRESSED, 0, -1);
-#endif
-    if (!src)
-        return zip_fail(err, zip_get_error(out), QR_ERR_WRITE_FAILED, "cannot create entry source",
-                        ent->path);
-    zip_int64_t idx = zip_file_add(out, ent->path, src, ZIP_FL_ENC_UTF_8);
-    if (idx < 0) {
-        zip_source_free(src);
-        return zip_fail(err, zip_get_error(out), QR_ERR_WRITE_FAILED, "cannot add entry",
-                        ent->path);
-    }
-    /* libzip's "default" means deflate and would re-deflate a stored entry:
-     * name the original method so the copy stays raw. */
-    if (zip_set_file_compression(out, (zip_uint64_t)idx, (zip_int32_t)ent->comp_method, 0) != 0 ||
-        zip_file_set_mtime(out, (zip_uint64_t)idx, (time_t)ent->mtime, 0) != 0)
-        return zip_fail(err, zip_get_error(out), QR_ERR_WRITE_FAILED, "cannot keep entry",
-                        ent->path);
-    return 0;
-}
-
 /* Reads the whole in-memory archive out of `src` into `out`. */
 static int drain(qr_buf *out, zip_source_t *src, qr_error *err)
 {
@@ -121,10 +67,8 @@ int qr_slice_write(qr_buf *out, const qr_epub *e, const qr_slice_plan *plan, siz
                           (unsigned long long)si->stored_bytes, out->max);
         goto out;
     }
-    if (!(in = open_book(e, err))) {
-        rc = err ? err->code : QR_EFORMAT;
+    if ((rc = qr_epub_zip_open(&in, e, err)) < 0)
         goto out;
-    }
     mem = zip_source_buffer_create(NULL, 0, 0, &ze);
     if (!mem) {
         rc = zip_fail(err, &ze, QR_ERR_OUT_OF_MEMORY, "cannot create a memory archive", NULL);
@@ -144,7 +88,8 @@ int qr_slice_write(qr_buf *out, const qr_epub *e, const qr_slice_plan *plan, siz
                               qr_epub_entry_count(e));
             goto out;
         }
-        if ((rc = add_raw(za, in, qr_epub_get_entry(e, si->entries[k]), err)) < 0)
+        if ((rc = qr_epub_zip_add_raw(za, in, qr_epub_get_entry(e, si->entries[k]), QR_SLICE_STAGE,
+                                      err)) < 0)
             goto out;
     }
     if (zip_close(za) != 0) {
