@@ -123,10 +123,12 @@ int qr_resque_unregister(qr_resque *r, qr_error *err) QR_WUR;
 int qr_resque_paused(bool *out, qr_resque *r, qr_error *err) QR_WUR;
 
 /*
- * Expands a queue specification as Resque 3 does: an entry containing '*' is
- * a glob over SMEMBERS <ns>:queues, sorted ("*" = every queue); "!name"
- * removes a queue; other names are kept in order; duplicates are dropped.
- * *out is a NULL-terminated array of strings (free with qr_resque_strv_free).
+ * Expands a queue specification as Resque 3's Worker#queues does. Without
+ * wildcards (any of "*?{}[]") or "!" entries the list is returned as given.
+ * Otherwise every entry, plain names included, is an fnmatch glob (a leading
+ * '.' is not matched by a wildcard, as in Ruby) over SMEMBERS <ns>:queues
+ * sorted alphabetically; "!pattern" entries remove what they match; a name
+ * appears once. *out is a NULL-terminated array (free with qr_resque_strv_free).
  */
 int qr_resque_queues(char ***out, size_t *nout, qr_resque *r, const char *const *spec, size_t nspec,
                      qr_error *err) QR_WUR;

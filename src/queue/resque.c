@@ -476,6 +476,18 @@ static bool strv_has(char **v, size_t n, const char *s)
     return false;
 }
 
+/* Resque's Worker::WILDCARDS: any of these (or a "!" entry) makes the queue list dynamic. */
+static bool has_wildcard(const char *q)
+{
+    return strpbrk(q, "*?{}[]") != NULL;
+}
+
+/* Ruby's File.fnmatch? without flags: wildcards do not match a leading '.'. */
+static bool glob_match(const char *pattern, const char *name)
+{
+    return fnmatch(pattern, name, FNM_PERIOD) == 0;
+}
+
 int qr_resque_queues(char ***out, size_t *nout, qr_resque *r, const char *const *spec, size_t nspec,
                      qr_error *err)
 {
@@ -489,10 +501,10 @@ int qr_resque_queues(char ***out, size_t *nout, qr_resque *r, const char *const 
     *nout = 0;
     if (nspec > QR_RESQUE_MAX_QUEUES)
         return qr_error_set(err, QR_ERR_INVALID_ARGUMENT, STAGE, "too many queues");
-    bool glob = false;
+    bool dynamic = false;
     for (size_t i = 0; i < nspec; i++)
-        glob = glob || strchr(spec[i], '*');
-    if (glob) {
+        dynamic = dynamic || spec[i][0] == '!' || has_wildcard(spec[i]);
+    if (dynamic) {
         if ((rc = qr_resque__key(key, r, err, "queues")) < 0)
             goto out;
         const char *argv[] = {"SMEMBERS", key};
@@ -510,24 +522,29 @@ int qr_resque_queues(char ***out, size_t *nout, qr_resque *r, const char *const 
             qsort(all, nall, sizeof(*all), cmp_str);
         }
     }
-    /* Every queue name appears at most once, so nspec + nall bounds the result. */
-    res = calloc(nspec + nall + 1, sizeof(*res));
+    /* A static list has nspec names; a dynamic one holds each known queue at most once. */
+    res = calloc((dynamic ? nall : nspec) + 1, sizeof(*res));
     if (!res) {
         rc = qr_error_set(err, QR_ERR_OUT_OF_MEMORY, STAGE, "out of memory");
         goto out;
     }
     for (size_t i = 0; i < nspec; i++) {
-        for (size_t j = 0; j < (strchr(spec[i], '*') ? nall : 1); j++) {
-            const char *q = strchr(spec[i], '*') ? all[j] : spec[i];
-            if (strchr(spec[i], '*') && fnmatch(spec[i], q, 0) != 0)
-                continue;
-            if (q[0] == '!' || strv_has(res, n, q))
-                continue;
-            bool excluded = false;
-            for (size_t k = 0; k < nspec; k++)
-                excluded = excluded || (spec[k][0] == '!' && strcmp(spec[k] + 1, q) == 0);
-            if (excluded)
-                continue;
+        if (spec[i][0] == '!')
+            continue;
+        /*
+         * Resque 3 (Worker#queues, #glob_match): without wildcards the list is
+         * used as given; with them every entry, plain names included, is
+         * matched against the known queues (sorted), skipping "!" patterns.
+         */
+        for (size_t j = 0; j < (dynamic ? nall : 1); j++) {
+            const char *q = dynamic ? all[j] : spec[i];
+            if (dynamic) {
+                bool skip = !glob_match(spec[i], q) || strv_has(res, n, q);
+                for (size_t k = 0; !skip && k < nspec; k++)
+                    skip = spec[k][0] == '!' && glob_match(spec[k] + 1, q);
+                if (skip)
+                    continue;
+            }
             if (!(res[n] = strdup(q))) {
                 rc = qr_error_set(err, QR_ERR_OUT_OF_MEMORY, STAGE, "out of memory");
                 goto out;

@@ -400,6 +400,8 @@ static void test_pause_and_queues(void **state)
 
     freeReplyObject(rawcmd(s, "SADD resque:queues covers %s", "books", NULL));
     freeReplyObject(rawcmd(s, "SADD resque:queues audio %s", "books_low", NULL));
+    freeReplyObject(rawcmd(s, "SADD resque:queues %s", ".hidden", NULL));
+    /* Resque 3's Worker#queues: literal lists as given, globs and "!" against SMEMBERS. */
     struct {
         const char *spec[3];
         size_t n;
@@ -408,8 +410,12 @@ static void test_pause_and_queues(void **state)
         {{"*"}, 1, "audio,books,books_low,covers"},
         {{"covers", "*"}, 2, "covers,audio,books,books_low"},
         {{"*", "!books"}, 2, "audio,books_low,covers"},
+        {{"*", "!books*"}, 2, "audio,covers"},
         {{"books*"}, 1, "books,books_low"},
-        {{"zeta", "books", "zeta"}, 3, "zeta,books"},
+        {{"b?oks", "[ac]*"}, 2, "books,audio,covers"},
+        {{"zeta", "b*"}, 2, "books,books_low"},
+        {{"zeta", "books", "zeta"}, 3, "zeta,books,zeta"},
+        {{".h*"}, 1, ".hidden"},
     };
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
         char **qs = NULL;
