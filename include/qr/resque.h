@@ -191,6 +191,18 @@ int qr_resque_release(qr_resque *r, const qr_resque_job *job, unsigned max_attem
 int qr_resque_sweep(qr_resque_sweep_stats *stats, qr_resque *r, long prune_after_s,
                     unsigned max_attempts, qr_error *err) QR_WUR;
 
+/*
+ * Start-up recovery for this worker's own id. Worker ids repeat across
+ * restarts (a container's pid 1 on a kept hostname), and a job left in this
+ * id's processing lists was interrupted by the previous incarnation: it goes
+ * back to the head of its queue with an attempt counted (or becomes a
+ * poison-pill failure), exactly as the sweep treats a dead worker's jobs.
+ * Call it before qr_resque_register; without it reserve would resume such a
+ * job without counting, and a job that kills its worker would loop.
+ */
+int qr_resque_recover_own(qr_resque_sweep_stats *stats, qr_resque *r, unsigned max_attempts,
+                          qr_error *err) QR_WUR;
+
 void qr_resque_job_free(qr_resque_job *job);
 
 #endif

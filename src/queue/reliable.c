@@ -482,6 +482,18 @@ int qr_resque_sweep(qr_resque_sweep_stats *stats, qr_resque *r, long prune_after
     return rc;
 }
 
+int qr_resque_recover_own(qr_resque_sweep_stats *stats, qr_resque *r, unsigned max_attempts,
+                          qr_error *err)
+{
+    qr_resque_sweep_stats st = {0, 0, 0};
+    int rc = need_id(r, err);
+    if (rc == 0)
+        rc = sweep_members(&st, r, true, 1, max_attempts, err);
+    if (stats)
+        *stats = st;
+    return rc;
+}
+
 int qr_resque_unregister(qr_resque *r, qr_error *err)
 {
     qr_resque_sweep_stats st = {0, 0, 0};

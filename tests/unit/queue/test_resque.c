@@ -273,6 +273,13 @@ static void push(qr_resque *r, const char *q, const char *payload)
     OK(qr_resque_push(r, q, payload, strlen(payload), &e_));
 }
 
+static void push_raw(server *s, const char *q, const char *payload)
+{
+    char key[128];
+    snprintf(key, sizeof(key), "resque:queue:%s", q);
+    freeReplyObject(rawcmd(s, "RPUSH %s %s", key, payload));
+}
+
 static qr_resque_job *reserve(qr_resque *r, const char *q1, const char *q2)
 {
     qr_resque_job *job = NULL;
@@ -651,6 +658,35 @@ static void test_release(void **state)
     qr_resque_free(r);
 }
 
+/* A worker restarting under the same id (pid 1 in a container) counts the interrupted run. */
+static void test_recover_own_after_restart(void **state)
+{
+    server *s = need_server(state);
+    push_raw(s, "books", P1);
+    push_raw(s, "books", "next");
+    for (int run = 1; run <= 2; run++) {
+        qr_resque *w = ctx(s, "box", 1, "books", NULL);
+        qr_resque_sweep_stats st;
+        OK(qr_resque_recover_own(&st, w, 2, &e_));
+        assert_int_equal(st.requeued, run == 2 ? 1 : 0);
+        OK(qr_resque_register(w, &e_));
+        qr_resque_job *job = reserve(w, "books", NULL);
+        assert_string_equal(job->payload, P1);
+        assert_false(job->resumed);
+        qr_resque_job_free(job);
+        qr_resque_free(w); /* killed: no done, no unregister */
+    }
+    qr_resque *w = ctx(s, "box", 1, "books", NULL);
+    qr_resque_sweep_stats st;
+    OK(qr_resque_recover_own(&st, w, 2, &e_));
+    assert_int_equal(st.poisoned, 1);
+    assert_int_equal(get_int(s, "EXISTS resque:worker:%s", "box:1:books", NULL), 0);
+    assert_list(s, "resque:queue:books", "next");
+    assert_int_equal(get_int(s, "LLEN resque:failed", NULL, NULL), 1);
+    assert_int_equal(get_int(s, "SCARD resque:quire:processing", NULL, NULL), 0);
+    qr_resque_free(w);
+}
+
 static void test_reconnect_after_restart(void **state)
 {
     server *s = need_server(state);
@@ -776,6 +812,7 @@ int main(void)
         cmocka_unit_test_setup(test_sweep_requeues_to_head, test_setup),
         cmocka_unit_test_setup(test_poison_pill, test_setup),
         cmocka_unit_test_setup(test_release, test_setup),
+        cmocka_unit_test_setup(test_recover_own_after_restart, test_setup),
         cmocka_unit_test_setup(test_reconnect_after_restart, test_setup),
     };
     return cmocka_run_group_tests_name("queue/resque", tests, group_setup, group_teardown);
