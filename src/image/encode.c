@@ -137,6 +137,50 @@ static int save_png(void **buf, size_t *len, VipsImage *img, const save_params *
                                s->png_effort, "bitdepth", bitdepth, NULL);
 }
 
+/*
+ * Small PNGs (diagrams, icons, line art) are cheap to squeeze: zlib level 9,
+ * and an exact palette when the image has 256 colours or fewer, as
+ * ImageMagick and optipng do. Photographs are larger and skip both.
+ */
+#define QR_PNG_SMALL_PIXELS (UINT64_C(1) << 20)
+
+static bool png_is_small(const VipsImage *img)
+{
+    return (uint64_t)img->Xsize * (uint64_t)img->Ysize <= QR_PNG_SMALL_PIXELS;
+}
+
+/*
+ * Re-encodes the 8-bit RGB(A) PNG in `out` as a palette PNG and keeps that
+ * only if it is smaller and decodes to exactly the same pixels. Any failure
+ * leaves `out` as it was: this is an optimisation, never an error.
+ */
+static void try_exact_palette(qr_image__blob *out)
+{
+    VipsImage *img = NULL;
+    void *buf = NULL;
+    size_t len = 0;
+    bool equal = false;
+    img = vips_image_new_from_buffer(out->data, out->len, "", NULL);
+    if (!img || img->BandFmt != VIPS_FORMAT_UCHAR || (img->Bands != 3 && img->Bands != 4) ||
+        !png_is_small(img))
+        goto out;
+    if (vips_pngsave_buffer(img, &buf, &len, "compression", 9, "filter",
+                            VIPS_FOREIGN_PNG_FILTER_NONE, "palette", TRUE, "Q", 100, "dither", 0.0,
+                            "effort", 10, NULL) ||
+        len >= out->len)
+        goto out;
+    if (qr_image__pixels_equal(&equal, out->data, out->len, buf, len, NULL) < 0 || !equal)
+        goto out;
+    g_free(out->data);
+    out->data = buf;
+    out->len = len;
+    buf = NULL;
+out:
+    vips_error_clear();
+    g_free(buf);
+    VIPS_UNREF(img);
+}
+
 static int save_webp(void **buf, size_t *len, VipsImage *img, const save_params *s)
 {
 #if QR_VIPS_HAS_KEEP
@@ -170,9 +214,13 @@ static int save(qr_image__blob *out, VipsImage *img, const save_params *s, bool 
     case QR_IMAGE_FMT_JPEG:
         vrc = save_jpeg(&buf, &len, img, s);
         break;
-    case QR_IMAGE_FMT_PNG:
-        vrc = save_png(&buf, &len, img, s);
+    case QR_IMAGE_FMT_PNG: {
+        save_params ps = *s;
+        if (png_is_small(img))
+            ps.png_compression = 9;
+        vrc = save_png(&buf, &len, img, &ps);
         break;
+    }
     case QR_IMAGE_FMT_WEBP:
         vrc = save_webp(&buf, &len, img, s);
         break;
@@ -195,6 +243,8 @@ static int save(qr_image__blob *out, VipsImage *img, const save_params *s, bool 
     out->len = len;
     out->width = img->Xsize;
     out->height = img->Ysize;
+    if (s->format == QR_IMAGE_FMT_PNG && !s->palette)
+        try_exact_palette(out);
     return 0;
 }
 

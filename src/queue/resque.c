@@ -350,7 +350,7 @@ int qr_resque_ping(qr_resque *r, qr_error *err)
 int qr_resque_heartbeat(qr_resque *r, qr_error *err)
 {
     char key[QR_RESQUE_MAX_KEY], val[64];
-    time_t now;
+    time_t now = 0;
     int rc;
     if ((rc = need_id(r, err)) < 0 || (rc = qr_resque__server_time(&now, r, err)) < 0 ||
         (rc = qr_resque__key(key, r, err, "workers:heartbeat")) < 0)
