@@ -29,6 +29,8 @@ int qr_cmd_verify(int argc, char **argv);
 void qr_cmd_verify_usage(FILE *f);
 int qr_cmd_unpack(int argc, char **argv);
 void qr_cmd_unpack_usage(FILE *f);
+int qr_cmd_worker(int argc, char **argv);
+void qr_cmd_worker_usage(FILE *f);
 
 /*
  * The service key file for the package commands: `key_file`, else

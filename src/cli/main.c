@@ -27,6 +27,8 @@ static const qr_cli_cmd commands[] = {
     {"verify", "check a package: signature, hashes, every slice decrypts", qr_cmd_verify,
      qr_cmd_verify_usage},
     {"unpack", "rebuild the EPUB of a package", qr_cmd_unpack, qr_cmd_unpack_usage},
+    {"worker", "run a Resque-compatible worker that processes books", qr_cmd_worker,
+     qr_cmd_worker_usage},
 };
 #define NCOMMANDS (sizeof(commands) / sizeof(commands[0]))
 
@@ -122,10 +124,16 @@ int main(int argc, char **argv)
         qr_error err = QR_ERROR_INIT;
         if (qr_crypt_global_init(&err) < 0)
             return qr_cli_fail(&err);
-        if (qr_image_global_init(argv[0], &err) < 0)
+        /*
+         * The worker forks per job and libvips' threads do not survive fork:
+         * each child starts libvips itself, the parent never does.
+         */
+        bool vips = commands[i].run != qr_cmd_worker;
+        if (vips && qr_image_global_init(argv[0], &err) < 0)
             return qr_cli_fail(&err);
         int rc = commands[i].run(argc - 1, argv + 1);
-        qr_image_global_shutdown();
+        if (vips)
+            qr_image_global_shutdown();
         return rc;
     }
     fprintf(stderr, "quire: '%s' is not a quire command (see `quire --help`)\n", name);

@@ -1,0 +1,82 @@
+/*
+ * The worker: a Resque-compatible job loop (`quire worker`). One call runs one
+ * worker slot until it is told to stop: register under Resque's keys, reserve
+ * jobs into this worker's processing list, fork one child per job to process
+ * the book into a store, supervise the child (heartbeat, wall-clock limit,
+ * drain) and record the result through the queue layer (qr/resque.h).
+ * docs/internals/worker.md explains the loop; docs/operations/worker.md the
+ * signals and options.
+ *
+ * Process-wide rules the caller (the binary) must follow:
+ *   - ignore SIGPIPE (hiredis writes to sockets directly);
+ *   - do NOT initialise libvips before calling qr_worker_run: libvips starts
+ *     threads, and only the forking thread survives fork(). Each child calls
+ *     qr_image_global_init itself. libsodium (qr_crypt_global_init) is fine.
+ *   - install signal handlers that only store into a qr_worker_signals.
+ */
+#ifndef QR_WORKER_H
+#define QR_WORKER_H
+
+#include <signal.h>
+#include <stddef.h>
+
+#include "qr/config.h"
+#include "qr/crypt.h"
+#include "qr/error.h"
+#include "qr/resque.h"
+
+/*
+ * Flags set by the binary's signal handlers (and only read by the worker).
+ * Resque's meanings: TERM (and, for quire, INT) drain; QUIT finishes the
+ * current job then exits; USR1 kills the running child; USR2 pauses and
+ * CONT resumes.
+ */
+typedef struct qr_worker_signals {
+    volatile sig_atomic_t drain;      /* TERM / INT */
+    volatile sig_atomic_t quit;       /* QUIT */
+    volatile sig_atomic_t kill_child; /* USR1; the worker resets it to 0 */
+    volatile sig_atomic_t paused;     /* USR2 sets 1, CONT sets 0 */
+} qr_worker_signals;
+
+typedef struct qr_worker_opts {
+    qr_resque_opts redis;      /* connection and namespace */
+    const char *const *queues; /* queue specification in priority order ("*", globs, !q) */
+    size_t nqueues;
+    const char *hostname;      /* NULL = gethostname() */
+    const char *job_class;     /* NULL = QR_PAYLOAD_DEFAULT_CLASS */
+    const char *store_dir;     /* local store root (required) */
+    const qr_keyring *keyring; /* borrowed; required */
+    const char *source_dir;    /* when set, job sources must resolve inside it */
+    const qr_profile *profile; /* default when the job names none; NULL = tablet */
+    const char *work_parent;   /* children's work directories; NULL = /tmp */
+    int threads;               /* image workers per child; 0 = one per CPU */
+    double interval_s;         /* poll interval when every queue is empty; 0 = 5 */
+    double heartbeat_s;        /* heartbeat period; 0 = 60 (Resque's) */
+    double sweep_s;            /* dead-worker sweep period; 0 = 60 */
+    long prune_after_s;        /* a heartbeat older than this is dead; 0 = 300 (Resque's) */
+    double job_timeout_s;      /* wall-clock limit per job; 0 = none */
+    double drain_timeout_s;    /* how long a drain waits for the running job; 0 = 30 */
+    unsigned max_attempts;     /* interrupted runs before a job is a failure; 0 = 3 */
+    char *title;               /* process title memory (argv), may be NULL */
+    size_t title_cap;          /* bytes available at title */
+} qr_worker_opts;
+
+#define QR_WORKER_OPTS_INIT                                                                        \
+    {                                                                                              \
+        QR_RESQUE_OPTS_INIT, NULL, 0, NULL, NULL, NULL, NULL, NULL, NULL, NULL, 0, 0, 0, 0, 0, 0,  \
+            0, 0, NULL, 0                                                                          \
+    }
+
+/*
+ * Runs the worker until `sig->drain` or `sig->quit` asks it to stop, then
+ * unregisters and returns 0. Redis being down is not fatal: the worker
+ * retries with the queue layer's backoff and never loses a reserved job.
+ * Jobs that fail are recorded as Resque failure entries (exception = the
+ * quire error id); a child killed by a signal is released with an attempt
+ * counted (a DirtyExit once max_attempts is reached).
+ * Errors (start-up only): invalid-argument (options), io (no hostname),
+ * out-of-memory.
+ */
+int qr_worker_run(const qr_worker_opts *opts, qr_worker_signals *sig, qr_error *err) QR_WUR;
+
+#endif

@@ -1,0 +1,406 @@
+/*
+ * quire worker: a Resque-compatible worker (docs/operations/worker.md).
+ * Reads its options from flags, else QUIRE_<OPTION>, else REDIS_URL for
+ * --redis; installs the signal handlers (they only set flags); sets up the
+ * process title memory; runs qr_worker_run. libvips is not started here:
+ * each forked child starts its own (main.c skips it for this command).
+ */
+#include <ctype.h>
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli.h"
+#include "qr/log.h"
+#include "qr/payload.h"
+#include "qr/worker.h"
+
+extern char **environ;
+
+#define MAX_QUEUES 64
+
+/* The one mutable global the worker binary needs: what the signal handlers set. */
+static qr_worker_signals worker_signals;
+
+static void on_signal(int sig)
+{
+    switch (sig) {
+    case SIGTERM:
+    case SIGINT:
+        worker_signals.drain = 1;
+        break;
+    case SIGQUIT:
+        worker_signals.quit = 1;
+        break;
+    case SIGUSR1:
+        worker_signals.kill_child = 1;
+        break;
+    case SIGUSR2:
+        worker_signals.paused = 1;
+        break;
+    case SIGCONT:
+        worker_signals.paused = 0;
+        break;
+    default:
+        break;
+    }
+}
+
+static void install_signals(void)
+{
+    static const int sigs[] = {SIGTERM, SIGINT, SIGQUIT, SIGUSR1, SIGUSR2, SIGCONT};
+    struct sigaction sa;
+    memset(&sa, 0, sizeof(sa));
+    sa.sa_handler = on_signal;
+    sigemptyset(&sa.sa_mask);
+    for (size_t i = 0; i < sizeof(sigs) / sizeof(sigs[0]); i++)
+        sigaction(sigs[i], &sa, NULL);
+    /* hiredis writes to the socket directly; a dropped connection must be an error, not death. */
+    sa.sa_handler = SIG_IGN;
+    sigaction(SIGPIPE, &sa, NULL);
+}
+
+void qr_cmd_worker_usage(FILE *f)
+{
+    fprintf(f,
+            "usage: quire worker --redis URL --queues Q1,Q2|* --store DIR --key-file F\n"
+            "                    [--namespace N] [--class NAME] [--source-dir DIR]\n"
+            "                    [--job-timeout S] [--drain-timeout S] [--interval S]\n"
+            "                    [--heartbeat-interval S] [--sweep-interval S]\n"
+            "                    [--prune-after S] [--max-attempts N] [--profile P]\n"
+            "                    [--threads N] [--work-dir DIR] [--hostname H]\n"
+            "\n"
+            "Runs a Resque-compatible worker: registers in Redis as Ruby's Resque does,\n"
+            "takes Quire::ProcessBook jobs from the queues (in priority order; * = all),\n"
+            "forks one child per job to publish the book into the store, and records\n"
+            "the result (resque:stat:*, resque:failed). A job is never lost: it is held\n"
+            "in a per-worker processing list until its result is recorded.\n"
+            "\n"
+            "  --redis URL             redis://[:password@]host[:port][/db]\n"
+            "                          (default: $REDIS_URL, else redis://127.0.0.1:6379)\n"
+            "  --queues LIST           comma-separated queue names or globs, * = all\n"
+            "  --store DIR             publish under DIR/books/<book_id>/<revision>/\n"
+            "  --key-file F            service key file (or $QUIRE_KEY_FILE)\n"
+            "  --namespace N           Redis key namespace (default resque)\n"
+            "  --class NAME            job class to run (default %s)\n"
+            "  --source-dir DIR        refuse job sources outside DIR\n"
+            "  --job-timeout S         wall-clock limit per job (default: none)\n"
+            "  --drain-timeout S       on SIGTERM, wait this long for the job (default 30)\n"
+            "  --interval S            poll interval when the queues are empty (default 5)\n"
+            "  --heartbeat-interval S  default 60 (Resque prunes after 300)\n"
+            "  --sweep-interval S      dead-worker sweep period (default 60)\n"
+            "  --prune-after S         heartbeat age that makes a worker dead (default 300)\n"
+            "  --max-attempts N        interrupted runs before a job fails (default 3)\n"
+            "  --profile P             profile for jobs that name none (default tablet)\n"
+            "  --threads N             image workers per job (default: one per CPU)\n"
+            "  --work-dir DIR          parent of the jobs' work directories (default /tmp)\n"
+            "  --hostname H            host part of the worker id (default: gethostname)\n"
+            "\n"
+            "Every option can also be set as QUIRE_<OPTION> (--job-timeout ->\n"
+            "QUIRE_JOB_TIMEOUT); flags win. Signals: TERM and INT drain (stop taking\n"
+            "jobs, wait --drain-timeout for the running one, then requeue it at the head\n"
+            "of its queue) and exit 0; QUIT finishes the job then exits; USR1 kills the\n"
+            "running job; USR2 pauses; CONT resumes.\n",
+            QR_PAYLOAD_DEFAULT_CLASS);
+}
+
+enum {
+    O_REDIS,
+    O_QUEUES,
+    O_STORE,
+    O_KEY_FILE,
+    O_NAMESPACE,
+    O_CLASS,
+    O_SOURCE_DIR,
+    O_JOB_TIMEOUT,
+    O_DRAIN_TIMEOUT,
+    O_INTERVAL,
+    O_HEARTBEAT,
+    O_SWEEP,
+    O_PRUNE,
+    O_MAX_ATTEMPTS,
+    O_PROFILE,
+    O_THREADS,
+    O_WORK_DIR,
+    O_HOSTNAME,
+    O_COUNT
+};
+
+static const struct option longopts[] = {
+    {"redis", required_argument, NULL, O_REDIS},
+    {"queues", required_argument, NULL, O_QUEUES},
+    {"store", required_argument, NULL, O_STORE},
+    {"key-file", required_argument, NULL, O_KEY_FILE},
+    {"namespace", required_argument, NULL, O_NAMESPACE},
+    {"class", required_argument, NULL, O_CLASS},
+    {"source-dir", required_argument, NULL, O_SOURCE_DIR},
+    {"job-timeout", required_argument, NULL, O_JOB_TIMEOUT},
+    {"drain-timeout", required_argument, NULL, O_DRAIN_TIMEOUT},
+    {"interval", required_argument, NULL, O_INTERVAL},
+    {"heartbeat-interval", required_argument, NULL, O_HEARTBEAT},
+    {"sweep-interval", required_argument, NULL, O_SWEEP},
+    {"prune-after", required_argument, NULL, O_PRUNE},
+    {"max-attempts", required_argument, NULL, O_MAX_ATTEMPTS},
+    {"profile", required_argument, NULL, O_PROFILE},
+    {"threads", required_argument, NULL, O_THREADS},
+    {"work-dir", required_argument, NULL, O_WORK_DIR},
+    {"hostname", required_argument, NULL, O_HOSTNAME},
+    {NULL, 0, NULL, 0}};
+
+/* Option values, all owned copies: the title overwrites the argv memory they came from. */
+typedef struct worker_args {
+    char *v[O_COUNT];
+    char *queue_buf;
+    const char *queues[MAX_QUEUES];
+    size_t nqueues;
+    char *url_buf;
+} worker_args;
+
+static void args_free(worker_args *a)
+{
+    for (int i = 0; i < O_COUNT; i++)
+        free(a->v[i]);
+    free(a->queue_buf);
+    free(a->url_buf);
+}
+
+static int set_arg(worker_args *a, int idx, const char *val)
+{
+    char *copy = strdup(val);
+    if (!copy)
+        return -1;
+    free(a->v[idx]);
+    a->v[idx] = copy;
+    return 0;
+}
+
+/* QUIRE_<OPTION>: upper case, dashes to underscores. */
+static int load_env(worker_args *a)
+{
+    for (int i = 0; longopts[i].name; i++) {
+        char name[64] = "QUIRE_";
+        size_t n = strlen(name);
+        for (const char *p = longopts[i].name; *p && n + 1 < sizeof(name); p++)
+            name[n++] = *p == '-' ? '_' : (char)toupper((unsigned char)*p);
+        name[n] = '\0';
+        const char *v = getenv(name);
+        if (v && v[0] && set_arg(a, longopts[i].val, v) < 0)
+            return -1;
+    }
+    const char *url = getenv("REDIS_URL");
+    if (!a->v[O_REDIS] && url && url[0] && set_arg(a, O_REDIS, url) < 0)
+        return -1;
+    return 0;
+}
+
+static int parse_seconds(double *out, const char *s, const char *name)
+{
+    char *end = NULL;
+    if (!s)
+        return 0;
+    double v = strtod(s, &end);
+    if (!end || *end || end == s || !(v >= 0) || v > 86400.0 * 365)
+        return qr_cli_usage_error("worker", "--%s wants seconds, got '%s'", name, s);
+    *out = v;
+    return 0;
+}
+
+static int parse_long(long *out, const char *s, const char *name, long lo, long hi)
+{
+    char *end = NULL;
+    if (!s)
+        return 0;
+    long v = strtol(s, &end, 10);
+    if (!end || *end || end == s || v < lo || v > hi)
+        return qr_cli_usage_error("worker", "--%s wants %ld..%ld, got '%s'", name, lo, hi, s);
+    *out = v;
+    return 0;
+}
+
+/* redis://[[user]:password@]host[:port][/db] into opts (strings point into a->url_buf). */
+static int parse_url(qr_resque_opts *ro, worker_args *a, const char *url)
+{
+    if (strncmp(url, "redis://", 8) != 0)
+        return qr_cli_usage_error("worker", "--redis wants redis://host:port/db, got '%s'", url);
+    a->url_buf = strdup(url + 8);
+    if (!a->url_buf)
+        return 1;
+    char *p = a->url_buf;
+    char *at = strrchr(p, '@');
+    if (at) {
+        *at = '\0';
+        char *colon = strchr(p, ':');
+        ro->password = colon ? colon + 1 : p;
+        p = at + 1;
+    }
+    char *slash = strchr(p, '/');
+    if (slash) {
+        *slash = '\0';
+        long db = 0;
+        if (slash[1] && parse_long(&db, slash + 1, "redis (db)", 0, 1 << 20))
+            return 2;
+        ro->db = (int)db;
+    }
+    char *colon = strrchr(p, ':');
+    if (colon) {
+        *colon = '\0';
+        long port = 0;
+        if (parse_long(&port, colon + 1, "redis (port)", 1, 65535))
+            return 2;
+        ro->port = (int)port;
+    }
+    if (p[0])
+        ro->host = p;
+    return 0;
+}
+
+static int split_queues(worker_args *a)
+{
+    a->queue_buf = strdup(a->v[O_QUEUES]);
+    if (!a->queue_buf)
+        return 1;
+    char *save = NULL;
+    for (char *t = strtok_r(a->queue_buf, ",", &save); t; t = strtok_r(NULL, ",", &save)) {
+        while (*t == ' ')
+            t++;
+        if (!*t)
+            continue;
+        if (a->nqueues == MAX_QUEUES)
+            return qr_cli_usage_error("worker", "at most %d queues", MAX_QUEUES);
+        a->queues[a->nqueues++] = t;
+    }
+    if (a->nqueues == 0)
+        return qr_cli_usage_error("worker", "--queues is empty");
+    return 0;
+}
+
+/*
+ * The memory `ps` shows: main's argv strings and, after them, the
+ * environment strings (moved to the heap first, as Ruby's setproctitle
+ * does). main passes argv + 1, so argv[-1] is main's argv[0]. The moved
+ * environment lives as long as the process.
+ */
+static char *title_area(int argc, char **argv, size_t *cap)
+{
+    char *start = argv[-1];
+    char *end = start + strlen(start) + 1;
+    for (int i = 0; i < argc; i++)
+        if (argv[i] == end)
+            end += strlen(argv[i]) + 1;
+    size_t n = 0;
+    while (environ[n])
+        n++;
+    char **env = calloc(n + 1, sizeof(*env));
+    if (env) {
+        size_t i;
+        for (i = 0; i < n; i++) {
+            env[i] = strdup(environ[i]);
+            if (!env[i])
+                break;
+        }
+        if (i == n) {
+            for (i = 0; i < n; i++)
+                if (environ[i] == end)
+                    end += strlen(environ[i]) + 1;
+            environ = env;
+        } else {
+            for (size_t j = 0; j < i; j++)
+                free(env[j]);
+            free(env);
+        }
+    }
+    *cap = (size_t)(end - start);
+    return start;
+}
+
+int qr_cmd_worker(int argc, char **argv)
+{
+    worker_args a;
+    memset(&a, 0, sizeof(a));
+    qr_worker_opts wo = QR_WORKER_OPTS_INIT;
+    qr_keyring *k = NULL;
+    qr_error err = QR_ERROR_INIT;
+    long n = 0;
+    int rc = 0;
+    if (load_env(&a) < 0) {
+        rc = qr_cli_usage_error("worker", "out of memory");
+        goto out;
+    }
+    int c;
+    optind = 1;
+    while ((c = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
+        if (c < 0 || c >= O_COUNT) {
+            rc = qr_cli_usage_error("worker", "unknown option");
+            goto out;
+        }
+        if (set_arg(&a, c, optarg) < 0) {
+            rc = qr_cli_usage_error("worker", "out of memory");
+            goto out;
+        }
+    }
+    if (optind != argc) {
+        rc = qr_cli_usage_error("worker", "unexpected argument '%s'", argv[optind]);
+        goto out;
+    }
+    if (!a.v[O_QUEUES] || !a.v[O_STORE]) {
+        rc = qr_cli_usage_error("worker", "--queues and --store are required");
+        goto out;
+    }
+    if (strstr(a.v[O_STORE], "://")) {
+        rc = qr_cli_usage_error("worker", "only local stores are supported: '%s'", a.v[O_STORE]);
+        goto out;
+    }
+    if ((rc = split_queues(&a)) != 0)
+        goto out;
+    if ((rc = parse_url(&wo.redis, &a, a.v[O_REDIS] ? a.v[O_REDIS] : "redis://127.0.0.1:6379")))
+        goto out;
+    wo.redis.ns = a.v[O_NAMESPACE];
+    wo.queues = a.queues;
+    wo.nqueues = a.nqueues;
+    wo.job_class = a.v[O_CLASS];
+    wo.store_dir = a.v[O_STORE];
+    wo.source_dir = a.v[O_SOURCE_DIR];
+    wo.work_parent = a.v[O_WORK_DIR];
+    wo.hostname = a.v[O_HOSTNAME];
+    if ((rc = parse_seconds(&wo.job_timeout_s, a.v[O_JOB_TIMEOUT], "job-timeout")) ||
+        (rc = parse_seconds(&wo.drain_timeout_s, a.v[O_DRAIN_TIMEOUT], "drain-timeout")) ||
+        (rc = parse_seconds(&wo.interval_s, a.v[O_INTERVAL], "interval")) ||
+        (rc = parse_seconds(&wo.heartbeat_s, a.v[O_HEARTBEAT], "heartbeat-interval")) ||
+        (rc = parse_seconds(&wo.sweep_s, a.v[O_SWEEP], "sweep-interval")))
+        goto out;
+    if ((rc = parse_long(&n, a.v[O_PRUNE], "prune-after", 1, 86400)))
+        goto out;
+    wo.prune_after_s = n;
+    n = 0;
+    if ((rc = parse_long(&n, a.v[O_MAX_ATTEMPTS], "max-attempts", 1, 1000)))
+        goto out;
+    wo.max_attempts = (unsigned)n;
+    n = 0;
+    if ((rc = parse_long(&n, a.v[O_THREADS], "threads", 1, 64)))
+        goto out;
+    wo.threads = (int)n;
+    if (a.v[O_PROFILE] && !(wo.profile = qr_profile_get(a.v[O_PROFILE]))) {
+        rc = qr_cli_usage_error("worker", "unknown profile '%s' (one of: %s)", a.v[O_PROFILE],
+                                qr_profile_names());
+        goto out;
+    }
+    if (wo.heartbeat_s > 0 && wo.heartbeat_s > 60)
+        qr_log(QR_LOG_WARN, "worker",
+               "--heartbeat-interval %.0f s is over Resque's 60 s: Ruby workers prune after 300 s",
+               wo.heartbeat_s);
+    if (qr_cli_load_keyring(&k, a.v[O_KEY_FILE], false, &err) < 0) {
+        rc = qr_cli_fail(&err);
+        goto out;
+    }
+    wo.keyring = k;
+    install_signals();
+    wo.title = title_area(argc, argv, &wo.title_cap);
+    if (qr_worker_run(&wo, &worker_signals, &err) < 0)
+        rc = qr_cli_fail(&err);
+out:
+    qr_keyring_free(k);
+    args_free(&a);
+    return rc;
+}

@@ -1,0 +1,347 @@
+/*
+ * One job, parent side: parse the payload, check the source, fork a child,
+ * supervise it (heartbeat, wall-clock limit, drain, USR1) and record the
+ * outcome through the queue layer.
+ */
+#define _DEFAULT_SOURCE /* realpath */
+#include <errno.h>
+#include <fcntl.h>
+#include <jansson.h>
+#include <limits.h>
+#include <poll.h>
+#include <stdarg.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "qr/log.h"
+#include "worker_int.h"
+
+#define LINE_MAX_BYTES 16384
+
+/* Reads the child's JSON lines: stage updates and the final result. */
+typedef struct pipe_reader {
+    char line[LINE_MAX_BYTES];
+    size_t len;
+    bool overflow; /* the current line is too long: dropped */
+    bool have_result;
+} pipe_reader;
+
+static void copy_str(char *dst, size_t n, const char *src)
+{
+    snprintf(dst, n, "%s", src ? src : "");
+}
+
+static void take_line(pipe_reader *pr, qr_worker_outcome *oc)
+{
+    json_error_t je;
+    json_t *o = json_loadb(pr->line, pr->len, 0, &je);
+    if (!json_is_object(o)) {
+        json_decref(o);
+        return;
+    }
+    const char *stage = json_string_value(json_object_get(o, "stage"));
+    if (stage)
+        copy_str(oc->stage, sizeof(oc->stage), stage);
+    json_t *res = json_object_get(o, "result");
+    if (json_is_object(res)) {
+        pr->have_result = true;
+        oc->ok = json_is_true(json_object_get(res, "ok"));
+        copy_str(oc->id, sizeof(oc->id), json_string_value(json_object_get(res, "id")));
+        copy_str(oc->msg, sizeof(oc->msg), json_string_value(json_object_get(res, "message")));
+        copy_str(oc->context, sizeof(oc->context),
+                 json_string_value(json_object_get(res, "context")));
+        const char *rs = json_string_value(json_object_get(res, "stage"));
+        if (rs)
+            copy_str(oc->stage, sizeof(oc->stage), rs);
+        if (oc->ok)
+            qr_log(QR_LOG_INFO, "worker", "book %s revision %s published%s in %.2f s",
+                   json_string_value(json_object_get(res, "book_id")),
+                   json_string_value(json_object_get(res, "revision")),
+                   json_is_true(json_object_get(res, "already_published"))
+                       ? " (already there, nothing written)"
+                       : "",
+                   json_number_value(json_object_get(res, "seconds")));
+    }
+    json_decref(o);
+}
+
+/* Drains what the pipe holds now; returns false at EOF or on an error. */
+static bool read_pipe(pipe_reader *pr, int fd, qr_worker_outcome *oc)
+{
+    char buf[4096];
+    for (;;) {
+        ssize_t n = read(fd, buf, sizeof(buf));
+        if (n == 0)
+            return false;
+        if (n < 0)
+            return errno == EAGAIN || errno == EINTR;
+        for (ssize_t i = 0; i < n; i++) {
+            if (buf[i] == '\n') {
+                if (!pr->overflow)
+                    take_line(pr, oc);
+                pr->len = 0;
+                pr->overflow = false;
+            } else if (pr->len < sizeof(pr->line)) {
+                pr->line[pr->len++] = buf[i];
+            } else {
+                pr->overflow = true;
+            }
+        }
+    }
+}
+
+static void set_failure(qr_worker_outcome *oc, const char *id, const char *fmt, ...)
+    QR_PRINTF(3, 4);
+static void set_failure(qr_worker_outcome *oc, const char *id, const char *fmt, ...)
+{
+    va_list ap;
+    oc->ok = false;
+    copy_str(oc->id, sizeof(oc->id), id);
+    va_start(ap, fmt);
+    vsnprintf(oc->msg, sizeof(oc->msg), fmt, ap);
+    va_end(ap);
+}
+
+static const char *signame(int sig)
+{
+    switch (sig) {
+    case SIGKILL:
+        return "SIGKILL";
+    case SIGSEGV:
+        return "SIGSEGV";
+    case SIGABRT:
+        return "SIGABRT";
+    case SIGBUS:
+        return "SIGBUS";
+    case SIGTERM:
+        return "SIGTERM";
+    case SIGFPE:
+        return "SIGFPE";
+    case SIGILL:
+        return "SIGILL";
+    default:
+        return "signal";
+    }
+}
+
+/*
+ * Waits for the child, reading its pipe, heartbeating, enforcing the
+ * wall-clock limit, the drain timeout and USR1. Fills `oc`.
+ */
+static void supervise(qr_worker *w, pid_t pid, int fd, qr_worker_outcome *oc)
+{
+    pipe_reader pr;
+    memset(&pr, 0, sizeof(pr));
+    double start = qr_worker__now();
+    double drain_deadline = 0;
+    bool eof = false, killed_timeout = false, killed_drain = false, killed_usr1 = false;
+    int status = 0;
+    for (;;) {
+        if (!eof) {
+            struct pollfd p = {fd, POLLIN, 0};
+            if (poll(&p, 1, 100) > 0)
+                eof = !read_pipe(&pr, fd, oc);
+        } else {
+            struct timespec ts = {0, 50 * 1000 * 1000};
+            nanosleep(&ts, NULL);
+        }
+        pid_t got = waitpid(pid, &status, WNOHANG);
+        if (got == pid) {
+            if (!eof)
+                read_pipe(&pr, fd, oc);
+            break;
+        }
+        qr_worker__tick(w);
+        double now = qr_worker__now();
+        bool kill_now = false;
+        if (w->o->job_timeout_s > 0 && now - start > w->o->job_timeout_s && !killed_timeout) {
+            killed_timeout = kill_now = true;
+        }
+        if (w->sig->drain && drain_deadline == 0)
+            drain_deadline = now + w->drain_timeout_s;
+        if (drain_deadline > 0 && now > drain_deadline && !killed_drain)
+            killed_drain = kill_now = true;
+        if (w->sig->kill_child) {
+            w->sig->kill_child = 0;
+            killed_usr1 = kill_now = true;
+        }
+        if (kill_now)
+            kill(pid, SIGKILL);
+    }
+    bool have = pr.have_result;
+    const char *stage = oc->stage[0] ? oc->stage : "unknown";
+    if (have && !killed_timeout && !killed_drain && !killed_usr1)
+        return;
+    if (killed_timeout) {
+        set_failure(oc, "timeout", "job exceeded the %.0f s wall-clock limit in stage %s",
+                    w->o->job_timeout_s, stage);
+    } else if (killed_drain) {
+        oc->released = true;
+    } else if (killed_usr1) {
+        set_failure(oc, "Resque::DirtyExit",
+                    "Child process killed on request (SIGUSR1) pid %ld in stage %s", (long)pid,
+                    stage);
+    } else if (WIFSIGNALED(status)) {
+        oc->crashed = true;
+        set_failure(oc, "Resque::DirtyExit",
+                    "Child process received unhandled signal pid %ld %s (signal %d) in stage %s",
+                    (long)pid, signame(WTERMSIG(status)), WTERMSIG(status), stage);
+    } else {
+        oc->crashed = true;
+        set_failure(oc, "Resque::DirtyExit",
+                    "Child process exited with status %d without a result (pid %ld, stage %s)",
+                    WIFEXITED(status) ? WEXITSTATUS(status) : -1, (long)pid, stage);
+    }
+}
+
+/* Checks the job's source; on refusal fills `oc` and returns -1. *resolved is malloc'd. */
+static int check_source(const qr_worker *w, const qr_job *job, char **resolved,
+                        qr_worker_outcome *oc)
+{
+    *resolved = NULL;
+    if (strstr(job->source, "://")) {
+        set_failure(oc, "invalid-argument", "remote sources are not supported yet: %s",
+                    job->source);
+        return -1;
+    }
+    char *real = realpath(job->source, NULL);
+    if (!real) {
+        set_failure(oc, "source-not-found", "cannot open the source %s: %s", job->source,
+                    strerror(errno));
+        return -1;
+    }
+    if (w->o->source_dir) {
+        char *root = realpath(w->o->source_dir, NULL);
+        size_t n = root ? strlen(root) : 0;
+        bool inside =
+            root && strncmp(real, root, n) == 0 && (real[n] == '/' || (n == 1 && root[0] == '/'));
+        free(root);
+        if (!inside) {
+            set_failure(oc, "unsafe-path", "the source %s is outside --source-dir %s", job->source,
+                        w->o->source_dir);
+            free(real);
+            return -1;
+        }
+    }
+    if (job->profile && !qr_profile_get(job->profile)) {
+        set_failure(oc, "invalid-argument", "unknown profile '%s' (one of: %s)", job->profile,
+                    qr_profile_names());
+        free(real);
+        return -1;
+    }
+    *resolved = real;
+    return 0;
+}
+
+/* Forks the child and supervises it. Fills `oc`. */
+static void fork_and_run(qr_worker *w, const qr_resque_job *rj, const qr_job *job,
+                         const char *source, qr_worker_outcome *oc)
+{
+    int fds[2];
+    if (pipe(fds) != 0) {
+        set_failure(oc, "io", "pipe failed: %s", strerror(errno));
+        return;
+    }
+    fflush(NULL);
+    pid_t pid = fork();
+    if (pid < 0) {
+        close(fds[0]);
+        close(fds[1]);
+        set_failure(oc, "io", "fork failed: %s", strerror(errno));
+        return;
+    }
+    if (pid == 0) {
+        close(fds[0]);
+        qr_worker__child(w, job, source, rj->queue, fds[1]);
+    }
+    close(fds[1]);
+    fcntl(fds[0], F_SETFL, fcntl(fds[0], F_GETFL) | O_NONBLOCK);
+    qr_worker__title(w, "Forked %ld at %ld", (long)pid, (long)time(NULL));
+    qr_log(QR_LOG_INFO, "worker", "book %s from %s: child %ld", job->book_id, rj->queue, (long)pid);
+    supervise(w, pid, fds[0], oc);
+    close(fds[0]);
+}
+
+/* Records the outcome; retried while Redis is away, until a stop is asked. */
+static int record(qr_worker *w, const qr_resque_job *rj, const qr_worker_outcome *oc, qr_error *err)
+{
+    char stage_line[64], context_line[300];
+    const char *bt[2];
+    size_t nbt = 0;
+    if (oc->stage[0]) {
+        snprintf(stage_line, sizeof(stage_line), "stage: %s", oc->stage);
+        bt[nbt++] = stage_line;
+    }
+    if (oc->context[0]) {
+        snprintf(context_line, sizeof(context_line), "context: %s", oc->context);
+        bt[nbt++] = context_line;
+    }
+    qr_resque_failure f = {oc->id[0] ? oc->id : "internal", oc->msg, bt, nbt};
+    for (;;) {
+        qr_error e = QR_ERROR_INIT;
+        int rc;
+        bool poisoned = false;
+        if (oc->released)
+            rc = qr_resque_release(w->r, rj, 0, NULL, NULL, &e);
+        else if (oc->crashed)
+            rc = qr_resque_release(w->r, rj, w->max_attempts, &f, &poisoned, &e);
+        else
+            rc = qr_resque_done(w->r, rj, oc->ok ? NULL : &f, &e);
+        if (rc == 0) {
+            if (oc->released)
+                qr_log(QR_LOG_INFO, "worker", "drain: job returned to the head of %s", rj->queue);
+            else if (oc->crashed)
+                qr_log(QR_LOG_WARN, "worker", "%s; %s", oc->msg,
+                       poisoned ? "attempts exhausted: recorded as a failure"
+                                : "returned to its queue");
+            else if (!oc->ok)
+                qr_log(QR_LOG_WARN, "worker", "job failed: %s: %s", f.exception, oc->msg);
+            return 0;
+        }
+        qr_log(QR_LOG_WARN, "worker", "recording the job: %s: %s; retrying", e.id, e.msg);
+        if (w->sig->drain || w->sig->quit) {
+            *err = e;
+            return err->code;
+        }
+        double s = (double)qr_resque_backoff_ms(w->r) / 1000.0;
+        qr_worker__sleep(w, s < 0.1 ? 0.1 : s);
+        if (w->sig->drain || w->sig->quit) {
+            /* One last attempt after the sleep was cut short. */
+            qr_error_clear(&e);
+            rc = oc->released || oc->crashed ? qr_resque_release(w->r, rj, 0, NULL, NULL, &e)
+                                             : qr_resque_done(w->r, rj, oc->ok ? NULL : &f, &e);
+            if (rc == 0)
+                return 0;
+            *err = e;
+            return err->code;
+        }
+    }
+}
+
+int qr_worker__run_job(qr_worker *w, const qr_resque_job *rj, qr_error *err)
+{
+    qr_job *job = NULL;
+    char *source = NULL;
+    qr_worker_outcome oc;
+    memset(&oc, 0, sizeof(oc));
+    qr_payload_opts po = QR_PAYLOAD_OPTS_INIT;
+    po.job_class = w->o->job_class;
+    qr_error pe = QR_ERROR_INIT;
+    if (qr_payload_parse_buffer(&job, rj->payload, rj->payload_len, &po, &pe) < 0) {
+        set_failure(&oc, pe.id, "%s", pe.msg);
+        copy_str(oc.stage, sizeof(oc.stage), "payload");
+    } else if (check_source(w, job, &source, &oc) == 0) {
+        fork_and_run(w, rj, job, source, &oc);
+    } else {
+        copy_str(oc.stage, sizeof(oc.stage), "worker");
+    }
+    int rc = record(w, rj, &oc, err);
+    free(source);
+    qr_job_free(job);
+    return rc;
+}

@@ -1,0 +1,59 @@
+/* Internals shared by the files of src/worker/ (docs/internals/worker.md). */
+#ifndef QR_WORKER_INT_H
+#define QR_WORKER_INT_H
+
+#include <stdbool.h>
+#include <sys/types.h>
+
+#include "qr/payload.h"
+#include "qr/resque.h"
+#include "qr/worker.h"
+
+/* One worker slot: options, flags, the Redis context and its timers. */
+typedef struct qr_worker {
+    const qr_worker_opts *o;
+    qr_worker_signals *sig;
+    qr_resque *r;
+    double next_heartbeat; /* monotonic seconds */
+    double next_sweep;
+    double interval_s, heartbeat_s, sweep_s, drain_timeout_s;
+    long prune_after_s;
+    unsigned max_attempts;
+} qr_worker;
+
+/* What a child reported, or what happened to it. */
+typedef struct qr_worker_outcome {
+    bool ok;        /* the child reported success */
+    bool crashed;   /* no result: killed by a signal or exited without one */
+    bool released;  /* drain: the job went back to its queue */
+    char id[64];    /* error id (the failure's exception) */
+    char msg[512];  /* the failure's error line */
+    char stage[32]; /* last stage the child reported */
+    char context[256];
+} qr_worker_outcome;
+
+/* Monotonic clock in seconds. */
+double qr_worker__now(void);
+/* Sleeps up to `s` seconds in short steps, returning early when a stop flag is set. */
+void qr_worker__sleep(qr_worker *w, double s);
+/* Heartbeat and sweep when due; errors are logged, never fatal. */
+void qr_worker__tick(qr_worker *w);
+/* Writes the process title ("resque-<version>: <what>"); no-op without title memory. */
+void qr_worker__title(const qr_worker *w, const char *fmt, ...) QR_PRINTF(2, 3);
+
+/*
+ * Runs one reserved job to its end: parse, check, fork, supervise, record.
+ * Returns 0 once the job is recorded or released; a negative code only when
+ * Redis refused to record the result before a stop was asked (the job stays
+ * in the processing list for the next run or a sweep).
+ */
+int qr_worker__run_job(qr_worker *w, const qr_resque_job *job, qr_error *err);
+
+/*
+ * Child side: processes `job` (source already checked) and writes the result
+ * as one JSON line to `fd`, stage lines before it. Never returns.
+ */
+void qr_worker__child(const qr_worker *w, const qr_job *job, const char *source, const char *queue,
+                      int fd) __attribute__((noreturn));
+
+#endif

@@ -1,0 +1,262 @@
+#!/usr/bin/env bash
+# `quire worker` against a real redis-server this test starts on 127.0.0.1
+# (skipped without redis-server). Jobs are pushed with redis-cli exactly as
+# Ruby's Resque.enqueue pushes them, and every check reads the raw Redis keys.
+#
+# Cases: a job publishes a package that verifies and counts in
+# stat:processed; the worker shows a resque- process title; a malformed
+# payload and an unknown class become seven-field failure entries and count
+# in stat:failed; a source outside --source-dir is refused as a failure;
+# SIGTERM while idle exits 0 and unregisters; SIGTERM while a job runs
+# drains (the job finishes or goes back to the head of its queue) and exits
+# 0; a child killed by SIGKILL is returned to its queue with an attempt
+# counted and becomes a Resque::DirtyExit failure after --max-attempts.
+# Functions called through wait_for and the EXIT trap look unreachable to shellcheck.
+# shellcheck disable=SC2317
+set -euo pipefail
+# shellcheck source=lib.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+qr_init worker
+
+command -v redis-server >/dev/null || qr_skip "redis-server not installed"
+command -v redis-cli >/dev/null || qr_skip "redis-cli not installed"
+
+t="$QR_TMP"
+REDIS_PID=""
+WORKER_PID=""
+
+stop_all() {
+    if [[ -n "$WORKER_PID" ]]; then
+        kill -KILL "$WORKER_PID" 2>/dev/null || true
+    fi
+    if [[ -n "$REDIS_PID" ]]; then
+        kill -KILL "$REDIS_PID" 2>/dev/null || true
+    fi
+    qr_cleanup
+}
+trap stop_all EXIT
+
+PORT="$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')"
+redis-server --port "$PORT" --bind 127.0.0.1 --save '' --appendonly no --dir "$t" \
+    >"$t/redis.log" 2>&1 &
+REDIS_PID=$!
+
+rc() {
+    redis-cli -p "$PORT" --raw "$@"
+}
+
+# wait_for SECONDS COMMAND...: polls COMMAND every 0.1 s; status 1 on timeout.
+wait_for() {
+    local limit=$(($1 * 10))
+    shift
+    local i
+    for ((i = 0; i < limit; i++)); do
+        if "$@"; then
+            return 0
+        fi
+        sleep 0.1
+    done
+    return 1
+}
+
+redis_up() { [[ "$(rc PING 2>/dev/null)" == PONG ]]; }
+wait_for 10 redis_up || qr_die "redis-server did not start: $(cat "$t/redis.log")"
+
+mkdir -p "$t/src"
+qr_run "$t/sample" sample-book "$t/src/b1.epub" --chapters 2 --images 1 --size 800x600
+[[ "$(qr_rc "$t/sample")" == 0 ]] || qr_die "sample-book failed: $(cat "$t/sample.err")"
+qr_run "$t/big" sample-book "$t/src/big.epub" --chapters 12 --images 24 --size 2400x1800
+[[ "$(qr_rc "$t/big")" == 0 ]] || qr_die "sample-book failed: $(cat "$t/big.err")"
+qr_run "$t/keys" keys generate -o "$t/keys.json"
+[[ "$(qr_rc "$t/keys")" == 0 ]] || qr_die "keys generate failed: $(cat "$t/keys.err")"
+mkdir -p "$t/outside"
+cp "$t/src/b1.epub" "$t/outside/b1.epub"
+
+# Options through the environment, as a container would set them.
+export REDIS_URL="redis://127.0.0.1:$PORT/0"
+export QUIRE_KEY_FILE="$t/keys.json"
+export QUIRE_STORE="$t/store"
+export QUIRE_SOURCE_DIR="$t/src"
+export QUIRE_INTERVAL=0.2
+
+# start_worker LOG ARGS...: runs the worker in the background.
+start_worker() {
+    local log="$1"
+    shift
+    "$QUIRE_BIN" worker --queues books --heartbeat-interval 1 --sweep-interval 2 \
+        --hostname testhost "$@" >"$log.out" 2>"$log.err" </dev/null &
+    WORKER_PID=$!
+}
+
+# stop_worker SIGNAL SECONDS: signals the worker and waits; sets STOPPED to
+# its exit status, or "hang" (then kills it).
+STOPPED=""
+stop_worker() {
+    local sig="$1" secs="$2" i
+    STOPPED=hang
+    kill -s "$sig" "$WORKER_PID"
+    for ((i = 0; i < secs * 10; i++)); do
+        if ! kill -0 "$WORKER_PID" 2>/dev/null || [[ "$(ps -o stat= -p "$WORKER_PID")" == Z* ]]; then
+            STOPPED=0
+            wait "$WORKER_PID" || STOPPED=$?
+            WORKER_PID=""
+            return 0
+        fi
+        sleep 0.1
+    done
+    kill -KILL "$WORKER_PID" 2>/dev/null || true
+    wait "$WORKER_PID" 2>/dev/null || true
+    WORKER_PID=""
+}
+
+enqueue() {
+    rc SADD resque:queues books >/dev/null
+    rc RPUSH resque:queue:books "$1" >/dev/null
+}
+
+registered() { [[ "$(rc SCARD resque:workers)" == 1 ]]; }
+processed_is() { [[ "$(rc GET resque:stat:processed)" == "$1" ]]; }
+failed_len_is() { [[ "$(rc LLEN resque:failed)" == "$1" ]]; }
+
+# ---- a job publishes a package --------------------------------------------------
+start_worker "$t/w1"
+reasons=()
+wait_for 20 registered || reasons+=("worker did not register: $(tail -c 600 "$t/w1.err")")
+id="$(rc SMEMBERS resque:workers)"
+[[ "$id" == "testhost:$WORKER_PID:books" ]] || reasons+=("worker id is '$id'")
+[[ -n "$(rc HGET resque:workers:heartbeat "$id")" ]] || reasons+=("no heartbeat")
+started="$(rc GET "resque:worker:$id:started")"
+[[ "$started" =~ ^[0-9]{4}-[0-9]{2}-[0-9]{2}\ [0-9]{2}:[0-9]{2}:[0-9]{2}\ [+-][0-9]{4}$ ]] ||
+    reasons+=("started is '$started'")
+title="$(tr '\0' ' ' <"/proc/$WORKER_PID/cmdline")"
+[[ "$title" =~ ^resque-[0-9][^:]*:\ (Waiting\ for\ books|Starting) ]] ||
+    reasons+=("process title is '$title'")
+enqueue '{"class":"Quire::ProcessBook","args":[{"book_id":"b1","source":"'"$t/src/b1.epub"'","revision":"r1"}]}'
+wait_for 120 processed_is 1 || reasons+=("stat:processed is '$(rc GET resque:stat:processed)'")
+[[ -f "$t/store/books/b1/r1/manifest.json" ]] || reasons+=("no package at books/b1/r1")
+qr_run "$t/verify" verify "$t/store" --prefix books/b1/r1 --key-file "$t/keys.json"
+[[ "$(qr_rc "$t/verify")" == 0 ]] || reasons+=("verify failed: $(head -c 400 "$t/verify.err")")
+[[ "$(rc GET resque:stat:failed)" == "" ]] || reasons+=("stat:failed is set")
+[[ "$(rc LLEN resque:queue:books)" == 0 ]] || reasons+=("queue not empty")
+[[ "$(rc EXISTS "resque:worker:$id")" == 0 ]] || reasons+=("working value left behind")
+[[ -z "$(rc KEYS 'resque:quire:processing:*')" ]] || reasons+=("processing list left behind")
+qr_case "job publishes a package that verifies" "${reasons[@]}"
+
+# ---- payloads that cannot run become failure entries ------------------------------
+reasons=()
+enqueue 'not json {'
+enqueue '{"class":"SomethingElse","args":[{"book_id":"b2","source":"/x.epub"}]}'
+enqueue '{"class":"Quire::ProcessBook","args":[{"book_id":"b3","source":"'"$t/outside/b1.epub"'"}]}'
+wait_for 30 failed_len_is 3 || reasons+=("resque:failed has $(rc LLEN resque:failed) entries")
+[[ "$(rc GET resque:stat:failed)" == 3 ]] || reasons+=("stat:failed is '$(rc GET resque:stat:failed)'")
+[[ "$(rc GET resque:stat:processed)" == 4 ]] || reasons+=("stat:processed is '$(rc GET resque:stat:processed)'")
+rc LRANGE resque:failed 0 -1 >"$t/failed.txt"
+while IFS= read -r line; do
+    reasons+=("$line")
+done < <(python3 - "$t/failed.txt" "$id" <<'PY'
+import json, sys, re
+entries = [json.loads(l) for l in open(sys.argv[1]) if l.strip()]
+want = ["failed_at", "payload", "exception", "error", "backtrace", "worker", "queue"]
+expect = ["job-payload-invalid", "job-unknown-class", "unsafe-path"]
+for e, exc in zip(entries, expect):
+    if list(e.keys()) != want:
+        print("fields are %s" % list(e.keys()))
+    if e.get("exception") != exc:
+        print("exception %r, expected %r" % (e.get("exception"), exc))
+    if not e.get("error"):
+        print("empty error for %s" % exc)
+    if not isinstance(e.get("backtrace"), list):
+        print("backtrace is not a list")
+    if e.get("worker") != sys.argv[2] or e.get("queue") != "books":
+        print("worker/queue are %r/%r" % (e.get("worker"), e.get("queue")))
+    if not re.match(r"^\d{4}/\d\d/\d\d \d\d:\d\d:\d\d \S+$", e.get("failed_at", "")):
+        print("failed_at is %r" % e.get("failed_at"))
+if entries and entries[0].get("payload") != "not json {":
+    print("malformed payload not kept as a string: %r" % entries[0].get("payload"))
+if len(entries) > 1 and entries[1].get("payload", {}).get("class") != "SomethingElse":
+    print("unknown-class payload not kept")
+PY
+)
+qr_case "malformed, unknown-class and outside-source jobs become failure entries" "${reasons[@]}"
+
+# ---- SIGTERM while idle -----------------------------------------------------------
+reasons=()
+stop_worker TERM 10
+[[ "$STOPPED" == 0 ]] || reasons+=("exit status $STOPPED")
+[[ "$(rc SCARD resque:workers)" == 0 ]] || reasons+=("resque:workers still has $(rc SMEMBERS resque:workers)")
+[[ "$(rc HLEN resque:workers:heartbeat)" == 0 ]] || reasons+=("heartbeat left behind")
+[[ "$(rc EXISTS "resque:worker:$id:started")" == 0 ]] || reasons+=("started left behind")
+if grep -qE 'AddressSanitizer|LeakSanitizer|runtime error:' "$t/w1.err"; then
+    reasons+=("sanitizer: $(grep -m1 -E 'Sanitizer|runtime error:' "$t/w1.err")")
+fi
+qr_case "SIGTERM while idle exits 0 and unregisters" "${reasons[@]}"
+
+# ---- SIGTERM while a job runs: drain -----------------------------------------------
+reasons=()
+big='{"class":"Quire::ProcessBook","args":[{"book_id":"big","source":"'"$t/src/big.epub"'","revision":"r1"}]}'
+start_worker "$t/w2" --drain-timeout 0.5 --threads 1
+wait_for 20 registered || reasons+=("worker did not register")
+id2="$(rc SMEMBERS resque:workers)"
+working() { [[ "$(rc EXISTS "resque:worker:$id2")" == 1 ]]; }
+enqueue "$big"
+wait_for 20 working || reasons+=("job never started")
+sleep 0.3
+stop_worker TERM 15
+[[ "$STOPPED" == 0 ]] || reasons+=("exit status $STOPPED")
+if [[ "$(rc GET resque:stat:processed)" == 5 ]]; then
+    echo "note: the drained job finished within the drain timeout"
+elif [[ "$(rc LINDEX resque:queue:books 0)" != "$big" ]]; then
+    reasons+=("job neither completed nor at the head of the queue: $(rc LRANGE resque:queue:books 0 -1)")
+fi
+[[ "$(rc SCARD resque:workers)" == 0 ]] || reasons+=("still registered")
+[[ -z "$(rc KEYS 'resque:quire:processing:*')" ]] || reasons+=("processing list left behind")
+qr_case "SIGTERM mid-job drains and exits 0" "${reasons[@]}"
+
+# ---- the drained job runs to completion on the next worker ------------------------------
+reasons=()
+start_worker "$t/w3"
+want=$(($(rc GET resque:stat:processed) + $(rc LLEN resque:queue:books)))
+wait_for 300 processed_is "$want" || reasons+=("stat:processed is $(rc GET resque:stat:processed), want $want")
+[[ -f "$t/store/books/big/r1/manifest.json" ]] || reasons+=("no package for the requeued job")
+stop_worker TERM 10
+[[ "$STOPPED" == 0 ]] || reasons+=("second worker exit status $STOPPED")
+qr_case "requeued job completes on the next worker" "${reasons[@]}"
+
+# ---- a child killed by a signal: attempts, then a DirtyExit failure -------------------
+reasons=()
+rc DEL resque:failed >/dev/null
+start_worker "$t/w4" --max-attempts 2 --drain-timeout 1 --threads 1
+wait_for 20 registered || reasons+=("worker did not register")
+enqueue "$big"
+kills=0
+for ((round = 0; round < 2; round++)); do
+    child=""
+    for ((i = 0; i < 200; i++)); do
+        child="$(pgrep -P "$WORKER_PID" || true)"
+        [[ -n "$child" ]] && break
+        sleep 0.1
+    done
+    if [[ -z "$child" ]]; then
+        reasons+=("no child in round $round")
+        break
+    fi
+    kill -KILL "$child"
+    kills=$((kills + 1))
+    if ((round == 0)); then
+        for ((i = 0; i < 100; i++)); do
+            [[ "$(pgrep -P "$WORKER_PID" || true)" != "$child" ]] && break
+            sleep 0.1
+        done
+    fi
+done
+wait_for 20 failed_len_is 1 || reasons+=("resque:failed has $(rc LLEN resque:failed) entries after $kills kills")
+exc="$(rc LINDEX resque:failed 0 | python3 -c 'import json,sys; e=json.load(sys.stdin); print(e["exception"], "|", e["error"])' 2>/dev/null || true)"
+[[ "$exc" == "Resque::DirtyExit | Child process received unhandled signal"*SIGKILL* ]] ||
+    reasons+=("failure is '$exc'")
+[[ "$(rc LLEN resque:queue:books)" == 0 ]] || reasons+=("job still queued")
+[[ "$(rc HLEN resque:quire:attempts)" == 0 ]] || reasons+=("attempt counter left behind")
+stop_worker TERM 10
+[[ "$STOPPED" == 0 ]] || reasons+=("worker exit status $STOPPED")
+qr_case "a child that keeps dying ends as one DirtyExit failure" "${reasons[@]}"
+
+qr_summary
