@@ -19,6 +19,7 @@
 
 #include <signal.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "qr/config.h"
 #include "qr/crypt.h"
@@ -59,12 +60,14 @@ typedef struct qr_worker_opts {
     unsigned max_attempts;     /* interrupted runs before a job is a failure; 0 = 3 */
     char *title;               /* process title memory (argv), may be NULL */
     size_t title_cap;          /* bytes available at title */
+    uint64_t memory_limit;     /* resident bytes per job before the child is killed; 0 = none */
+    uint64_t min_free;         /* free bytes needed in the store and work dirs to take a job */
 } qr_worker_opts;
 
 #define QR_WORKER_OPTS_INIT                                                                        \
     {                                                                                              \
         QR_RESQUE_OPTS_INIT, NULL, 0, NULL, NULL, NULL, NULL, NULL, NULL, NULL, 0, 0, 0, 0, 0, 0,  \
-            0, 0, NULL, 0                                                                          \
+            0, 0, NULL, 0, 0, 0                                                                    \
     }
 
 /*
@@ -72,8 +75,12 @@ typedef struct qr_worker_opts {
  * unregisters and returns 0. Redis being down is not fatal: the worker
  * retries with the queue layer's backoff and never loses a reserved job.
  * Jobs that fail are recorded as Resque failure entries (exception = the
- * quire error id); a child killed by a signal is released with an attempt
- * counted (a DirtyExit once max_attempts is reached).
+ * quire error id, backtrace = stage, context and the tail of the child's
+ * log); a child killed by a signal is released with an attempt counted (a
+ * Resque::DirtyExit once max_attempts is reached). A child over the
+ * wall-clock or memory limit is killed and recorded as `timeout` or
+ * `out-of-memory`. No job is taken while the store or work directory has
+ * less than `min_free` bytes free.
  * Errors (start-up only): invalid-argument (options), io (no hostname),
  * out-of-memory.
  */

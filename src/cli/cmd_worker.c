@@ -8,6 +8,7 @@
 #include <ctype.h>
 #include <getopt.h>
 #include <signal.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -71,6 +72,7 @@ void qr_cmd_worker_usage(FILE *f)
             "                    [--heartbeat-interval S] [--sweep-interval S]\n"
             "                    [--prune-after S] [--max-attempts N] [--profile P]\n"
             "                    [--threads N] [--work-dir DIR] [--hostname H]\n"
+            "                    [--memory-limit MB] [--min-free MB]\n"
             "\n"
             "Runs a Resque-compatible worker: registers in Redis as Ruby's Resque does,\n"
             "takes Quire::ProcessBook jobs from the queues (in priority order; * = all),\n"
@@ -97,6 +99,10 @@ void qr_cmd_worker_usage(FILE *f)
             "  --threads N             image workers per job (default: one per CPU)\n"
             "  --work-dir DIR          parent of the jobs' work directories (default /tmp)\n"
             "  --hostname H            host part of the worker id (default: gethostname)\n"
+            "  --memory-limit MB       kill a job whose resident memory passes MB and record\n"
+            "                          an out-of-memory failure (default: none)\n"
+            "  --min-free MB           take no job while the store or work directory has\n"
+            "                          less free space (default 256)\n"
             "\n"
             "Every option can also be set as QUIRE_<OPTION> (--job-timeout ->\n"
             "QUIRE_JOB_TIMEOUT); flags win. Signals: TERM and INT drain (stop taking\n"
@@ -125,6 +131,8 @@ enum {
     O_THREADS,
     O_WORK_DIR,
     O_HOSTNAME,
+    O_MEMORY_LIMIT,
+    O_MIN_FREE,
     O_COUNT
 };
 
@@ -147,6 +155,8 @@ static const struct option longopts[] = {
     {"threads", required_argument, NULL, O_THREADS},
     {"work-dir", required_argument, NULL, O_WORK_DIR},
     {"hostname", required_argument, NULL, O_HOSTNAME},
+    {"memory-limit", required_argument, NULL, O_MEMORY_LIMIT},
+    {"min-free", required_argument, NULL, O_MIN_FREE},
     {NULL, 0, NULL, 0}};
 
 /* Option values, all owned copies: the title overwrites the argv memory they came from. */
@@ -381,6 +391,14 @@ int qr_cmd_worker(int argc, char **argv)
     if ((rc = parse_long(&n, a.v[O_THREADS], "threads", 1, 64)))
         goto out;
     wo.threads = (int)n;
+    n = 0;
+    if ((rc = parse_long(&n, a.v[O_MEMORY_LIMIT], "memory-limit", 1, 1L << 30)))
+        goto out;
+    wo.memory_limit = (uint64_t)n << 20;
+    n = 256;
+    if ((rc = parse_long(&n, a.v[O_MIN_FREE], "min-free", 0, 1L << 30)))
+        goto out;
+    wo.min_free = (uint64_t)n << 20;
     if (a.v[O_PROFILE] && !(wo.profile = qr_profile_get(a.v[O_PROFILE]))) {
         rc = qr_cli_usage_error("worker", "unknown profile '%s' (one of: %s)", a.v[O_PROFILE],
                                 qr_profile_names());

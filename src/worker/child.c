@@ -23,6 +23,7 @@ typedef struct child_ctx {
     char stage[32];
     qr_log_level min;
     bool fd_broken; /* the parent is gone; the result write will fail too */
+    FILE *capture;  /* the parent reads its tail for failure entries; may be NULL */
 } child_ctx;
 
 /*
@@ -65,6 +66,8 @@ static void child_sink(const qr_log_event *ev, void *ud)
 {
     child_ctx *c = ud;
     qr_log_sink_json(ev, stderr);
+    if (c->capture)
+        qr_log_sink_text(ev, c->capture);
     if (ev->stage && strcmp(ev->stage, "worker") != 0)
         send_stage(c, ev->stage);
 }
@@ -100,11 +103,12 @@ static json_t *result_json(const qr_process_report *r, const qr_error *err, cons
 }
 
 void qr_worker__child(const qr_worker *w, const qr_job *job, const char *source, const char *queue,
-                      int fd)
+                      int fd, FILE *capture)
 {
     child_ctx c;
     memset(&c, 0, sizeof(c));
     c.fd = fd;
+    c.capture = capture;
     c.min = qr_log_get_level();
     qr_store *store = NULL;
     qr_process_report *r = NULL;
@@ -114,6 +118,8 @@ void qr_worker__child(const qr_worker *w, const qr_job *job, const char *source,
     qr_log_set_job(job->active_job_id ? job->active_job_id : job->book_id);
     qr_worker__title(w, "Processing %s since %ld [%s]", queue, (long)time(NULL), job->job_class);
     send_stage(&c, "start");
+    qr_log(QR_LOG_INFO, "worker", "processing %s as book %s%s%s (pid %ld)", source, job->book_id,
+           job->revision ? " revision " : "", job->revision ? job->revision : "", (long)getpid());
     qr_process_opts po = QR_PROCESS_OPTS_INIT;
     po.profile = job->profile ? qr_profile_get(job->profile) : w->o->profile;
     po.book_id = job->book_id;

@@ -10,6 +10,7 @@
 #include <limits.h>
 #include <poll.h>
 #include <stdarg.h>
+#include <stdint.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -22,6 +23,7 @@
 #include "worker_int.h"
 
 #define LINE_MAX_BYTES 16384
+#define MAX_LOG_LINES 20
 
 /* Reads the child's JSON lines: stage updates and the final result. */
 typedef struct pipe_reader {
@@ -133,13 +135,30 @@ static const char *signame(int sig)
  * Waits for the child, reading its pipe, heartbeating, enforcing the
  * wall-clock limit, the drain timeout and USR1. Fills `oc`.
  */
+/* Resident bytes of `pid` from /proc/<pid>/statm; 0 when unknown. */
+static uint64_t rss_bytes(pid_t pid)
+{
+    char path[64];
+    unsigned long long size = 0, resident = 0;
+    snprintf(path, sizeof(path), "/proc/%ld/statm", (long)pid);
+    FILE *f = fopen(path, "r");
+    if (!f)
+        return 0;
+    int n = fscanf(f, "%llu %llu", &size, &resident);
+    fclose(f);
+    long page = sysconf(_SC_PAGESIZE);
+    return n == 2 && page > 0 ? (uint64_t)resident * (uint64_t)page : 0;
+}
+
 static void supervise(qr_worker *w, pid_t pid, int fd, qr_worker_outcome *oc)
 {
+    uint64_t rss = 0;
     pipe_reader pr;
     memset(&pr, 0, sizeof(pr));
     double start = qr_worker__now();
     double drain_deadline = 0;
-    bool eof = false, killed_timeout = false, killed_drain = false, killed_usr1 = false;
+    bool eof = false, killed_timeout = false, killed_drain = false, killed_usr1 = false,
+         killed_memory = false;
     int status = 0;
     for (;;) {
         if (!eof) {
@@ -162,6 +181,11 @@ static void supervise(qr_worker *w, pid_t pid, int fd, qr_worker_outcome *oc)
         if (w->o->job_timeout_s > 0 && now - start > w->o->job_timeout_s && !killed_timeout) {
             killed_timeout = kill_now = true;
         }
+        if (w->o->memory_limit > 0 && !killed_memory) {
+            rss = rss_bytes(pid);
+            if (rss > w->o->memory_limit)
+                killed_memory = kill_now = true;
+        }
         if (w->sig->drain && drain_deadline == 0)
             drain_deadline = now + w->drain_timeout_s;
         if (drain_deadline > 0 && now > drain_deadline && !killed_drain)
@@ -175,10 +199,15 @@ static void supervise(qr_worker *w, pid_t pid, int fd, qr_worker_outcome *oc)
     }
     bool have = pr.have_result;
     const char *stage = oc->stage[0] ? oc->stage : "unknown";
-    if (have && !killed_timeout && !killed_drain && !killed_usr1)
+    if (have && !killed_timeout && !killed_drain && !killed_usr1 && !killed_memory)
         return;
-    if (killed_timeout) {
-        set_failure(oc, "timeout", "job exceeded the %.0f s wall-clock limit in stage %s",
+    if (killed_memory) {
+        set_failure(oc, "out-of-memory",
+                    "job exceeded the memory limit of %llu MB (resident %llu MB) in stage %s",
+                    (unsigned long long)(w->o->memory_limit >> 20), (unsigned long long)(rss >> 20),
+                    stage);
+    } else if (killed_timeout) {
+        set_failure(oc, "timeout", "job exceeded the %g s wall-clock limit in stage %s",
                     w->o->job_timeout_s, stage);
     } else if (killed_drain) {
         oc->released = true;
@@ -238,6 +267,30 @@ static int check_source(const qr_worker *w, const qr_job *job, char **resolved,
     return 0;
 }
 
+/* The last complete lines of `f` that fit in `out` (NUL-terminated). */
+static void read_tail(char *out, size_t n, FILE *f)
+{
+    out[0] = '\0';
+    if (fseek(f, 0, SEEK_END) != 0)
+        return;
+    long end = ftell(f);
+    if (end <= 0)
+        return;
+    long from = end > (long)n - 1 ? end - ((long)n - 1) : 0;
+    if (fseek(f, from, SEEK_SET) != 0)
+        return;
+    size_t got = fread(out, 1, (size_t)(end - from), f);
+    out[got] = '\0';
+    if (from > 0) {
+        /* Drop the partial first line. */
+        char *nl = strchr(out, '\n');
+        if (nl)
+            memmove(out, nl + 1, strlen(nl + 1) + 1);
+        else
+            out[0] = '\0';
+    }
+}
+
 /* Forks the child and supervises it. Fills `oc`. */
 static void fork_and_run(qr_worker *w, const qr_resque_job *rj, const qr_job *job,
                          const char *source, qr_worker_outcome *oc)
@@ -247,17 +300,21 @@ static void fork_and_run(qr_worker *w, const qr_resque_job *rj, const qr_job *jo
         set_failure(oc, "io", "pipe failed: %s", strerror(errno));
         return;
     }
+    /* The child's log, as text; its tail goes into the failure entry. */
+    FILE *cap = tmpfile();
     fflush(NULL);
     pid_t pid = fork();
     if (pid < 0) {
         close(fds[0]);
         close(fds[1]);
+        if (cap)
+            fclose(cap);
         set_failure(oc, "io", "fork failed: %s", strerror(errno));
         return;
     }
     if (pid == 0) {
         close(fds[0]);
-        qr_worker__child(w, job, source, rj->queue, fds[1]);
+        qr_worker__child(w, job, source, rj->queue, fds[1], cap);
     }
     close(fds[1]);
     fcntl(fds[0], F_SETFL, fcntl(fds[0], F_GETFL) | O_NONBLOCK);
@@ -265,13 +322,19 @@ static void fork_and_run(qr_worker *w, const qr_resque_job *rj, const qr_job *jo
     qr_log(QR_LOG_INFO, "worker", "book %s from %s: child %ld", job->book_id, rj->queue, (long)pid);
     supervise(w, pid, fds[0], oc);
     close(fds[0]);
+    if (cap) {
+        if (!oc->ok)
+            read_tail(oc->log, sizeof(oc->log), cap);
+        fclose(cap);
+    }
 }
 
 /* Records the outcome; retried while Redis is away, until a stop is asked. */
 static int record(qr_worker *w, const qr_resque_job *rj, const qr_worker_outcome *oc, qr_error *err)
 {
     char stage_line[64], context_line[300];
-    const char *bt[2];
+    char log[sizeof(oc->log)];
+    const char *bt[2 + MAX_LOG_LINES];
     size_t nbt = 0;
     if (oc->stage[0]) {
         snprintf(stage_line, sizeof(stage_line), "stage: %s", oc->stage);
@@ -281,6 +344,20 @@ static int record(qr_worker *w, const qr_resque_job *rj, const qr_worker_outcome
         snprintf(context_line, sizeof(context_line), "context: %s", oc->context);
         bt[nbt++] = context_line;
     }
+    /* The last lines of the child's log, newest last, as Resque shows a backtrace. */
+    memcpy(log, oc->log, sizeof(log));
+    char *lines[MAX_LOG_LINES];
+    size_t nl = 0;
+    char *save = NULL;
+    for (char *l = strtok_r(log, "\n", &save); l; l = strtok_r(NULL, "\n", &save)) {
+        if (nl == MAX_LOG_LINES) {
+            memmove(lines, lines + 1, (MAX_LOG_LINES - 1) * sizeof(lines[0]));
+            nl--;
+        }
+        lines[nl++] = l;
+    }
+    for (size_t i = 0; i < nl; i++)
+        bt[nbt++] = lines[i];
     qr_resque_failure f = {oc->id[0] ? oc->id : "internal", oc->msg, bt, nbt};
     for (;;) {
         qr_error e = QR_ERROR_INIT;

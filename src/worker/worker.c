@@ -3,12 +3,14 @@
  * heartbeat and sweep timers, pause, drain and unregister.
  */
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/prctl.h>
 #include <time.h>
 #include <unistd.h>
 
+#include "qr/fs.h"
 #include "qr/log.h"
 #include "worker_int.h"
 
@@ -131,6 +133,29 @@ static void join_queues(char *out, size_t n, char *const *q, size_t nq)
     }
 }
 
+/* Free space in the store and the work directory, checked before taking a job. */
+static bool enough_disk(qr_worker *w)
+{
+    const char *dirs[2] = {w->o->store_dir, w->o->work_parent ? w->o->work_parent : "/tmp"};
+    if (w->o->min_free == 0)
+        return true;
+    for (size_t i = 0; i < 2; i++) {
+        uint64_t free_b = 0;
+        qr_error e = QR_ERROR_INIT;
+        if (qr_fs_free_bytes(&free_b, dirs[i], &e) < 0) {
+            /* A store that does not exist yet is created by the first job. */
+            continue;
+        }
+        if (free_b < w->o->min_free) {
+            qr_log(QR_LOG_WARN, "worker", "only %llu MB free in %s (need %llu MB): not taking jobs",
+                   (unsigned long long)(free_b >> 20), dirs[i],
+                   (unsigned long long)(w->o->min_free >> 20));
+            return false;
+        }
+    }
+    return true;
+}
+
 /*
  * One pass of the loop: check pause, expand queues, reserve, run. *idle says
  * the caller should wait an interval (nothing to do, paused, or Redis down).
@@ -161,6 +186,10 @@ static int step(qr_worker *w, bool *idle, qr_error *err)
         goto out;
     }
     join_queues(names, sizeof(names), queues, nqueues);
+    if (!enough_disk(w)) {
+        qr_worker__title(w, "Waiting for disk space");
+        goto out;
+    }
     qr_worker__title(w, "Waiting for %s", names);
     if (nqueues == 0)
         goto out;

@@ -3,6 +3,7 @@
 #define QR_WORKER_INT_H
 
 #include <stdbool.h>
+#include <stdio.h>
 #include <sys/types.h>
 
 #include "qr/payload.h"
@@ -30,6 +31,7 @@ typedef struct qr_worker_outcome {
     char msg[512];  /* the failure's error line */
     char stage[32]; /* last stage the child reported */
     char context[256];
+    char log[4096]; /* tail of the child's log (complete lines), for failure entries */
 } qr_worker_outcome;
 
 /* Monotonic clock in seconds. */
@@ -51,9 +53,10 @@ int qr_worker__run_job(qr_worker *w, const qr_resque_job *job, qr_error *err);
 
 /*
  * Child side: processes `job` (source already checked) and writes the result
- * as one JSON line to `fd`, stage lines before it. Never returns.
+ * as one JSON line to `fd`, stage lines before it. Its log goes to stderr
+ * and, as text lines, to `capture` (nullable). Never returns.
  */
 void qr_worker__child(const qr_worker *w, const qr_job *job, const char *source, const char *queue,
-                      int fd) __attribute__((noreturn));
+                      int fd, FILE *capture) __attribute__((noreturn));
 
 #endif

@@ -227,7 +227,7 @@ reasons=()
 rc DEL resque:failed >/dev/null
 start_worker "$t/w4" --max-attempts 2 --drain-timeout 1 --threads 1
 wait_for 20 registered || reasons+=("worker did not register")
-enqueue "$big"
+enqueue '{"class":"Quire::ProcessBook","args":[{"book_id":"big","source":"'"$t/src/big.epub"'","revision":"d1"}]}'
 kills=0
 for ((round = 0; round < 2; round++)); do
     child=""
@@ -258,5 +258,81 @@ exc="$(rc LINDEX resque:failed 0 | python3 -c 'import json,sys; e=json.load(sys.
 stop_worker TERM 10
 [[ "$STOPPED" == 0 ]] || reasons+=("worker exit status $STOPPED")
 qr_case "a child that keeps dying ends as one DirtyExit failure" "${reasons[@]}"
+
+# ---- limits: wall clock and memory; the failure names the limit, the stage and the log tail --
+reasons=()
+rc DEL resque:failed >/dev/null
+# Fresh revisions: an already published book would finish in well under the limits.
+start_worker "$t/w5" --job-timeout 0.5 --threads 1
+wait_for 20 registered || reasons+=("worker did not register")
+enqueue '{"class":"Quire::ProcessBook","args":[{"book_id":"big","source":"'"$t/src/big.epub"'","revision":"t1"}]}'
+wait_for 30 failed_len_is 1 || reasons+=("no failure entry after the timeout: $(rc LLEN resque:queue:books) queued, log: $(tail -n 3 "$t/w5.err")")
+stop_worker TERM 10
+[[ "$STOPPED" == 0 ]] || reasons+=("worker exit status $STOPPED")
+start_worker "$t/w6" --memory-limit 20 --threads 1
+wait_for 20 registered || reasons+=("worker did not register")
+enqueue '{"class":"Quire::ProcessBook","args":[{"book_id":"big","source":"'"$t/src/big.epub"'","revision":"m1"}]}'
+wait_for 60 failed_len_is 2 || reasons+=("no failure entry after the memory limit")
+stop_worker TERM 10
+[[ "$STOPPED" == 0 ]] || reasons+=("worker exit status $STOPPED")
+rc LRANGE resque:failed 0 -1 >"$t/limits.txt"
+while IFS= read -r line; do
+    reasons+=("$line")
+done < <(python3 - "$t/limits.txt" <<'PY'
+import json, sys
+entries = [json.loads(l) for l in open(sys.argv[1]) if l.strip()]
+for e, exc, words in zip(entries, ["timeout", "out-of-memory"], ["wall-clock limit", "memory limit of 20 MB"]):
+    if e["exception"] != exc:
+        print("exception %r, expected %r" % (e["exception"], exc))
+    if words not in e["error"] or "in stage" not in e["error"]:
+        print("error %r does not name the limit and the stage" % e["error"])
+    if not any(l.startswith("stage: ") for l in e["backtrace"]):
+        print("no stage line in the backtrace %r" % e["backtrace"][:3])
+    if not any(l.startswith("quire: ") for l in e["backtrace"]):
+        print("no log lines of the child in the backtrace %r" % e["backtrace"][:3])
+if len(entries) != 2:
+    print("%d entries" % len(entries))
+PY
+)
+qr_case "wall-clock and memory limits kill the job with a clear failure" "${reasons[@]}"
+
+# ---- pause, free disk space, QUIT ---------------------------------------------------
+reasons=()
+rc DEL resque:queue:books >/dev/null
+rc SET resque:pause-all-workers true >/dev/null
+start_worker "$t/w7"
+wait_for 20 registered || reasons+=("worker did not register")
+enqueue '{"class":"Quire::ProcessBook","args":[{"book_id":"p1","source":"'"$t/src/b1.epub"'","revision":"r1"}]}'
+before="$(rc GET resque:stat:processed)"
+sleep 1.5
+[[ "$(rc LLEN resque:queue:books)" == 1 ]] || reasons+=("took a job while pause-all-workers was set")
+title="$(tr '\0' ' ' <"/proc/$WORKER_PID/cmdline")"
+[[ "$title" == *Paused* ]] || reasons+=("title while paused is '$title'")
+rc DEL resque:pause-all-workers >/dev/null
+kill -USR2 "$WORKER_PID"
+sleep 1
+[[ "$(rc LLEN resque:queue:books)" == 1 ]] || reasons+=("took a job after USR2")
+kill -CONT "$WORKER_PID"
+wait_for 60 processed_is $((before + 1)) || reasons+=("job not processed after CONT")
+stop_worker QUIT 10
+[[ "$STOPPED" == 0 ]] || reasons+=("QUIT exit status $STOPPED")
+start_worker "$t/w8" --min-free 1073741824
+wait_for 20 registered || reasons+=("worker did not register")
+enqueue '{"class":"Quire::ProcessBook","args":[{"book_id":"p2","source":"'"$t/src/b1.epub"'"}]}'
+sleep 1
+[[ "$(rc LLEN resque:queue:books)" == 1 ]] || reasons+=("took a job without the free space asked for")
+grep -q "not taking jobs" "$t/w8.err" || reasons+=("no log line about free space")
+stop_worker TERM 10
+[[ "$STOPPED" == 0 ]] || reasons+=("exit status $STOPPED")
+qr_case "pause-all-workers, USR2/CONT, --min-free and QUIT" "${reasons[@]}"
+
+# ---- no sanitizer reports in any worker log -------------------------------------------
+reasons=()
+for f in "$t"/w*.err; do
+    if grep -qE 'AddressSanitizer|LeakSanitizer|runtime error:' "$f"; then
+        reasons+=("$(basename "$f"): $(grep -m1 -E 'Sanitizer|runtime error:' "$f")")
+    fi
+done
+qr_case "worker logs are free of sanitizer reports" "${reasons[@]}"
 
 qr_summary
