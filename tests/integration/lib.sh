@@ -659,6 +659,21 @@ qr_fail() {
     done
 }
 
+# qr_case NAME REASON...: PASS if every reason is empty, else FAIL with the non-empty ones.
+qr_case() {
+    local name="$1"
+    shift
+    local r real=()
+    for r in "$@"; do
+        [[ -n "$r" ]] && real+=("$r")
+    done
+    if ((${#real[@]} == 0)); then
+        qr_pass "$name"
+    else
+        qr_fail "$name" "${real[@]}"
+    fi
+}
+
 # qr_verdict NAME REASONS_FILE: PASS if the file is empty, FAIL with its lines otherwise.
 qr_verdict() {
     local name="$1" file="$2"

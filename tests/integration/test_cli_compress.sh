@@ -19,21 +19,6 @@ t="$QR_TMP"
 work="$t/work"
 mkdir -p "$work"
 
-# case_verdict NAME REASONS...: one PASS/FAIL line for a case.
-case_verdict() {
-    local name="$1"
-    shift
-    local r real=()
-    for r in "$@"; do
-        [[ -n "$r" ]] && real+=("$r")
-    done
-    if ((${#real[@]} == 0)); then
-        qr_pass "$name"
-    else
-        qr_fail "$name" "${real[@]}"
-    fi
-}
-
 # no_crash PREFIX: the crash reason of a run, if any.
 no_crash() {
     qr_crash "$1"
@@ -55,19 +40,19 @@ for cmd in compress inspect; do
     r=()
     [[ "$(qr_rc "$t/help-$cmd")" == 0 ]] || r+=("exit $(qr_rc "$t/help-$cmd")")
     grep -q "usage: quire $cmd" "$t/help-$cmd.out" || r+=("no usage line on stdout")
-    case_verdict "$cmd --help exits 0 with usage" "${r[@]}"
+    qr_case "$cmd --help exits 0 with usage" "${r[@]}"
 done
 
 qr_run "$t/badprofile" compress "$t/s.epub" -o "$t/bad.epub" --profile nosuch
 r=("$(no_crash "$t/badprofile")")
 [[ "$(qr_rc "$t/badprofile")" == 2 ]] || r+=("exit $(qr_rc "$t/badprofile"), expected 2")
 [[ ! -e "$t/bad.epub" ]] || r+=("wrote $t/bad.epub")
-case_verdict "compress --profile nosuch exits 2" "${r[@]}"
+qr_case "compress --profile nosuch exits 2" "${r[@]}"
 
 qr_run "$t/noout" compress "$t/s.epub"
 r=("$(no_crash "$t/noout")")
 [[ "$(qr_rc "$t/noout")" == 2 ]] || r+=("exit $(qr_rc "$t/noout"), expected 2")
-case_verdict "compress without -o exits 2" "${r[@]}"
+qr_case "compress without -o exits 2" "${r[@]}"
 
 # ---- profiles on the sample book -----------------------------------------------
 
@@ -80,7 +65,7 @@ for profile in tablet phone lossless; do
     rc="$(qr_rc "$run")"
     if [[ "$rc" != 0 || ! -f "$out" ]]; then
         r+=("exit $rc, output $([[ -f "$out" ]] && echo present || echo absent): $(head -c 300 "$run.err")")
-        case_verdict "compress --profile $profile on the sample book" "${r[@]}"
+        qr_case "compress --profile $profile on the sample book" "${r[@]}"
         continue
     fi
     mapfile -t -O "${#r[@]}" r < <(qr_compare_epub "$t/s.epub" "$out" "$profile")
@@ -144,7 +129,7 @@ PY
         fi
         ;;
     esac
-    case_verdict "compress --profile $profile on the sample book ($in_size -> $(stat -c %s "$out") bytes)" "${r[@]}"
+    qr_case "compress --profile $profile on the sample book ($in_size -> $(stat -c %s "$out") bytes)" "${r[@]}"
 done
 
 # Default profile is tablet.
@@ -152,7 +137,7 @@ qr_run "$t/default" compress "$t/small.epub" -o "$t/default.epub" --json
 r=("$(no_crash "$t/default")")
 [[ "$(qr_rc "$t/default")" == 0 ]] || r+=("exit $(qr_rc "$t/default")")
 [[ "$(qr_json_get "$t/default.out" profile 2>/dev/null)" == tablet ]] || r+=("default profile is not tablet")
-case_verdict "compress without --profile uses tablet" "${r[@]}"
+qr_case "compress without --profile uses tablet" "${r[@]}"
 
 # ---- missing input, bad output paths, input == output -------------------------
 
@@ -161,12 +146,12 @@ r=("$(no_crash "$t/missing")")
 mapfile -t -O "${#r[@]}" r < <(qr_check_error "$t/missing" source-not-found)
 [[ "$(qr_rc "$t/missing")" == 5 ]] || r+=("exit $(qr_rc "$t/missing"), expected 5")
 [[ ! -e "$t/nosuch-out.epub" ]] || r+=("wrote an output")
-case_verdict "compress of a missing input exits 5 (source-not-found)" "${r[@]}"
+qr_case "compress of a missing input exits 5 (source-not-found)" "${r[@]}"
 
 qr_run "$t/missing-inspect" inspect "$t/nosuch.epub" --json
 r=("$(no_crash "$t/missing-inspect")")
 mapfile -t -O "${#r[@]}" r < <(qr_check_error "$t/missing-inspect" source-not-found)
-case_verdict "inspect of a missing input exits 5 (source-not-found)" "${r[@]}"
+qr_case "inspect of a missing input exits 5 (source-not-found)" "${r[@]}"
 
 qr_run "$t/nodir" compress "$t/small.epub" -o "$t/no/such/dir/out.epub"
 r=("$(no_crash "$t/nodir")")
@@ -178,7 +163,7 @@ for id in $ids; do
 done
 [[ -n "$ids" || "$rc" == 2 ]] || r+=("no error line naming an id")
 [[ ! -e "$t/no" ]] || r+=("created $t/no")
-case_verdict "compress to a non-existent directory fails cleanly (exit $rc, ${ids:-no id})" "${r[@]}"
+qr_case "compress to a non-existent directory fails cleanly (exit $rc, ${ids:-no id})" "${r[@]}"
 
 cp "$t/small.epub" "$t/same.epub"
 qr_run "$t/same" compress "$t/same.epub" -o "$t/same.epub"
@@ -192,7 +177,7 @@ elif cmp -s "$t/small.epub" "$t/same.epub"; then
 else
     r+=("exit $rc and the input was changed")
 fi
-case_verdict "compress with input == output (exit $rc) keeps the book intact" "${r[@]}"
+qr_case "compress with input == output (exit $rc) keeps the book intact" "${r[@]}"
 
 # ---- hostile EPUBs -------------------------------------------------------------
 
@@ -329,7 +314,7 @@ for h in "${hostile[@]}"; do
     fi
     left="$(qr_leftovers "$odir" | tr '\n' ' ')$(qr_leftovers "$work" | tr '\n' ' ')"
     [[ -z "$left" ]] || r+=("files left behind: $left")
-    case_verdict "hostile $kind ($what) -> $want" "${r[@]}"
+    qr_case "hostile $kind ($what) -> $want" "${r[@]}"
 done
 
 qr_summary

@@ -21,21 +21,6 @@ export HOME="$t/home"
 mkdir -p "$HOME"
 unset QUIRE_KEY_FILE XDG_CONFIG_HOME
 
-# verdict NAME REASONS...: PASS if every reason is empty.
-verdict() {
-    local name="$1"
-    shift
-    local r real=()
-    for r in "$@"; do
-        [[ -n "$r" ]] && real+=("$r")
-    done
-    if ((${#real[@]} == 0)); then
-        qr_pass "$name"
-    else
-        qr_fail "$name" "${real[@]}"
-    fi
-}
-
 # ok PREFIX: a reason unless the run at PREFIX exited 0 cleanly.
 ok() {
     local crash
@@ -89,12 +74,12 @@ nslices="$(qr_json_get "$t/p1.out" slices 2>/dev/null || echo 0)"
 for k in compress positions slice encrypt publish total; do
     qr_json_get "$t/p1.out" "seconds.$k" >/dev/null 2>&1 || reasons+=("report lacks seconds.$k")
 done
-verdict "process -o DIR with a development key" "${reasons[@]}"
+qr_case "process -o DIR with a development key" "${reasons[@]}"
 
 qr_run "$t/v1" verify "$pkg"
 reasons=("$(ok "$t/v1")")
 grep -q OK "$t/v1.out" || reasons+=("verify printed no OK")
-verdict "verify the package" "${reasons[@]}"
+qr_case "verify the package" "${reasons[@]}"
 
 qr_run "$t/u1" unpack "$pkg" -o "$t/unpacked.epub"
 reasons=("$(ok "$t/u1")")
@@ -104,7 +89,7 @@ if [[ -f "$t/unpacked.epub" ]]; then
 else
     reasons+=("no unpacked EPUB")
 fi
-verdict "unpack gives back the book" "${reasons[@]}"
+qr_case "unpack gives back the book" "${reasons[@]}"
 
 # ---- a store: layout and idempotent re-runs --------------------------------
 store="$t/store"
@@ -113,7 +98,7 @@ reasons=("$(ok "$t/s1")")
 rev="$(qr_json_get "$t/s1.out" revision 2>/dev/null || true)"
 dir="$store/books/sample/$rev"
 [[ -n "$rev" && -f "$dir/manifest.json" ]] || reasons+=("no manifest under books/sample/<revision>")
-verdict "process --store publishes under books/<id>/<revision>/" "${reasons[@]}"
+qr_case "process --store publishes under books/<id>/<revision>/" "${reasons[@]}"
 
 stamp="$(find "$store" -type f -printf '%p %T@\n' | sort)"
 qr_run "$t/s2" process "$book" --store "$store" --book-id sample --json
@@ -121,7 +106,7 @@ reasons=("$(ok "$t/s2")")
 [[ "$(qr_json_get "$t/s2.out" already_published 2>/dev/null)" == true ]] || reasons+=("re-run did not report already_published")
 [[ "$(qr_json_get "$t/s2.out" revision 2>/dev/null)" == "$rev" ]] || reasons+=("re-run chose another revision")
 [[ "$(find "$store" -type f -printf '%p %T@\n' | sort)" == "$stamp" ]] || reasons+=("re-run rewrote objects")
-verdict "re-running the same job writes nothing" "${reasons[@]}"
+qr_case "re-running the same job writes nothing" "${reasons[@]}"
 
 rm -f "$dir/slices/0001.qs"
 qr_run "$t/s3" process "$book" --store "$store" --book-id sample --json
@@ -129,7 +114,7 @@ reasons=("$(ok "$t/s3")")
 [[ "$(qr_json_get "$t/s3.out" already_published 2>/dev/null)" == false ]] || reasons+=("damaged package reported as published")
 qr_run "$t/v3" verify "$store" --prefix "books/sample/$rev"
 reasons+=("$(ok "$t/v3")")
-verdict "a damaged package is rewritten on re-run" "${reasons[@]}"
+qr_case "a damaged package is rewritten on re-run" "${reasons[@]}"
 
 # ---- tampering -------------------------------------------------------------
 # check_id PREFIX ID STATUS: qr_check_error, with the exit status given here
@@ -156,7 +141,7 @@ tamper() {
     reasons+=("$(check_id "$d.unpack" "$id" "$status" | sed 's/^/unpack: /')")
     grep -qF "$ctx" "$d.verify.err" || reasons+=("error does not name $ctx: $(head -c 300 "$d.verify.err")")
     [[ ! -e "$d.epub" ]] || reasons+=("unpack wrote an EPUB from a damaged package")
-    verdict "tamper: $name -> $id" "${reasons[@]}"
+    qr_case "tamper: $name -> $id" "${reasons[@]}"
 }
 # The SETUP commands below are called through tamper's "$@".
 # shellcheck disable=SC2317
@@ -189,7 +174,7 @@ if [[ -f "$t/other.key" ]]; then
     qr_run "$t/wk" verify "$pkg" --key-file "$t/other.key"
     reasons=("$(check_id "$t/wk" wrong-key 8)")
     grep -qF key.json "$t/wk.err" || reasons+=("error does not name key.json")
-    verdict "tamper: wrong key file -> wrong-key" "${reasons[@]}"
+    qr_case "tamper: wrong key file -> wrong-key" "${reasons[@]}"
 else
     qr_fail "tamper: wrong key file" "quire keys generate failed"
 fi
@@ -202,7 +187,7 @@ reasons=()
 [[ "$(qr_rc "$t/use1")" == 2 ]] || reasons+=("no -o/--store: exit $(qr_rc "$t/use1")")
 [[ "$(qr_rc "$t/use2")" == 2 ]] || reasons+=("both -o and --store: exit $(qr_rc "$t/use2")")
 reasons+=("$(qr_check_error "$t/use3" source-not-found)")
-verdict "usage errors" "${reasons[@]}"
+qr_case "usage errors" "${reasons[@]}"
 
 # ---- the manifest against the RWPM schemas ---------------------------------
 schema="$QR_SRCDIR/tests/manifest-schema"
@@ -227,6 +212,6 @@ PY
         "$t/broken.json" >"$t/ajv-broken.out" 2>&1; then
         reasons+=("the validator accepted a readingOrder link without a type")
     fi
-    verdict "manifests validate against the RWPM schemas (ajv)" "${reasons[@]}"
+    qr_case "manifests validate against the RWPM schemas (ajv)" "${reasons[@]}"
 fi
 qr_summary
