@@ -86,4 +86,17 @@ typedef struct qr_worker_opts {
  */
 int qr_worker_run(const qr_worker_opts *opts, qr_worker_signals *sig, qr_error *err) QR_WUR;
 
+/*
+ * Runs `slots` workers, each in its own forked process (its own pid, so its
+ * own Resque worker id), and supervises them: the flags in `sig` are passed
+ * on as signals (drain → TERM, quit → QUIT, kill_child → USR1, paused →
+ * USR2/CONT), a slot that dies unexpectedly is restarted (with a backoff of
+ * 1 s doubling to 30 s), and the call returns once every slot has exited
+ * after a drain or quit: 0 when all exited 0. `slots` 1 is qr_worker_run in
+ * this process. The supervisor itself never connects to Redis.
+ * Errors: invalid-argument (slots 0 or over 256), io (fork failed at start).
+ */
+int qr_worker_run_slots(const qr_worker_opts *opts, unsigned slots, qr_worker_signals *sig,
+                        qr_error *err) QR_WUR;
+
 #endif

@@ -72,7 +72,7 @@ void qr_cmd_worker_usage(FILE *f)
             "                    [--heartbeat-interval S] [--sweep-interval S]\n"
             "                    [--prune-after S] [--max-attempts N] [--profile P]\n"
             "                    [--threads N] [--work-dir DIR] [--hostname H]\n"
-            "                    [--memory-limit MB] [--min-free MB]\n"
+            "                    [--memory-limit MB] [--min-free MB] [--slots N]\n"
             "\n"
             "Runs a Resque-compatible worker: registers in Redis as Ruby's Resque does,\n"
             "takes Quire::ProcessBook jobs from the queues (in priority order; * = all),\n"
@@ -103,6 +103,7 @@ void qr_cmd_worker_usage(FILE *f)
             "                          an out-of-memory failure (default: none)\n"
             "  --min-free MB           take no job while the store or work directory has\n"
             "                          less free space (default 256)\n"
+            "  --slots N               run N workers, one process each (default 1)\n"
             "\n"
             "Every option can also be set as QUIRE_<OPTION> (--job-timeout ->\n"
             "QUIRE_JOB_TIMEOUT); flags win. Signals: TERM and INT drain (stop taking\n"
@@ -133,6 +134,7 @@ enum {
     O_HOSTNAME,
     O_MEMORY_LIMIT,
     O_MIN_FREE,
+    O_SLOTS,
     O_COUNT
 };
 
@@ -157,6 +159,7 @@ static const struct option longopts[] = {
     {"hostname", required_argument, NULL, O_HOSTNAME},
     {"memory-limit", required_argument, NULL, O_MEMORY_LIMIT},
     {"min-free", required_argument, NULL, O_MIN_FREE},
+    {"slots", required_argument, NULL, O_SLOTS},
     {NULL, 0, NULL, 0}};
 
 /* Option values, all owned copies: the title overwrites the argv memory they came from. */
@@ -399,6 +402,9 @@ int qr_cmd_worker(int argc, char **argv)
     if ((rc = parse_long(&n, a.v[O_MIN_FREE], "min-free", 0, 1L << 30)))
         goto out;
     wo.min_free = (uint64_t)n << 20;
+    long slots = 1;
+    if ((rc = parse_long(&slots, a.v[O_SLOTS], "slots", 1, 256)))
+        goto out;
     if (a.v[O_PROFILE] && !(wo.profile = qr_profile_get(a.v[O_PROFILE]))) {
         rc = qr_cli_usage_error("worker", "unknown profile '%s' (one of: %s)", a.v[O_PROFILE],
                                 qr_profile_names());
@@ -415,7 +421,7 @@ int qr_cmd_worker(int argc, char **argv)
     wo.keyring = k;
     install_signals();
     wo.title = title_area(argc, argv, &wo.title_cap);
-    if (qr_worker_run(&wo, &worker_signals, &err) < 0)
+    if (qr_worker_run_slots(&wo, (unsigned)slots, &worker_signals, &err) < 0)
         rc = qr_cli_fail(&err);
 out:
     qr_keyring_free(k);

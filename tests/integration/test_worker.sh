@@ -308,8 +308,9 @@ sleep 1.5
 [[ "$(rc LLEN resque:queue:books)" == 1 ]] || reasons+=("took a job while pause-all-workers was set")
 title="$(tr '\0' ' ' <"/proc/$WORKER_PID/cmdline")"
 [[ "$title" == *Paused* ]] || reasons+=("title while paused is '$title'")
-rc DEL resque:pause-all-workers >/dev/null
 kill -USR2 "$WORKER_PID"
+sleep 0.5
+rc DEL resque:pause-all-workers >/dev/null
 sleep 1
 [[ "$(rc LLEN resque:queue:books)" == 1 ]] || reasons+=("took a job after USR2")
 kill -CONT "$WORKER_PID"
@@ -325,6 +326,45 @@ grep -q "not taking jobs" "$t/w8.err" || reasons+=("no log line about free space
 stop_worker TERM 10
 [[ "$STOPPED" == 0 ]] || reasons+=("exit status $STOPPED")
 qr_case "pause-all-workers, USR2/CONT, --min-free and QUIT" "${reasons[@]}"
+
+# ---- --slots 2: two registered workers, a killed slot is restarted, TERM drains both -----
+reasons=()
+two_registered() { [[ "$(rc SCARD resque:workers)" == 2 ]]; }
+rc DEL resque:queue:books >/dev/null
+start_worker "$t/w9" --slots 2
+wait_for 20 two_registered || reasons+=("$(rc SCARD resque:workers) workers registered")
+mapfile -t ids < <(rc SMEMBERS resque:workers)
+for wid in "${ids[@]}"; do
+    pid="${wid#testhost:}"
+    pid="${pid%%:*}"
+    [[ "$pid" != "$WORKER_PID" ]] || reasons+=("slot id uses the supervisor's pid")
+    slot_title="$(tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null || true)"
+    [[ "$slot_title" == resque-*"Waiting for books"* ]] || reasons+=("slot title is '$slot_title'")
+done
+before="$(rc GET resque:stat:processed)"
+for i in 1 2 3 4; do
+    enqueue '{"class":"Quire::ProcessBook","args":[{"book_id":"s'"$i"'","source":"'"$t/src/b1.epub"'","revision":"r1"}]}'
+done
+wait_for 120 processed_is $((before + 4)) || reasons+=("stat:processed is $(rc GET resque:stat:processed), want $((before + 4))")
+for i in 1 2 3 4; do
+    [[ -f "$t/store/books/s$i/r1/manifest.json" ]] || reasons+=("no package for s$i")
+done
+victim="${ids[0]#testhost:}"
+victim="${victim%%:*}"
+kill -KILL "$victim"
+restarted() {
+    local m
+    for m in $(rc SMEMBERS resque:workers); do
+        [[ "$m" != "${ids[0]}" && "$m" != "${ids[1]}" ]] && return 0
+    done
+    return 1
+}
+wait_for 10 restarted || reasons+=("killed slot was not restarted: $(rc SMEMBERS resque:workers | tr '\n' ' ')")
+stop_worker TERM 15
+[[ "$STOPPED" == 0 ]] || reasons+=("exit status $STOPPED")
+left="$(rc SMEMBERS resque:workers | grep -v -F "${ids[0]}" || true)"
+[[ -z "$left" ]] || reasons+=("still registered: $left")
+qr_case "--slots 2 runs two workers, restarts a killed one, drains on TERM" "${reasons[@]}"
 
 # ---- no sanitizer reports in any worker log -------------------------------------------
 reasons=()

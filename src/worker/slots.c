@@ -1,0 +1,128 @@
+/*
+ * --slots N: one process per slot, each a complete worker (its own pid, its
+ * own Resque id, its own children), under a supervisor that only forwards
+ * signals and restarts slots that die.
+ */
+#include <errno.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "qr/log.h"
+#include "worker_int.h"
+
+#define MAX_SLOTS 256
+
+typedef struct slot {
+    pid_t pid;         /* 0 when not running */
+    double restart_at; /* monotonic time of the next start when not running */
+    double backoff;    /* seconds before the next restart after a crash */
+    int status;        /* last exit status */
+} slot;
+
+static pid_t start_slot(const qr_worker_opts *o, qr_worker_signals *sig, unsigned index)
+{
+    fflush(NULL);
+    pid_t pid = fork();
+    if (pid != 0)
+        return pid;
+    qr_error e = QR_ERROR_INIT;
+    int rc = qr_worker_run(o, sig, &e);
+    if (rc < 0)
+        qr_log(QR_LOG_ERROR, "worker", "slot %u: %s: %s", index, e.id ? e.id : "internal", e.msg);
+    _exit(rc < 0 ? 1 : 0);
+}
+
+static void signal_all(const slot *s, unsigned n, int signo)
+{
+    for (unsigned i = 0; i < n; i++)
+        if (s[i].pid > 0)
+            kill(s[i].pid, signo);
+}
+
+int qr_worker_run_slots(const qr_worker_opts *o, unsigned n, qr_worker_signals *sig, qr_error *err)
+{
+    if (n == 0 || n > MAX_SLOTS)
+        return qr_error_set(err, QR_ERR_INVALID_ARGUMENT, "worker", "slots must be 1..%d, got %u",
+                            MAX_SLOTS, n);
+    if (n == 1)
+        return qr_worker_run(o, sig, err);
+    slot s[MAX_SLOTS];
+    memset(s, 0, sizeof(s));
+    bool drained = false, quitting = false;
+    int paused = 0, rc = 0;
+    for (unsigned i = 0; i < n; i++) {
+        s[i].backoff = 1.0;
+        s[i].pid = start_slot(o, sig, i);
+        if (s[i].pid < 0) {
+            rc = qr_error_set(err, QR_ERR_IO, "worker", "fork of slot %u failed: %s", i,
+                              strerror(errno));
+            s[i].pid = 0;
+            sig->drain = 1;
+            break;
+        }
+    }
+    char title[64];
+    snprintf(title, sizeof(title), "resque-%s: Supervising %u slots", QR_VERSION, n);
+    if (o->title && o->title_cap > 1) {
+        memset(o->title, 0, o->title_cap);
+        snprintf(o->title, o->title_cap, "%s", title);
+    }
+    qr_log(QR_LOG_INFO, "worker", "supervising %u slots", n);
+    for (;;) {
+        if (sig->drain && !drained) {
+            drained = true;
+            signal_all(s, n, SIGTERM);
+        }
+        if (sig->quit && !quitting) {
+            quitting = true;
+            signal_all(s, n, SIGQUIT);
+        }
+        if (sig->kill_child) {
+            sig->kill_child = 0;
+            signal_all(s, n, SIGUSR1);
+        }
+        if (sig->paused != paused) {
+            paused = sig->paused;
+            signal_all(s, n, paused ? SIGUSR2 : SIGCONT);
+        }
+        int status = 0;
+        pid_t got;
+        while ((got = waitpid(-1, &status, WNOHANG)) > 0) {
+            for (unsigned i = 0; i < n; i++) {
+                if (s[i].pid != got)
+                    continue;
+                s[i].pid = 0;
+                s[i].status = status;
+                if (drained || quitting)
+                    break;
+                qr_log(QR_LOG_WARN, "worker", "slot %u (pid %ld) %s %d; restarting in %.0f s", i,
+                       (long)got, WIFSIGNALED(status) ? "died on signal" : "exited with",
+                       WIFSIGNALED(status) ? WTERMSIG(status) : WEXITSTATUS(status), s[i].backoff);
+                s[i].restart_at = qr_worker__now() + s[i].backoff;
+                s[i].backoff = s[i].backoff * 2 > 30 ? 30 : s[i].backoff * 2;
+            }
+        }
+        bool running = false;
+        for (unsigned i = 0; i < n; i++) {
+            if (s[i].pid == 0 && !drained && !quitting && qr_worker__now() >= s[i].restart_at) {
+                pid_t pid = start_slot(o, sig, i);
+                if (pid > 0)
+                    s[i].pid = pid;
+            }
+            if (s[i].pid > 0)
+                running = true;
+        }
+        if (!running && (drained || quitting))
+            break;
+        struct timespec ts = {0, 100 * 1000 * 1000};
+        nanosleep(&ts, NULL);
+    }
+    for (unsigned i = 0; i < n && rc == 0; i++)
+        if (!WIFEXITED(s[i].status) || WEXITSTATUS(s[i].status) != 0)
+            rc = qr_error_set(err, QR_ERR_INTERNAL, "worker", "slot %u did not exit cleanly", i);
+    return rc;
+}
