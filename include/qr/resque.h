@@ -205,4 +205,64 @@ int qr_resque_recover_own(qr_resque_sweep_stats *stats, qr_resque *r, unsigned m
 
 void qr_resque_job_free(qr_resque_job *job);
 
+/* Operator views and actions (src/queue/admin.c): what resque-web shows and does. */
+
+struct json_t;
+
+/*
+ * redis://[[user]:password@]host[:port][/db] into opts->host, port,
+ * password and db (other fields untouched). The strings point into *buf,
+ * which the caller frees (free()) after the last use of opts.
+ * Errors: `invalid-argument`, `out-of-memory`.
+ */
+int qr_resque_opts_parse_url(qr_resque_opts *opts, char **buf, const char *url,
+                             qr_error *err) QR_WUR;
+
+/*
+ * A snapshot (separate reads, not a transaction) as a new JSON object (*out,
+ * json_decref): namespace, server_time, queues [{name, depth}] and workers
+ * [{id, started, heartbeat, heartbeat_age_s, job: null | {queue, run_at,
+ * class, book_id, elapsed_s}}] sorted by name, processing [{queue, worker,
+ * key, length}] (quire's processing lists), processed, failed (stat
+ * counters), failed_entries (LLEN failed) and recent_failures, the newest
+ * `nfailures` entries newest first [{index, failed_at, exception, error,
+ * queue, worker, retried_at, class, book_id}]. Ages use Redis TIME.
+ */
+int qr_resque_status(struct json_t **out, qr_resque *r, size_t nfailures, qr_error *err) QR_WUR;
+
+/*
+ * Entries start..start+count-1 of <ns>:failed (0 = oldest, as resque-web
+ * numbers them) as a new JSON array of {index, entry}; entry is the parsed
+ * failure object, or a string when it is not JSON. *total = LLEN.
+ */
+int qr_resque_failures(struct json_t **out, long long *total, qr_resque *r, long long start,
+                       long long count, qr_error *err) QR_WUR;
+
+/*
+ * Resque::Failure::Redis.requeue(index): in one script, and only if entry
+ * `index` is still what was read, LSET it with "retried_at" ("%Y/%m/%d
+ * %H:%M:%S", local time) appended, and SADD queues + RPUSH the payload to
+ * the tail of the entry's queue, re-encoded as Job.create does
+ * ({"class","args"}; a payload stored as a string goes back verbatim).
+ * *queue_out (malloc'ed) names the queue. Errors: `invalid-argument` (no such
+ * entry, or it changed meanwhile), `job-payload-invalid` (no queue or
+ * payload in the entry).
+ */
+int qr_resque_failure_retry(char **queue_out, qr_resque *r, long long index, qr_error *err) QR_WUR;
+
+/*
+ * Resque::Failure::Redis.remove(index): LSET the entry to a unique sentinel
+ * and LREM it, in one script and only if the entry is still what was read.
+ * Errors: `invalid-argument` (no such entry, or it changed meanwhile).
+ */
+int qr_resque_failure_remove(qr_resque *r, long long index, qr_error *err) QR_WUR;
+
+/*
+ * Among the registered workers (<ns>:workers) whose id starts with
+ * "<host>:", *nworkers counts them and *age_s is the age in seconds (Redis
+ * TIME) of the freshest parseable heartbeat, or -1 when none has one.
+ */
+int qr_resque_host_heartbeat(long long *age_s, size_t *nworkers, qr_resque *r, const char *host,
+                             qr_error *err) QR_WUR;
+
 #endif

@@ -31,6 +31,14 @@ int qr_cmd_unpack(int argc, char **argv);
 void qr_cmd_unpack_usage(FILE *f);
 int qr_cmd_worker(int argc, char **argv);
 void qr_cmd_worker_usage(FILE *f);
+int qr_cmd_enqueue(int argc, char **argv);
+void qr_cmd_enqueue_usage(FILE *f);
+int qr_cmd_status(int argc, char **argv);
+void qr_cmd_status_usage(FILE *f);
+int qr_cmd_failures(int argc, char **argv);
+void qr_cmd_failures_usage(FILE *f);
+int qr_cmd_health(int argc, char **argv);
+void qr_cmd_health_usage(FILE *f);
 
 /*
  * The service key file for the package commands: `key_file`, else
@@ -39,6 +47,15 @@ void qr_cmd_worker_usage(FILE *f);
  * created with mode 0600 when `create_dev` and missing. Named on stderr.
  */
 int qr_cli_load_keyring(qr_keyring **out, const char *key_file, bool create_dev, qr_error *err);
+
+/*
+ * A Redis context for the operator commands (cmd_status.c): `url`, else
+ * $QUIRE_REDIS, else $REDIS_URL, else redis://127.0.0.1:6379; namespace `ns`,
+ * else $QUIRE_NAMESPACE, else resque. Ignores SIGPIPE (hiredis writes to
+ * the socket directly).
+ */
+struct qr_resque;
+int qr_cli_resque_open(struct qr_resque **out, const char *url, const char *ns, qr_error *err);
 
 /* Prints "quire: error: <id>: <msg> (<context>)" and returns the exit status for `err`. */
 int qr_cli_fail(const qr_error *err);

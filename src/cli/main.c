@@ -29,6 +29,13 @@ static const qr_cli_cmd commands[] = {
     {"unpack", "rebuild the EPUB of a package", qr_cmd_unpack, qr_cmd_unpack_usage},
     {"worker", "run a Resque-compatible worker that processes books", qr_cmd_worker,
      qr_cmd_worker_usage},
+    {"enqueue", "push a book job onto a Resque queue", qr_cmd_enqueue, qr_cmd_enqueue_usage},
+    {"status", "show queues, workers, processing lists and recent failures", qr_cmd_status,
+     qr_cmd_status_usage},
+    {"failures", "list, show, retry or remove Resque failure entries", qr_cmd_failures,
+     qr_cmd_failures_usage},
+    {"health", "exit 0 if this host has a worker with a fresh heartbeat", qr_cmd_health,
+     qr_cmd_health_usage},
 };
 #define NCOMMANDS (sizeof(commands) / sizeof(commands[0]))
 
