@@ -21,14 +21,22 @@ typedef struct slot {
     double restart_at; /* monotonic time of the next start when not running */
     double backoff;    /* seconds before the next restart after a crash */
     int status;        /* last exit status */
+    pid_t dead;        /* pid of a slot that died unexpectedly, cleaned up by its successor */
 } slot;
 
-static pid_t start_slot(const qr_worker_opts *o, qr_worker_signals *sig, unsigned index)
+/*
+ * Forks slot `index`. A successor first cleans up after the slot that died
+ * (`dead` > 0) so its job goes back to the queue now rather than after the
+ * prune window; the supervisor itself stays off Redis.
+ */
+static pid_t start_slot(const qr_worker_opts *o, qr_worker_signals *sig, unsigned index, pid_t dead)
 {
     fflush(NULL);
     pid_t pid = fork();
     if (pid != 0)
         return pid;
+    if (dead > 0)
+        qr_worker__reap_slot(o, (long)dead);
     qr_error e = QR_ERROR_INIT;
     int rc = qr_worker_run(o, sig, &e);
     if (rc < 0)
@@ -56,7 +64,7 @@ int qr_worker_run_slots(const qr_worker_opts *o, unsigned n, qr_worker_signals *
     int paused = 0, rc = 0;
     for (unsigned i = 0; i < n; i++) {
         s[i].backoff = 1.0;
-        s[i].pid = start_slot(o, sig, i);
+        s[i].pid = start_slot(o, sig, i, 0);
         if (s[i].pid < 0) {
             rc = qr_error_set(err, QR_ERR_IO, "worker", "fork of slot %u failed: %s", i,
                               strerror(errno));
@@ -97,6 +105,7 @@ int qr_worker_run_slots(const qr_worker_opts *o, unsigned n, qr_worker_signals *
                     continue;
                 s[i].pid = 0;
                 s[i].status = status;
+                s[i].dead = got;
                 if (drained || quitting)
                     break;
                 qr_log(QR_LOG_WARN, "worker", "slot %u (pid %ld) %s %d; restarting in %.0f s", i,
@@ -109,9 +118,11 @@ int qr_worker_run_slots(const qr_worker_opts *o, unsigned n, qr_worker_signals *
         bool running = false;
         for (unsigned i = 0; i < n; i++) {
             if (s[i].pid == 0 && !drained && !quitting && qr_worker__now() >= s[i].restart_at) {
-                pid_t pid = start_slot(o, sig, i);
-                if (pid > 0)
+                pid_t pid = start_slot(o, sig, i, s[i].dead);
+                if (pid > 0) {
                     s[i].pid = pid;
+                    s[i].dead = 0;
+                }
             }
             if (s[i].pid > 0)
                 running = true;

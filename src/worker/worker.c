@@ -233,6 +233,41 @@ static int check_opts(const qr_worker_opts *o, qr_worker_signals *sig, qr_error 
     return 0;
 }
 
+static int host_name(char *out, size_t n, const qr_worker_opts *o, qr_error *err)
+{
+    if (o->hostname)
+        snprintf(out, n, "%s", o->hostname);
+    else if (gethostname(out, n - 1) != 0)
+        return qr_error_set(err, QR_ERR_IO, "worker", "gethostname failed");
+    out[n - 1] = '\0';
+    return 0;
+}
+
+void qr_worker__reap_slot(const qr_worker_opts *o, long pid)
+{
+    char host[256];
+    qr_resque *r = NULL;
+    qr_error e = QR_ERROR_INIT;
+    qr_resque_sweep_stats st = {0, 0, 0};
+    int rc = host_name(host, sizeof(host), o, &e);
+    if (rc == 0)
+        rc = qr_resque_new(&r, &o->redis, &e);
+    if (rc == 0)
+        rc = qr_resque_set_worker(r, host, pid, o->queues, o->nqueues, &e);
+    if (rc == 0)
+        rc = qr_resque_recover_own(&st, r, o->max_attempts > 0 ? o->max_attempts : 3, &e);
+    if (rc == 0)
+        rc = qr_resque_unregister(r, &e);
+    if (rc < 0)
+        qr_log(QR_LOG_WARN, "worker", "cleaning up after dead slot pid %ld: %s: %s", pid, e.id,
+               e.msg);
+    else
+        qr_log(QR_LOG_INFO, "worker",
+               "cleaned up after dead slot pid %ld: %zu job(s) requeued, %zu poisoned", pid,
+               st.requeued, st.poisoned);
+    qr_resque_free(r);
+}
+
 int qr_worker_run(const qr_worker_opts *o, qr_worker_signals *sig, qr_error *err)
 {
     qr_worker w;
@@ -249,12 +284,9 @@ int qr_worker_run(const qr_worker_opts *o, qr_worker_signals *sig, qr_error *err
     w.drain_timeout_s = o->drain_timeout_s > 0 ? o->drain_timeout_s : 30.0;
     w.prune_after_s = o->prune_after_s > 0 ? o->prune_after_s : 300;
     w.max_attempts = o->max_attempts > 0 ? o->max_attempts : 3;
-    if (o->hostname) {
-        snprintf(host, sizeof(host), "%s", o->hostname);
-    } else if (gethostname(host, sizeof(host) - 1) != 0) {
-        return qr_error_set(err, QR_ERR_IO, "worker", "gethostname failed");
-    }
-    host[sizeof(host) - 1] = '\0';
+    rc = host_name(host, sizeof(host), o, err);
+    if (rc < 0)
+        return rc;
     rc = qr_resque_new(&w.r, &o->redis, err);
     if (rc == 0)
         rc = qr_resque_set_worker(w.r, host, (long)getpid(), o->queues, o->nqueues, err);

@@ -44,6 +44,14 @@ void qr_worker__tick(qr_worker *w);
 void qr_worker__title(const qr_worker *w, const char *fmt, ...) QR_PRINTF(2, 3);
 
 /*
+ * Cleans up after a dead slot of this host (worker id host:<pid>:<queues>):
+ * its leftover jobs go back to their queues with an attempt counted
+ * (qr_resque_recover_own), then its Resque keys are removed
+ * (qr_resque_unregister). Failures are logged; a later sweep finishes the job.
+ */
+void qr_worker__reap_slot(const qr_worker_opts *o, long pid);
+
+/*
  * Runs one reserved job to its end: parse, check, fork, supervise, record.
  * Returns 0 once the job is recorded or released; a negative code only when
  * Redis refused to record the result before a stop was asked (the job stays

@@ -37,9 +37,13 @@ stop_all() {
 trap stop_all EXIT
 
 PORT="$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')"
-redis-server --port "$PORT" --bind 127.0.0.1 --save '' --appendonly no --dir "$t" \
-    >"$t/redis.log" 2>&1 &
-REDIS_PID=$!
+# AOF with fsync always: a restart keeps every key, as a production Redis would.
+start_redis() {
+    redis-server --port "$PORT" --bind 127.0.0.1 --save '' --appendonly yes \
+        --appendfsync always --dir "$t" >>"$t/redis.log" 2>&1 &
+    REDIS_PID=$!
+}
+start_redis
 
 rc() {
     redis-cli -p "$PORT" --raw "$@"
@@ -117,6 +121,7 @@ enqueue() {
 registered() { [[ "$(rc SCARD resque:workers)" == 1 ]]; }
 processed_is() { [[ "$(rc GET resque:stat:processed)" == "$1" ]]; }
 failed_len_is() { [[ "$(rc LLEN resque:failed)" == "$1" ]]; }
+working_any() { [[ -n "$(rc KEYS 'resque:worker:*:books' | grep -v ':started$' || true)" ]]; }
 
 # ---- a job publishes a package --------------------------------------------------
 start_worker "$t/w1"
@@ -360,11 +365,39 @@ restarted() {
     return 1
 }
 wait_for 10 restarted || reasons+=("killed slot was not restarted: $(rc SMEMBERS resque:workers | tr '\n' ' ')")
+gone() { ! rc SMEMBERS resque:workers | grep -q -F "${ids[0]}"; }
+wait_for 10 gone || reasons+=("the killed slot's id is still registered")
 stop_worker TERM 15
 [[ "$STOPPED" == 0 ]] || reasons+=("exit status $STOPPED")
-left="$(rc SMEMBERS resque:workers | grep -v -F "${ids[0]}" || true)"
-[[ -z "$left" ]] || reasons+=("still registered: $left")
+[[ "$(rc SCARD resque:workers)" == 0 ]] || reasons+=("still registered: $(rc SMEMBERS resque:workers | tr '\n' ' ')")
 qr_case "--slots 2 runs two workers, restarts a killed one, drains on TERM" "${reasons[@]}"
+
+# ---- Redis restarts, idle and mid-job: the worker carries on and loses nothing ----------
+reasons=()
+rc DEL resque:queue:books >/dev/null
+start_worker "$t/w10" --threads 1
+wait_for 20 registered || reasons+=("worker did not register")
+kill -KILL "$REDIS_PID"
+wait "$REDIS_PID" 2>/dev/null || true
+sleep 1
+start_redis
+wait_for 10 redis_up || qr_die "redis-server did not restart"
+before="$(rc GET resque:stat:processed)"
+enqueue '{"class":"Quire::ProcessBook","args":[{"book_id":"big","source":"'"$t/src/big.epub"'","revision":"x1"}]}'
+wait_for 20 working_any || reasons+=("job not taken after the restart")
+kill -KILL "$REDIS_PID"
+wait "$REDIS_PID" 2>/dev/null || true
+sleep 1
+start_redis
+wait_for 10 redis_up || qr_die "redis-server did not restart"
+wait_for 120 processed_is $((before + 1)) || reasons+=("stat:processed is $(rc GET resque:stat:processed), want $((before + 1))")
+[[ "$(rc LLEN resque:queue:books)" == 0 ]] || reasons+=("job left in the queue")
+[[ -z "$(rc KEYS 'resque:quire:processing:*')" ]] || reasons+=("processing list left behind")
+[[ -f "$t/store/books/big/x1/manifest.json" ]] || reasons+=("no package")
+registered || reasons+=("not registered after the restarts: $(rc SMEMBERS resque:workers | tr "\n" " ")")
+stop_worker TERM 10
+[[ "$STOPPED" == 0 ]] || reasons+=("exit status $STOPPED")
+qr_case "Redis restarts while idle and mid-job lose nothing" "${reasons[@]}"
 
 # ---- no sanitizer reports in any worker log -------------------------------------------
 reasons=()
