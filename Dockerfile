@@ -53,10 +53,10 @@ USER 10001:10001
 WORKDIR /var/lib/quire
 # SIGTERM is the worker's drain signal (DESIGN.md §4); tini forwards it.
 STOPSIGNAL SIGTERM
-# Until `quire health` exists this only proves the binary and its libraries
-# still load and the container can fork (docs/operations/container.md).
-HEALTHCHECK --interval=30s --timeout=5s --start-period=10s --retries=3 \
-    CMD ["/usr/local/bin/quire", "--version"]
+# Healthy while this host's worker is registered in Redis and heartbeating
+# (quire health reads REDIS_URL / QUIRE_REDIS from the container's env).
+HEALTHCHECK --interval=30s --timeout=10s --start-period=30s --retries=3 \
+    CMD ["/usr/local/bin/quire", "health"]
 ENTRYPOINT ["/usr/bin/tini", "--", "/usr/local/bin/quire"]
-# Becomes ["worker"] when the worker subcommand lands.
-CMD ["--help"]
+# Configure with REDIS_URL and QUIRE_* variables (docs/operations/worker.md).
+CMD ["worker"]

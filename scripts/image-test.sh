@@ -4,7 +4,9 @@
 # unit tests passed (the build fails otherwise), the image runs as uid 10001
 # behind tini with STOPSIGNAL SIGTERM and a HEALTHCHECK, and inside it quire
 # writes a sample book, compresses it and processes it into a store in a
-# mounted host directory, then verifies the package.
+# mounted host directory, then verifies the package; and the default command,
+# the worker, takes a Resque job from a redis-server on the host, publishes it,
+# passes its healthcheck (quire health) and drains on `stop`, exiting 0.
 #   scripts/image-test.sh [--no-build]
 # Env: QR_ENGINE=podman|docker (podman), QR_IMAGE (quire:dev),
 #      QR_RUN_FLAGS (extra `run` flags; podman default below).
@@ -115,15 +117,10 @@ else
     fail "runtime is not Debian trixie with libvips42t64: '$os'"
 fi
 same "uid inside the container (non-root)" "$(crun --entrypoint /usr/bin/id "$image" -u || true)" 10001
-help="$(crun "$image" 2>/dev/null || true)"
-same "default command through tini" "$(sed -n 1p <<<"$help")" "usage: quire <command> [options]"
-if [ ${#hc_test[@]} -gt 0 ] && [ -n "${hc_test[0]}" ]; then
-    if crun --entrypoint "${hc_test[0]}" "$image" "${hc_test[@]:1}" >/dev/null 2>&1; then
-        pass "healthcheck command exits 0: ${hc_test[*]}"
-    else
-        fail "healthcheck command failed: ${hc_test[*]}"
-    fi
-fi
+same "default command" "$(inspect '{{json .Config.Cmd}}')" '["worker"]'
+help="$(crun "$image" --help 2>/dev/null || true)"
+same "quire through tini" "$(sed -n 1p <<<"$help")" "usage: quire <command> [options]"
+same "healthcheck command" "${hc_test[*]:-}" "/usr/local/bin/quire health"
 
 out="$(mktemp -d)"
 trap 'rm -rf "$out"' EXIT
@@ -169,6 +166,63 @@ if crun -v "$out:/out" "$image" keys generate -o /out/keys.json >/dev/null &&
     fi
 else
     fail "keys generate / process in the container"
+fi
+
+# --- the worker: a job from a redis-server on the host, then a drain -------
+if ! command -v redis-server >/dev/null || ! command -v redis-cli >/dev/null; then
+    fail "redis-server/redis-cli are not installed on the host (scripts/setup.sh installs them)"
+else
+    port="$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')"
+    redis-server --port "$port" --bind 127.0.0.1 --save '' --appendonly no --daemonize no \
+        >"$out/redis.log" 2>&1 &
+    redis_pid=$!
+    trap 'kill "$redis_pid" 2>/dev/null || true; rm -rf "$out"' EXIT
+    rcli() { timeout 10 redis-cli -p "$port" "$@"; }
+    for _ in $(seq 50); do rcli ping >/dev/null 2>&1 && break; sleep 0.1; done
+    cid="$(timeout 60 "$engine" "${global_flags[@]}" run -d "${run_flags[@]}" -v "$out:/out" \
+        -e REDIS_URL="redis://127.0.0.1:$port" -e QUIRE_QUEUES=books -e QUIRE_STORE=/out/wstore \
+        -e QUIRE_KEY_FILE=/out/keys.json -e QUIRE_SOURCE_DIR=/out -e QUIRE_INTERVAL=1 \
+        -e QUIRE_HEARTBEAT_INTERVAL=2 "$image")" || cid=""
+    if [ -z "$cid" ]; then
+        fail "worker container did not start"
+    else
+        rcli sadd resque:queues books >/dev/null
+        rcli rpush resque:queue:books \
+            '{"class":"Quire::ProcessBook","args":[{"book_id":"w1","source":"/out/sample.epub"}]}' >/dev/null
+        t0=$(date +%s)
+        done_jobs=0
+        for _ in $(seq 240); do
+            done_jobs="$(rcli get resque:stat:processed 2>/dev/null || echo 0)"
+            [ "${done_jobs:-0}" = 1 ] && break
+            sleep 0.5
+        done
+        wpkg="$(find "$out/wstore/books/w1" -name manifest.json 2>/dev/null | head -n 1)"
+        if [ "${done_jobs:-0}" = 1 ] && [ -n "$wpkg" ] &&
+            crun -v "$out:/out" "$image" verify "/out/$(dirname "${wpkg#"$out"/}")" \
+                --key-file /out/keys.json >/dev/null; then
+            pass "worker in the container took a Resque job from the host's redis and published a verified package in $(($(date +%s) - t0)) s"
+        else
+            fail "worker job: processed=$done_jobs, package '${wpkg:-none}'; logs: $("$engine" logs "$cid" 2>&1 | tail -n 5 | tr '\n' ' ')"
+        fi
+        if [ "$(rcli scard resque:workers)" = 1 ]; then
+            pass "worker registered in resque:workers"
+        else
+            fail "worker not registered in resque:workers"
+        fi
+        sleep 3
+        if timeout 60 "$engine" "${global_flags[@]}" healthcheck run "$cid" >/dev/null 2>&1; then
+            pass "healthcheck (quire health) passes while the worker heartbeats"
+        else
+            fail "healthcheck failed on a running worker"
+        fi
+        t0=$(date +%s)
+        timeout 120 "$engine" "${global_flags[@]}" stop -t 60 "$cid" >/dev/null 2>&1 || true
+        code="$("$engine" inspect -f '{{.State.ExitCode}}' "$cid" 2>/dev/null || echo none)"
+        same "worker exit status after $engine stop (drain)" "$code" 0
+        same "resque:workers after the drain" "$(rcli scard resque:workers)" 0
+        "$engine" rm -f "$cid" >/dev/null 2>&1 || true
+    fi
+    kill "$redis_pid" 2>/dev/null || true
 fi
 
 size="$(inspect '{{.Size}}')"
