@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -114,6 +115,10 @@ void qr_worker__child(const qr_worker *w, const qr_job *job, const char *source,
     qr_process_report *r = NULL;
     qr_error err = QR_ERROR_INIT;
     reset_signals();
+    /* A worker killed outright takes its child with it; the job is recovered by a sweep. */
+    prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
+    if (getppid() != w->parent_pid)
+        _exit(1);
     qr_log_set_sink(child_sink, &c, c.min);
     qr_log_set_job(job->active_job_id ? job->active_job_id : job->book_id);
     qr_worker__title(w, "Processing %s since %ld [%s]", queue, (long)time(NULL), job->job_class);

@@ -284,6 +284,7 @@ int qr_worker_run(const qr_worker_opts *o, qr_worker_signals *sig, qr_error *err
     w.drain_timeout_s = o->drain_timeout_s > 0 ? o->drain_timeout_s : 30.0;
     w.prune_after_s = o->prune_after_s > 0 ? o->prune_after_s : 300;
     w.max_attempts = o->max_attempts > 0 ? o->max_attempts : 3;
+    w.parent_pid = getpid();
     rc = host_name(host, sizeof(host), o, err);
     if (rc < 0)
         return rc;

@@ -20,6 +20,7 @@ typedef struct qr_worker {
     double interval_s, heartbeat_s, sweep_s, drain_timeout_s;
     long prune_after_s;
     unsigned max_attempts;
+    pid_t parent_pid; /* this worker's pid, for children to notice an orphaning */
 } qr_worker;
 
 /* What a child reported, or what happened to it. */

@@ -320,6 +320,18 @@ sleep 1
 [[ "$(rc LLEN resque:queue:books)" == 1 ]] || reasons+=("took a job after USR2")
 kill -CONT "$WORKER_PID"
 wait_for 60 processed_is $((before + 1)) || reasons+=("job not processed after CONT")
+rc DEL resque:failed >/dev/null
+enqueue '{"class":"Quire::ProcessBook","args":[{"book_id":"big","source":"'"$t/src/big.epub"'","revision":"u1"}]}'
+child=""
+for ((i = 0; i < 200; i++)); do
+    child="$(pgrep -P "$WORKER_PID" || true)"
+    [[ -n "$child" ]] && break
+    sleep 0.1
+done
+kill -USR1 "$WORKER_PID"
+wait_for 20 failed_len_is 1 || reasons+=("USR1 did not turn the running job into a failure")
+[[ "$(rc LINDEX resque:failed 0)" == *'"exception":"Resque::DirtyExit"'*'killed on request'* ]] ||
+    reasons+=("USR1 failure is $(rc LINDEX resque:failed 0 | head -c 300)")
 stop_worker QUIT 10
 [[ "$STOPPED" == 0 ]] || reasons+=("QUIT exit status $STOPPED")
 start_worker "$t/w8" --min-free 1073741824
@@ -330,7 +342,7 @@ sleep 1
 grep -q "not taking jobs" "$t/w8.err" || reasons+=("no log line about free space")
 stop_worker TERM 10
 [[ "$STOPPED" == 0 ]] || reasons+=("exit status $STOPPED")
-qr_case "pause-all-workers, USR2/CONT, --min-free and QUIT" "${reasons[@]}"
+qr_case "pause-all-workers, USR2/CONT, USR1, --min-free and QUIT" "${reasons[@]}"
 
 # ---- --slots 2: two registered workers, a killed slot is restarted, TERM drains both -----
 reasons=()
@@ -354,6 +366,21 @@ wait_for 120 processed_is $((before + 4)) || reasons+=("stat:processed is $(rc G
 for i in 1 2 3 4; do
     [[ -f "$t/store/books/s$i/r1/manifest.json" ]] || reasons+=("no package for s$i")
 done
+# Kill a slot while it holds a job: its successor requeues the job, which then completes.
+enqueue '{"class":"Quire::ProcessBook","args":[{"book_id":"big","source":"'"$t/src/big.epub"'","revision":"k1"}]}'
+busy_slot() {
+    local m
+    for m in "${ids[@]}"; do
+        [[ "$(rc EXISTS "resque:worker:$m")" == 1 ]] && victim_id="$m" && return 0
+    done
+    return 1
+}
+victim_id=""
+wait_for 20 busy_slot || reasons+=("no slot took the job")
+[[ -n "$victim_id" ]] || victim_id="${ids[0]}"
+if [[ "$victim_id" != "${ids[0]}" ]]; then
+    ids=("${ids[1]}" "${ids[0]}")
+fi
 victim="${ids[0]#testhost:}"
 victim="${victim%%:*}"
 kill -KILL "$victim"
@@ -367,10 +394,12 @@ restarted() {
 wait_for 10 restarted || reasons+=("killed slot was not restarted: $(rc SMEMBERS resque:workers | tr '\n' ' ')")
 gone() { ! rc SMEMBERS resque:workers | grep -q -F "${ids[0]}"; }
 wait_for 10 gone || reasons+=("the killed slot's id is still registered")
+wait_for 120 processed_is $((before + 5)) || reasons+=("the killed slot's job did not complete: processed $(rc GET resque:stat:processed), queue $(rc LLEN resque:queue:books)")
+[[ -f "$t/store/books/big/k1/manifest.json" ]] || reasons+=("no package for the killed slot's job")
 stop_worker TERM 15
 [[ "$STOPPED" == 0 ]] || reasons+=("exit status $STOPPED")
 [[ "$(rc SCARD resque:workers)" == 0 ]] || reasons+=("still registered: $(rc SMEMBERS resque:workers | tr '\n' ' ')")
-qr_case "--slots 2 runs two workers, restarts a killed one, drains on TERM" "${reasons[@]}"
+qr_case "--slots 2 runs two workers, restarts a slot killed mid-job and its job completes, drains on TERM" "${reasons[@]}"
 
 # ---- Redis restarts, idle and mid-job: the worker carries on and loses nothing ----------
 reasons=()
