@@ -166,7 +166,8 @@ static void supervise(qr_worker *w, pid_t pid, int fd, qr_worker_outcome *oc)
             if (poll(&p, 1, 100) > 0)
                 eof = !read_pipe(&pr, fd, oc);
         } else {
-            struct timespec ts = {0, 50 * 1000 * 1000};
+            /* The pipe closed: the child is exiting, so reap it promptly. */
+            struct timespec ts = {0, 5 * 1000 * 1000};
             nanosleep(&ts, NULL);
         }
         pid_t got = waitpid(pid, &status, WNOHANG);
