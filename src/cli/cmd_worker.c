@@ -232,43 +232,6 @@ static int parse_long(long *out, const char *s, const char *name, long lo, long 
     return 0;
 }
 
-/* redis://[[user]:password@]host[:port][/db] into opts (strings point into a->url_buf). */
-static int parse_url(qr_resque_opts *ro, worker_args *a, const char *url)
-{
-    if (strncmp(url, "redis://", 8) != 0)
-        return qr_cli_usage_error("worker", "--redis wants redis://host:port/db, got '%s'", url);
-    a->url_buf = strdup(url + 8);
-    if (!a->url_buf)
-        return 1;
-    char *p = a->url_buf;
-    char *at = strrchr(p, '@');
-    if (at) {
-        *at = '\0';
-        char *colon = strchr(p, ':');
-        ro->password = colon ? colon + 1 : p;
-        p = at + 1;
-    }
-    char *slash = strchr(p, '/');
-    if (slash) {
-        *slash = '\0';
-        long db = 0;
-        if (slash[1] && parse_long(&db, slash + 1, "redis (db)", 0, 1 << 20))
-            return 2;
-        ro->db = (int)db;
-    }
-    char *colon = strrchr(p, ':');
-    if (colon) {
-        *colon = '\0';
-        long port = 0;
-        if (parse_long(&port, colon + 1, "redis (port)", 1, 65535))
-            return 2;
-        ro->port = (int)port;
-    }
-    if (p[0])
-        ro->host = p;
-    return 0;
-}
-
 static int split_queues(worker_args *a)
 {
     a->queue_buf = strdup(a->v[O_QUEUES]);
@@ -367,8 +330,12 @@ int qr_cmd_worker(int argc, char **argv)
     }
     if ((rc = split_queues(&a)) != 0)
         goto out;
-    if ((rc = parse_url(&wo.redis, &a, a.v[O_REDIS] ? a.v[O_REDIS] : "redis://127.0.0.1:6379")))
+    if (qr_resque_opts_parse_url(&wo.redis, &a.url_buf,
+                                 a.v[O_REDIS] ? a.v[O_REDIS] : "redis://127.0.0.1:6379",
+                                 &err) < 0) {
+        rc = qr_cli_usage_error("worker", "--redis: %s", err.msg);
         goto out;
+    }
     wo.redis.ns = a.v[O_NAMESPACE];
     wo.queues = a.queues;
     wo.nqueues = a.nqueues;
