@@ -14,8 +14,9 @@ test_pkgs=(zip unzip epubcheck default-jre-headless python3 clang libclang-rt-de
 bench_pkgs=(calibre imagemagick time libvips-tools procps)
 image_pkgs=(podman debootstrap runc uidmap slirp4netns fuse-overlayfs)
 lint_pkgs=(yamllint shellcheck)
-# Node may come from elsewhere (NodeSource); only ask Debian for it when absent.
-command -v npm >/dev/null 2>&1 || lint_pkgs+=(nodejs npm)
+# Node (the manifest's ajv validation and the linters) may come from elsewhere
+# (NodeSource); only ask Debian for it when absent.
+command -v npm >/dev/null 2>&1 || test_pkgs+=(nodejs npm)
 
 want=("${build_pkgs[@]}" "${test_pkgs[@]}")
 for arg in "$@"; do
