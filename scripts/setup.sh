@@ -9,7 +9,7 @@ set -euo pipefail
 
 build_pkgs=(build-essential cmake pkg-config
     libzip-dev libxml2-dev libvips-dev libjansson-dev zlib1g-dev libjpeg62-turbo-dev libsodium-dev
-    libcmocka-dev libhiredis-dev)
+    libcmocka-dev libhiredis-dev libmicrohttpd-dev)
 test_pkgs=(zip unzip epubcheck default-jre-headless python3 clang libclang-rt-dev redis-server)
 bench_pkgs=(calibre imagemagick time libvips-tools procps)
 image_pkgs=(podman debootstrap runc uidmap slirp4netns fuse-overlayfs)

@@ -62,12 +62,13 @@ typedef struct qr_worker_opts {
     size_t title_cap;          /* bytes available at title */
     uint64_t memory_limit;     /* resident bytes per job before the child is killed; 0 = none */
     uint64_t min_free;         /* free bytes needed in the store and work dirs to take a job */
+    const char *admin_listen;  /* /healthz and /metrics address (qr/admin.h); NULL = none */
 } qr_worker_opts;
 
 #define QR_WORKER_OPTS_INIT                                                                        \
     {                                                                                              \
         QR_RESQUE_OPTS_INIT, NULL, 0, NULL, NULL, NULL, NULL, NULL, NULL, NULL, 0, 0, 0, 0, 0, 0,  \
-            0, 0, NULL, 0, 0, 0                                                                    \
+            0, 0, NULL, 0, 0, 0, NULL                                                              \
     }
 
 /*
@@ -81,6 +82,9 @@ typedef struct qr_worker_opts {
  * wall-clock or memory limit is killed and recorded as `timeout` or
  * `out-of-memory`. No job is taken while the store or work directory has
  * less than `min_free` bytes free.
+ * With `admin_listen` set, serves /healthz and /metrics there (qr/admin.h)
+ * until return; an address that cannot be bound is logged and the worker
+ * runs without the endpoint.
  * Errors (start-up only): invalid-argument (options), io (no hostname),
  * out-of-memory.
  */

@@ -16,6 +16,7 @@
 #include "cli.h"
 #include "qr/log.h"
 #include "qr/payload.h"
+#include "qr/admin.h"
 #include "qr/worker.h"
 
 extern char **environ;
@@ -104,6 +105,9 @@ void qr_cmd_worker_usage(FILE *f)
             "  --min-free MB           take no job while the store or work directory has\n"
             "                          less free space (default 256)\n"
             "  --slots N               run N workers, one process each (default 1)\n"
+            "  --admin ADDR            /healthz and /metrics on IPV4:PORT (default\n"
+            "                          " QR_ADMIN_DEFAULT_LISTEN "; 'off' disables; only with\n"
+            "                          --slots 1)\n"
             "\n"
             "Every option can also be set as QUIRE_<OPTION> (--job-timeout ->\n"
             "QUIRE_JOB_TIMEOUT); flags win. Signals: TERM and INT drain (stop taking\n"
@@ -135,6 +139,7 @@ enum {
     O_MEMORY_LIMIT,
     O_MIN_FREE,
     O_SLOTS,
+    O_ADMIN,
     O_COUNT
 };
 
@@ -160,6 +165,7 @@ static const struct option longopts[] = {
     {"memory-limit", required_argument, NULL, O_MEMORY_LIMIT},
     {"min-free", required_argument, NULL, O_MIN_FREE},
     {"slots", required_argument, NULL, O_SLOTS},
+    {"admin", required_argument, NULL, O_ADMIN},
     {NULL, 0, NULL, 0}};
 
 /* Option values, all owned copies: the title overwrites the argv memory they came from. */
@@ -372,6 +378,15 @@ int qr_cmd_worker(int argc, char **argv)
     long slots = 1;
     if ((rc = parse_long(&slots, a.v[O_SLOTS], "slots", 1, 256)))
         goto out;
+    /* Slots would all bind one port; with several the admin endpoint is off. */
+    wo.admin_listen = a.v[O_ADMIN] ? a.v[O_ADMIN] : QR_ADMIN_DEFAULT_LISTEN;
+    if (strcmp(wo.admin_listen, "off") == 0)
+        wo.admin_listen = NULL;
+    else if (slots > 1) {
+        if (a.v[O_ADMIN])
+            qr_log(QR_LOG_WARN, "worker", "--admin is ignored with --slots %ld", slots);
+        wo.admin_listen = NULL;
+    }
     if (a.v[O_PROFILE] && !(wo.profile = qr_profile_get(a.v[O_PROFILE]))) {
         rc = qr_cli_usage_error("worker", "unknown profile '%s' (one of: %s)", a.v[O_PROFILE],
                                 qr_profile_names());

@@ -321,7 +321,9 @@ static void fork_and_run(qr_worker *w, const qr_resque_job *rj, const qr_job *jo
     fcntl(fds[0], F_SETFL, fcntl(fds[0], F_GETFL) | O_NONBLOCK);
     qr_worker__title(w, "Forked %ld at %ld", (long)pid, (long)time(NULL));
     qr_log(QR_LOG_INFO, "worker", "book %s from %s: child %ld", job->book_id, rj->queue, (long)pid);
+    qr_admin_set_busy(w->admin, 1);
     supervise(w, pid, fds[0], oc);
+    qr_admin_set_busy(w->admin, 0);
     close(fds[0]);
     if (cap) {
         if (!oc->ok)
@@ -371,6 +373,11 @@ static int record(qr_worker *w, const qr_resque_job *rj, const qr_worker_outcome
         else
             rc = qr_resque_done(w->r, rj, oc->ok ? NULL : &f, &e);
         if (rc == 0) {
+            qr_admin_record_job(w->admin,
+                                oc->released || (oc->crashed && !poisoned) ? QR_ADMIN_REQUEUED
+                                : oc->ok                                  ? QR_ADMIN_SUCCEEDED
+                                                                          : QR_ADMIN_FAILED,
+                                oc->seconds);
             if (oc->released)
                 qr_log(QR_LOG_INFO, "worker", "drain: job returned to the head of %s", rj->queue);
             else if (oc->crashed)
@@ -414,7 +421,9 @@ int qr_worker__run_job(qr_worker *w, const qr_resque_job *rj, qr_error *err)
         set_failure(&oc, pe.id, "%s", pe.msg);
         copy_str(oc.stage, sizeof(oc.stage), "payload");
     } else if (check_source(w, job, &source, &oc) == 0) {
+        double t0 = qr_worker__now();
         fork_and_run(w, rj, job, source, &oc);
+        oc.seconds = qr_worker__now() - t0;
     } else {
         copy_str(oc.stage, sizeof(oc.stage), "worker");
     }

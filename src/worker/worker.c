@@ -69,6 +69,8 @@ void qr_worker__tick(qr_worker *w)
         w->next_heartbeat = now + w->heartbeat_s;
         if (qr_resque_heartbeat(w->r, &err) < 0)
             qr_log(QR_LOG_WARN, "worker", "heartbeat failed: %s: %s", err.id, err.msg);
+        else
+            qr_admin_heartbeat(w->admin);
         qr_error_clear(&err);
     }
     if (now >= w->next_sweep) {
@@ -157,6 +159,25 @@ static bool enough_disk(qr_worker *w)
 }
 
 /*
+ * Hands the queue depths to the admin thread, which must not use our Redis
+ * connection: one LLEN per queue per poll cycle. A failed LLEN skips the
+ * update; the reserve that follows reports the Redis trouble.
+ */
+static void publish_depths(qr_worker *w, char **queues, size_t nqueues)
+{
+    long long depths[QR_ADMIN_MAX_QUEUES];
+    size_t n = nqueues < QR_ADMIN_MAX_QUEUES ? nqueues : QR_ADMIN_MAX_QUEUES;
+    if (!w->admin)
+        return;
+    for (size_t i = 0; i < n; i++) {
+        qr_error e = QR_ERROR_INIT;
+        if (qr_resque_llen(&depths[i], w->r, queues[i], &e) < 0)
+            return;
+    }
+    qr_admin_set_depths(w->admin, (const char *const *)queues, depths, n);
+}
+
+/*
  * One pass of the loop: check pause, expand queues, reserve, run. *idle says
  * the caller should wait an interval (nothing to do, paused, or Redis down).
  */
@@ -186,6 +207,7 @@ static int step(qr_worker *w, bool *idle, qr_error *err)
         goto out;
     }
     join_queues(names, sizeof(names), queues, nqueues);
+    publish_depths(w, queues, nqueues);
     if (!enough_disk(w)) {
         qr_worker__title(w, "Waiting for disk space");
         goto out;
@@ -293,6 +315,22 @@ int qr_worker_run(const qr_worker_opts *o, qr_worker_signals *sig, qr_error *err
         rc = qr_resque_set_worker(w.r, host, (long)getpid(), o->queues, o->nqueues, err);
     if (rc < 0)
         goto out;
+    if (o->admin_listen) {
+        /* Stale after three missed heartbeats: well inside Resque's prune window. */
+        rc = qr_admin_new(&w.admin, 3 * w.heartbeat_s, err);
+        if (rc < 0)
+            goto out;
+        /* A taken port must not stop job processing (two workers on one host
+         * with the default address): log it and run without the endpoint. */
+        qr_error ae = QR_ERROR_INIT;
+        if (qr_admin_listen(w.admin, o->admin_listen, &ae) < 0) {
+            qr_log(QR_LOG_WARN, "worker", "admin endpoint disabled: %s: %s", ae.id, ae.msg);
+            qr_admin_free(w.admin);
+            w.admin = NULL;
+        } else {
+            qr_log(QR_LOG_INFO, "worker", "admin endpoint on http://%s/", o->admin_listen);
+        }
+    }
     qr_worker__title(&w, "Starting");
     if (start_up(&w) < 0) {
         qr_log(QR_LOG_INFO, "worker", "stopped before registering");
@@ -300,6 +338,7 @@ int qr_worker_run(const qr_worker_opts *o, qr_worker_signals *sig, qr_error *err
     }
     w.next_heartbeat = qr_worker__now() + w.heartbeat_s;
     w.next_sweep = qr_worker__now() + w.sweep_s;
+    qr_admin_set_registered(w.admin, true);
     qr_log(QR_LOG_INFO, "worker", "registered as %s", qr_resque_worker_id(w.r));
     while (!stopping(&w)) {
         bool idle = true;
@@ -311,11 +350,13 @@ int qr_worker_run(const qr_worker_opts *o, qr_worker_signals *sig, qr_error *err
             qr_worker__sleep(&w, w.interval_s);
     }
     qr_worker__title(&w, "Shutting down");
+    qr_admin_set_registered(w.admin, false);
     if (unregister(&w) < 0)
         qr_log(QR_LOG_WARN, "worker", "could not unregister; a sweep will clean up");
     else
         qr_log(QR_LOG_INFO, "worker", "unregistered %s", qr_resque_worker_id(w.r));
 out:
+    qr_admin_free(w.admin);
     qr_resque_free(w.r);
     return rc;
 }

@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <sys/types.h>
 
+#include "qr/admin.h"
 #include "qr/payload.h"
 #include "qr/resque.h"
 #include "qr/worker.h"
@@ -21,6 +22,7 @@ typedef struct qr_worker {
     long prune_after_s;
     unsigned max_attempts;
     pid_t parent_pid; /* this worker's pid, for children to notice an orphaning */
+    qr_admin *admin;  /* metrics for /healthz and /metrics; NULL when disabled */
 } qr_worker;
 
 /* What a child reported, or what happened to it. */
@@ -33,6 +35,7 @@ typedef struct qr_worker_outcome {
     char stage[32]; /* last stage the child reported */
     char context[256];
     char log[4096]; /* tail of the child's log (complete lines), for failure entries */
+    double seconds; /* wall-clock time of the run, for /metrics */
 } qr_worker_outcome;
 
 /* Monotonic clock in seconds. */

@@ -10,7 +10,9 @@
 # SIGTERM while idle exits 0 and unregisters; SIGTERM while a job runs
 # drains (the job finishes or goes back to the head of its queue) and exits
 # 0; a child killed by SIGKILL is returned to its queue with an attempt
-# counted and becomes a Resque::DirtyExit failure after --max-attempts.
+# counted and becomes a Resque::DirtyExit failure after --max-attempts;
+# --admin serves /healthz and /metrics (jobs by outcome after one job), 404,
+# 405, and its port is closed after SIGTERM.
 # Functions called through wait_for and the EXIT trap look unreachable to shellcheck.
 # shellcheck disable=SC2317
 set -euo pipefail
@@ -427,6 +429,51 @@ registered || reasons+=("not registered after the restarts: $(rc SMEMBERS resque
 stop_worker TERM 10
 [[ "$STOPPED" == 0 ]] || reasons+=("exit status $STOPPED")
 qr_case "Redis restarts while idle and mid-job lose nothing" "${reasons[@]}"
+
+# ---- the admin endpoint: /healthz, /metrics, 404, 405; closed after TERM ----------------
+# http_get PATH [METHOD]: prints the status code of a request to the admin port
+# (000 when nothing answers) and leaves the body in $t/http.body.
+http_get() {
+    python3 - "http://127.0.0.1:$APORT$1" "${2:-GET}" "$t/http.body" <<'PY'
+import sys, urllib.request, urllib.error
+url, method, body = sys.argv[1:4]
+try:
+    r = urllib.request.urlopen(urllib.request.Request(url, method=method), timeout=5)
+    code, data = r.status, r.read()
+except urllib.error.HTTPError as e:
+    code, data = e.code, e.read()
+except OSError:
+    code, data = 0, b""
+open(body, "wb").write(data)
+print("%03d" % code)
+PY
+}
+healthy() { [[ "$(http_get /healthz)" == 200 ]]; }
+metrics_show_job() {
+    [[ "$(http_get /metrics)" == 200 ]] &&
+        grep -qx 'quire_jobs_total{outcome="succeeded"} 1' "$t/http.body"
+}
+reasons=()
+APORT="$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')"
+rc SET resque:stat:processed 0 >/dev/null
+start_worker "$t/w11" --admin "127.0.0.1:$APORT"
+wait_for 20 healthy || reasons+=("/healthz is $(http_get /healthz): $(cat "$t/http.body")")
+[[ "$(cat "$t/http.body")" == ok ]] || reasons+=("/healthz body is '$(cat "$t/http.body")'")
+enqueue '{"class":"Quire::ProcessBook","args":[{"book_id":"m1","source":"'"$t/src/b1.epub"'","revision":"m1"}]}'
+wait_for 120 processed_is 1 || reasons+=("job not processed")
+wait_for 10 metrics_show_job || reasons+=("/metrics: $(head -c 600 "$t/http.body")")
+for m in 'quire_jobs_total{outcome="failed"} 0' 'quire_job_duration_seconds_count 1' \
+    'quire_busy_slots 0' 'quire_queue_depth{queue="books"} 0'; do
+    grep -qxF "$m" "$t/http.body" || reasons+=("/metrics lacks '$m'")
+done
+grep -qE '^quire_worker_heartbeat_age_seconds [0-9.]+$' "$t/http.body" ||
+    reasons+=("/metrics lacks the heartbeat age")
+[[ "$(http_get /nope)" == 404 ]] || reasons+=("/nope is not 404")
+[[ "$(http_get /metrics POST)" == 405 ]] || reasons+=("POST /metrics is not 405")
+stop_worker TERM 10
+[[ "$STOPPED" == 0 ]] || reasons+=("exit status $STOPPED")
+[[ "$(http_get /healthz)" == 000 ]] || reasons+=("admin port still answers after TERM")
+qr_case "--admin serves /healthz and /metrics and closes on TERM" "${reasons[@]}"
 
 # ---- no sanitizer reports in any worker log -------------------------------------------
 reasons=()
