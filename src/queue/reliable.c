@@ -470,6 +470,41 @@ static int sweep_members(qr_resque_sweep_stats *st, qr_resque *r, bool self_only
     return rc;
 }
 
+/*
+ * Workers that died while idle hold no processing list, so sweep_members
+ * never sees them: forget every other worker whose heartbeat is older than
+ * the window, as Ruby Resque's prune_dead_workers does.
+ */
+static int prune_stale_heartbeats(qr_resque_sweep_stats *st, qr_resque *r, long prune_after_s,
+                                  qr_error *err)
+{
+    char key[QR_RESQUE_MAX_KEY];
+    redisReply *rep = NULL;
+    time_t now = 0;
+    int rc;
+    if ((rc = qr_resque__server_time(&now, r, err)) < 0 ||
+        (rc = qr_resque__key(key, r, err, "workers:heartbeat")) < 0)
+        return rc;
+    const char *argv[] = {"HGETALL", key};
+    if ((rc = qr_resque__cmd(&rep, r, 2, argv, NULL, err)) < 0)
+        return rc;
+    for (size_t i = 0; rep->type == REDIS_REPLY_ARRAY && i + 1 < rep->elements; i += 2) {
+        const redisReply *w = rep->element[i], *v = rep->element[i + 1];
+        time_t beat;
+        if (w->type != REDIS_REPLY_STRING || v->type != REDIS_REPLY_STRING ||
+            (r->id && strcmp(w->str, r->id) == 0))
+            continue;
+        /* An unreadable heartbeat is not proof of death: leave that worker alone. */
+        if (qr_resque__parse_iso8601(&beat, v->str) != 0 || now - beat <= prune_after_s)
+            continue;
+        if ((rc = qr_resque__forget_worker(r, w->str, err)) < 0)
+            break;
+        st->dead_workers++;
+    }
+    freeReplyObject(rep);
+    return rc;
+}
+
 int qr_resque_sweep(qr_resque_sweep_stats *stats, qr_resque *r, long prune_after_s,
                     unsigned max_attempts, qr_error *err)
 {
@@ -477,6 +512,8 @@ int qr_resque_sweep(qr_resque_sweep_stats *stats, qr_resque *r, long prune_after
     if (prune_after_s <= 0)
         return qr_error_set(err, QR_ERR_INVALID_ARGUMENT, STAGE, "prune window must be > 0 s");
     int rc = sweep_members(&st, r, false, prune_after_s, max_attempts, err);
+    if (rc == 0)
+        rc = prune_stale_heartbeats(&st, r, prune_after_s, err);
     if (stats)
         *stats = st;
     return rc;

@@ -155,14 +155,30 @@ for ((k = 0; k < 10; k++)); do
 done
 qr_case "10 sampled packages verify" "${reasons[@]}"
 
-# ---- the survivors drain on SIGTERM --------------------------------------------------
-# The sweep visits the workers that own a processing list, so the ids of
-# workers killed while idle stay registered; they are counted in the report.
-reasons=()
+# ---- dead workers are forgotten -------------------------------------------------------
+# Every killed worker, busy or idle, is pruned by a survivor's sweep once its
+# heartbeat is older than --prune-after: only the survivors stay registered.
 survivors=()
 for ((s = 0; s < NWORKERS; s++)); do
     survivors+=("chaos$s:${PIDS[s]}:chaos")
 done
+for ((i = 0; i < 150; i++)); do
+    [[ "$(rc SCARD resque:workers)" == "$NWORKERS" ]] && break
+    sleep 0.1
+done
+reasons=()
+while IFS= read -r wid; do
+    [[ -n "$wid" ]] || continue
+    live=0
+    for sv in "${survivors[@]}"; do
+        [[ "$wid" != "$sv" ]] || live=1
+    done
+    ((live)) || reasons+=("$wid, killed, is still registered")
+done < <(rc SMEMBERS resque:workers)
+qr_case "the ids of killed workers are pruned from resque:workers" "${reasons[@]}"
+
+# ---- the survivors drain on SIGTERM --------------------------------------------------
+reasons=()
 for ((s = 0; s < NWORKERS; s++)); do
     kill -TERM "${PIDS[s]}"
 done

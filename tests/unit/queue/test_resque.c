@@ -537,6 +537,19 @@ static void test_sweep_requeues_to_head(void **state)
     assert_list(s, "resque:quire:processing:books:hostB:12:books", "j2");
     assert_int_equal(get_int(s, "SISMEMBER resque:workers %s", "hostB:12:books", NULL), 1);
 
+    /* A worker that died idle holds no job; a stale heartbeat still gets it forgotten. */
+    qr_resque *idle = ctx(s, "hostD", 14, "books", NULL);
+    OK(qr_resque_register(idle, &e_));
+    set_heartbeat(s, "hostD:14:books", "2020-01-01T00:00:00+00:00");
+    OK(qr_resque_sweep(&st, sweeper, 60, 3, &e_));
+    assert_int_equal(st.dead_workers, 1);
+    assert_int_equal(st.requeued, 0);
+    assert_int_equal(get_int(s, "SISMEMBER resque:workers %s", "hostD:14:books", NULL), 0);
+    assert_int_equal(get_int(s, "HEXISTS resque:workers:heartbeat %s", "hostD:14:books", NULL), 0);
+    assert_int_equal(get_int(s, "EXISTS resque:worker:%s:started", "hostD:14:books", NULL), 0);
+    assert_int_equal(get_int(s, "SISMEMBER resque:workers %s", "hostB:12:books", NULL), 1);
+    qr_resque_free(idle);
+
     /* The dead worker comes back late: its result is not recorded twice. */
     OK(qr_resque_done(dead, jd, NULL, &e_));
     assert_int_equal(get_int(s, "EXISTS resque:stat:processed", NULL, NULL), 0);
