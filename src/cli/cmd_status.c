@@ -8,6 +8,7 @@
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <jansson.h>
@@ -43,13 +44,15 @@ int qr_cli_resque_open(qr_resque **out, const char *url, const char *ns, qr_erro
 void qr_cmd_status_usage(FILE *f)
 {
     fprintf(f,
-            "usage: quire status [--json] [--redis URL] [--namespace N]\n"
+            "usage: quire status [--json] [--watch [--interval S]] [--redis URL] [--namespace N]\n"
             "\n"
             "Shows the queues with their depths, the registered workers (started,\n"
             "heartbeat age, current job), quire's processing lists, the processed and\n"
             "failed counters and the %d most recent failures.\n"
             "\n"
             "  --json          one JSON object on stdout (fields: docs/cli.md)\n"
+            "  --watch         refresh every --interval seconds (default 2) until Ctrl-C;\n"
+            "                  with --json, one object per line\n"
             "  --redis URL     redis://[:password@]host[:port][/db]\n"
             "                  (default: $QUIRE_REDIS, else $REDIS_URL, else\n"
             "                  redis://127.0.0.1:6379)\n"
@@ -138,14 +141,45 @@ static void print_human(const json_t *s)
 static const struct option longopts[] = {{"json", no_argument, NULL, 'j'},
                                          {"redis", required_argument, NULL, 'r'},
                                          {"namespace", required_argument, NULL, 'n'},
+                                         {"watch", no_argument, NULL, 'w'},
+                                         {"interval", required_argument, NULL, 'i'},
                                          {NULL, 0, NULL, 0}};
+
+/* Set by SIGINT/SIGTERM to end --watch; the handler does nothing else. */
+static volatile sig_atomic_t watch_stop;
+
+static void on_stop(int sig)
+{
+    (void)sig;
+    watch_stop = 1;
+}
+
+/* One snapshot: JSON on one line, or the human view (cleared first when watching a tty). */
+static int show(qr_resque *r, bool as_json, bool clear, qr_error *err)
+{
+    json_t *snap = NULL;
+    int rc = qr_resque_status(&snap, r, RECENT_FAILURES, err);
+    if (rc < 0)
+        return rc;
+    if (as_json) {
+        if (json_dumpf(snap, stdout, JSON_COMPACT) < 0 || putchar('\n') == EOF)
+            rc = qr_error_set(err, QR_ERR_IO, "status", "cannot write to stdout");
+    } else {
+        if (clear)
+            fputs("\033[H\033[2J", stdout);
+        print_human(snap);
+    }
+    fflush(stdout);
+    json_decref(snap);
+    return rc;
+}
 
 int qr_cmd_status(int argc, char **argv)
 {
     const char *url = NULL, *ns = NULL;
-    bool as_json = false;
+    bool as_json = false, watch = false;
+    double interval = 2.0;
     qr_resque *r = NULL;
-    json_t *snap = NULL;
     qr_error err = QR_ERROR_INIT;
     int c, rc = 0;
 
@@ -161,25 +195,46 @@ int qr_cmd_status(int argc, char **argv)
         case 'n':
             ns = optarg;
             break;
+        case 'w':
+            watch = true;
+            break;
+        case 'i': {
+            char *end = NULL;
+            interval = strtod(optarg, &end);
+            if (!end || *end || interval < 0.1 || interval > 3600)
+                return qr_cli_usage_error("status", "--interval wants 0.1..3600 s, got '%s'",
+                                          optarg);
+            break;
+        }
         default:
             return qr_cli_usage_error("status", "unknown option");
         }
     }
     if (optind != argc)
         return qr_cli_usage_error("status", "unexpected argument '%s'", argv[optind]);
-    if (qr_cli_resque_open(&r, url, ns, &err) < 0 ||
-        qr_resque_status(&snap, r, RECENT_FAILURES, &err) < 0) {
+    if (qr_cli_resque_open(&r, url, ns, &err) < 0) {
         rc = qr_cli_fail(&err);
         goto out;
     }
-    if (as_json) {
-        if (json_dumpf(snap, stdout, JSON_COMPACT) < 0 || putchar('\n') == EOF)
-            rc = 1;
-    } else {
-        print_human(snap);
+    if (watch) {
+        struct sigaction sa;
+        memset(&sa, 0, sizeof(sa));
+        sa.sa_handler = on_stop;
+        sigaction(SIGINT, &sa, NULL);
+        sigaction(SIGTERM, &sa, NULL);
     }
+    bool clear = watch && isatty(STDOUT_FILENO);
+    do {
+        if (show(r, as_json, clear, &err) < 0) {
+            rc = qr_cli_fail(&err);
+            goto out;
+        }
+        /* Sleep in short steps so Ctrl-C ends the watch at once. */
+        const struct timespec step = {0, 100000000L};
+        for (double t = 0; watch && !watch_stop && t < interval; t += 0.1)
+            nanosleep(&step, NULL);
+    } while (watch && !watch_stop);
 out:
-    json_decref(snap);
     qr_resque_free(r);
     return rc;
 }

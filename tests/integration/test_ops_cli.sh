@@ -127,6 +127,26 @@ grep -q "working on Quire::ProcessBook book 9 from books" "$t/sth.out" ||
     reasons+=("human status lacks the job: $(cat "$t/sth.out")")
 qr_case "status shows queues, workers, processing lists and failures" "${reasons[@]}"
 
+# --- status --watch: refreshes until SIGTERM, one JSON object per line ------
+reasons=()
+"$QUIRE_BIN" status --watch --json --interval 0.2 >"$t/watch.out" 2>"$t/watch.err" </dev/null &
+wpid=$!
+sleep 1.5
+kill -TERM "$wpid" 2>/dev/null || true
+wrc=0
+timeout 10 tail --pid="$wpid" -f /dev/null || reasons+=("status --watch did not stop on SIGTERM")
+wait "$wpid" || wrc=$?
+[[ "$wrc" == 0 ]] || reasons+=("status --watch exit $wrc: $(head -c 300 "$t/watch.err")")
+nlines="$(python3 -c '
+import json, sys
+n = 0
+for line in open(sys.argv[1]):
+    json.loads(line)
+    n += 1
+print(n)' "$t/watch.out" 2>&1)" || reasons+=("status --watch output is not JSON lines: $nlines")
+[[ "$nlines" =~ ^[0-9]+$ ]] && ((nlines >= 3)) || reasons+=("status --watch printed $nlines snapshots in 1.5 s")
+qr_case "status --watch refreshes and stops on SIGTERM" "${reasons[@]}"
+
 # --- failures --------------------------------------------------------------
 reasons=()
 qr_run "$t/fl" failures list --json
