@@ -640,6 +640,27 @@ qr_epubcheck() {
     fi
 }
 
+# ---- waiting and ports -------------------------------------------------------
+
+# qr_wait_for SECONDS COMMAND...: polls COMMAND every 0.1 s; status 1 on timeout.
+qr_wait_for() {
+    local limit=$(($1 * 10))
+    shift
+    local i
+    for ((i = 0; i < limit; i++)); do
+        if "$@"; then
+            return 0
+        fi
+        sleep 0.1
+    done
+    return 1
+}
+
+# qr_free_port: prints a TCP port that was free on 127.0.0.1 a moment ago.
+qr_free_port() {
+    python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
+}
+
 # ---- results ---------------------------------------------------------------
 
 qr_pass() {

@@ -11,7 +11,7 @@
 # shown, retry puts its payload back at the tail of its queue and sets
 # retried_at, remove deletes it; health exits 1 without a worker of this
 # host, 0 with a fresh heartbeat and 1 again when the heartbeat is old.
-# Functions called through wait_for and the EXIT trap look unreachable to shellcheck.
+# Functions called through qr_wait_for and the EXIT trap look unreachable to shellcheck.
 # shellcheck disable=SC2317
 set -euo pipefail
 # shellcheck source=lib.sh
@@ -32,7 +32,7 @@ stop_all() {
 }
 trap stop_all EXIT
 
-PORT="$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')"
+PORT="$(qr_free_port)"
 redis-server --port "$PORT" --bind 127.0.0.1 --save '' --appendonly no --dir "$t" \
     >"$t/redis.log" 2>&1 &
 REDIS_PID=$!
@@ -42,11 +42,7 @@ rc() {
 }
 
 redis_up() { [[ "$(rc PING 2>/dev/null)" == PONG ]]; }
-for _ in $(seq 100); do
-    redis_up && break
-    sleep 0.1
-done
-redis_up || qr_die "redis-server did not start: $(cat "$t/redis.log")"
+qr_wait_for 10 redis_up || qr_die "redis-server did not start: $(cat "$t/redis.log")"
 
 export REDIS_URL="redis://127.0.0.1:$PORT/0"
 HOST="$(hostname)"

@@ -13,7 +13,7 @@
 # counted and becomes a Resque::DirtyExit failure after --max-attempts;
 # --admin serves /healthz and /metrics (jobs by outcome after one job), 404,
 # 405, and its port is closed after SIGTERM.
-# Functions called through wait_for and the EXIT trap look unreachable to shellcheck.
+# Functions called through qr_wait_for and the EXIT trap look unreachable to shellcheck.
 # shellcheck disable=SC2317
 set -euo pipefail
 # shellcheck source=lib.sh
@@ -38,7 +38,7 @@ stop_all() {
 }
 trap stop_all EXIT
 
-PORT="$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')"
+PORT="$(qr_free_port)"
 # AOF with fsync always: a restart keeps every key, as a production Redis would.
 start_redis() {
     redis-server --port "$PORT" --bind 127.0.0.1 --save '' --appendonly yes \
@@ -51,22 +51,9 @@ rc() {
     redis-cli -p "$PORT" --raw "$@"
 }
 
-# wait_for SECONDS COMMAND...: polls COMMAND every 0.1 s; status 1 on timeout.
-wait_for() {
-    local limit=$(($1 * 10))
-    shift
-    local i
-    for ((i = 0; i < limit; i++)); do
-        if "$@"; then
-            return 0
-        fi
-        sleep 0.1
-    done
-    return 1
-}
 
 redis_up() { [[ "$(rc PING 2>/dev/null)" == PONG ]]; }
-wait_for 10 redis_up || qr_die "redis-server did not start: $(cat "$t/redis.log")"
+qr_wait_for 10 redis_up || qr_die "redis-server did not start: $(cat "$t/redis.log")"
 
 mkdir -p "$t/src"
 qr_run "$t/sample" sample-book "$t/src/b1.epub" --chapters 2 --images 1 --size 800x600
@@ -128,7 +115,7 @@ working_any() { [[ -n "$(rc KEYS 'resque:worker:*:books' | grep -v ':started$' |
 # ---- a job publishes a package --------------------------------------------------
 start_worker "$t/w1"
 reasons=()
-wait_for 20 registered || reasons+=("worker did not register: $(tail -c 600 "$t/w1.err")")
+qr_wait_for 20 registered || reasons+=("worker did not register: $(tail -c 600 "$t/w1.err")")
 id="$(rc SMEMBERS resque:workers)"
 [[ "$id" == "testhost:$WORKER_PID:books" ]] || reasons+=("worker id is '$id'")
 [[ -n "$(rc HGET resque:workers:heartbeat "$id")" ]] || reasons+=("no heartbeat")
@@ -139,7 +126,7 @@ title="$(tr '\0' ' ' <"/proc/$WORKER_PID/cmdline")"
 [[ "$title" =~ ^resque-[0-9][^:]*:\ (Waiting\ for\ books|Starting) ]] ||
     reasons+=("process title is '$title'")
 enqueue '{"class":"Quire::ProcessBook","args":[{"book_id":"b1","source":"'"$t/src/b1.epub"'","revision":"r1"}]}'
-wait_for 120 processed_is 1 || reasons+=("stat:processed is '$(rc GET resque:stat:processed)'")
+qr_wait_for 120 processed_is 1 || reasons+=("stat:processed is '$(rc GET resque:stat:processed)'")
 [[ -f "$t/store/books/b1/r1/manifest.json" ]] || reasons+=("no package at books/b1/r1")
 qr_run "$t/verify" verify "$t/store" --prefix books/b1/r1 --key-file "$t/keys.json"
 [[ "$(qr_rc "$t/verify")" == 0 ]] || reasons+=("verify failed: $(head -c 400 "$t/verify.err")")
@@ -154,7 +141,7 @@ reasons=()
 enqueue 'not json {'
 enqueue '{"class":"SomethingElse","args":[{"book_id":"b2","source":"/x.epub"}]}'
 enqueue '{"class":"Quire::ProcessBook","args":[{"book_id":"b3","source":"'"$t/outside/b1.epub"'"}]}'
-wait_for 30 failed_len_is 3 || reasons+=("resque:failed has $(rc LLEN resque:failed) entries")
+qr_wait_for 30 failed_len_is 3 || reasons+=("resque:failed has $(rc LLEN resque:failed) entries")
 [[ "$(rc GET resque:stat:failed)" == 3 ]] || reasons+=("stat:failed is '$(rc GET resque:stat:failed)'")
 [[ "$(rc GET resque:stat:processed)" == 4 ]] || reasons+=("stat:processed is '$(rc GET resque:stat:processed)'")
 rc LRANGE resque:failed 0 -1 >"$t/failed.txt"
@@ -202,11 +189,11 @@ qr_case "SIGTERM while idle exits 0 and unregisters" "${reasons[@]}"
 reasons=()
 big='{"class":"Quire::ProcessBook","args":[{"book_id":"big","source":"'"$t/src/big.epub"'","revision":"r1"}]}'
 start_worker "$t/w2" --drain-timeout 0.5 --threads 1
-wait_for 20 registered || reasons+=("worker did not register")
+qr_wait_for 20 registered || reasons+=("worker did not register")
 id2="$(rc SMEMBERS resque:workers)"
 working() { [[ "$(rc EXISTS "resque:worker:$id2")" == 1 ]]; }
 enqueue "$big"
-wait_for 20 working || reasons+=("job never started")
+qr_wait_for 20 working || reasons+=("job never started")
 sleep 0.3
 stop_worker TERM 15
 [[ "$STOPPED" == 0 ]] || reasons+=("exit status $STOPPED")
@@ -223,7 +210,7 @@ qr_case "SIGTERM mid-job drains and exits 0" "${reasons[@]}"
 reasons=()
 start_worker "$t/w3"
 want=$(($(rc GET resque:stat:processed) + $(rc LLEN resque:queue:books)))
-wait_for 300 processed_is "$want" || reasons+=("stat:processed is $(rc GET resque:stat:processed), want $want")
+qr_wait_for 300 processed_is "$want" || reasons+=("stat:processed is $(rc GET resque:stat:processed), want $want")
 [[ -f "$t/store/books/big/r1/manifest.json" ]] || reasons+=("no package for the requeued job")
 stop_worker TERM 10
 [[ "$STOPPED" == 0 ]] || reasons+=("second worker exit status $STOPPED")
@@ -233,7 +220,7 @@ qr_case "requeued job completes on the next worker" "${reasons[@]}"
 reasons=()
 rc DEL resque:failed >/dev/null
 start_worker "$t/w4" --max-attempts 2 --drain-timeout 1 --threads 1
-wait_for 20 registered || reasons+=("worker did not register")
+qr_wait_for 20 registered || reasons+=("worker did not register")
 enqueue '{"class":"Quire::ProcessBook","args":[{"book_id":"big","source":"'"$t/src/big.epub"'","revision":"d1"}]}'
 kills=0
 for ((round = 0; round < 2; round++)); do
@@ -256,7 +243,7 @@ for ((round = 0; round < 2; round++)); do
         done
     fi
 done
-wait_for 20 failed_len_is 1 || reasons+=("resque:failed has $(rc LLEN resque:failed) entries after $kills kills")
+qr_wait_for 20 failed_len_is 1 || reasons+=("resque:failed has $(rc LLEN resque:failed) entries after $kills kills")
 exc="$(rc LINDEX resque:failed 0 | python3 -c 'import json,sys; e=json.load(sys.stdin); print(e["exception"], "|", e["error"])' 2>/dev/null || true)"
 [[ "$exc" == "Resque::DirtyExit | Child process received unhandled signal"*SIGKILL* ]] ||
     reasons+=("failure is '$exc'")
@@ -271,15 +258,15 @@ reasons=()
 rc DEL resque:failed >/dev/null
 # Fresh revisions: an already published book would finish in well under the limits.
 start_worker "$t/w5" --job-timeout 0.5 --threads 1
-wait_for 20 registered || reasons+=("worker did not register")
+qr_wait_for 20 registered || reasons+=("worker did not register")
 enqueue '{"class":"Quire::ProcessBook","args":[{"book_id":"big","source":"'"$t/src/big.epub"'","revision":"t1"}]}'
-wait_for 30 failed_len_is 1 || reasons+=("no failure entry after the timeout: $(rc LLEN resque:queue:books) queued, log: $(tail -n 3 "$t/w5.err")")
+qr_wait_for 30 failed_len_is 1 || reasons+=("no failure entry after the timeout: $(rc LLEN resque:queue:books) queued, log: $(tail -n 3 "$t/w5.err")")
 stop_worker TERM 10
 [[ "$STOPPED" == 0 ]] || reasons+=("worker exit status $STOPPED")
 start_worker "$t/w6" --memory-limit 20 --threads 1
-wait_for 20 registered || reasons+=("worker did not register")
+qr_wait_for 20 registered || reasons+=("worker did not register")
 enqueue '{"class":"Quire::ProcessBook","args":[{"book_id":"big","source":"'"$t/src/big.epub"'","revision":"m1"}]}'
-wait_for 60 failed_len_is 2 || reasons+=("no failure entry after the memory limit")
+qr_wait_for 60 failed_len_is 2 || reasons+=("no failure entry after the memory limit")
 stop_worker TERM 10
 [[ "$STOPPED" == 0 ]] || reasons+=("worker exit status $STOPPED")
 rc LRANGE resque:failed 0 -1 >"$t/limits.txt"
@@ -308,7 +295,7 @@ reasons=()
 rc DEL resque:queue:books >/dev/null
 rc SET resque:pause-all-workers true >/dev/null
 start_worker "$t/w7"
-wait_for 20 registered || reasons+=("worker did not register")
+qr_wait_for 20 registered || reasons+=("worker did not register")
 enqueue '{"class":"Quire::ProcessBook","args":[{"book_id":"p1","source":"'"$t/src/b1.epub"'","revision":"r1"}]}'
 before="$(rc GET resque:stat:processed)"
 sleep 1.5
@@ -321,7 +308,7 @@ rc DEL resque:pause-all-workers >/dev/null
 sleep 1
 [[ "$(rc LLEN resque:queue:books)" == 1 ]] || reasons+=("took a job after USR2")
 kill -CONT "$WORKER_PID"
-wait_for 60 processed_is $((before + 1)) || reasons+=("job not processed after CONT")
+qr_wait_for 60 processed_is $((before + 1)) || reasons+=("job not processed after CONT")
 rc DEL resque:failed >/dev/null
 enqueue '{"class":"Quire::ProcessBook","args":[{"book_id":"big","source":"'"$t/src/big.epub"'","revision":"u1"}]}'
 child=""
@@ -331,13 +318,13 @@ for ((i = 0; i < 200; i++)); do
     sleep 0.1
 done
 kill -USR1 "$WORKER_PID"
-wait_for 20 failed_len_is 1 || reasons+=("USR1 did not turn the running job into a failure")
+qr_wait_for 20 failed_len_is 1 || reasons+=("USR1 did not turn the running job into a failure")
 [[ "$(rc LINDEX resque:failed 0)" == *'"exception":"Resque::DirtyExit"'*'killed on request'* ]] ||
     reasons+=("USR1 failure is $(rc LINDEX resque:failed 0 | head -c 300)")
 stop_worker QUIT 10
 [[ "$STOPPED" == 0 ]] || reasons+=("QUIT exit status $STOPPED")
 start_worker "$t/w8" --min-free 1073741824
-wait_for 20 registered || reasons+=("worker did not register")
+qr_wait_for 20 registered || reasons+=("worker did not register")
 enqueue '{"class":"Quire::ProcessBook","args":[{"book_id":"p2","source":"'"$t/src/b1.epub"'"}]}'
 sleep 1
 [[ "$(rc LLEN resque:queue:books)" == 1 ]] || reasons+=("took a job without the free space asked for")
@@ -351,7 +338,7 @@ reasons=()
 two_registered() { [[ "$(rc SCARD resque:workers)" == 2 ]]; }
 rc DEL resque:queue:books >/dev/null
 start_worker "$t/w9" --slots 2
-wait_for 20 two_registered || reasons+=("$(rc SCARD resque:workers) workers registered")
+qr_wait_for 20 two_registered || reasons+=("$(rc SCARD resque:workers) workers registered")
 mapfile -t ids < <(rc SMEMBERS resque:workers)
 for wid in "${ids[@]}"; do
     pid="${wid#testhost:}"
@@ -364,7 +351,7 @@ before="$(rc GET resque:stat:processed)"
 for i in 1 2 3 4; do
     enqueue '{"class":"Quire::ProcessBook","args":[{"book_id":"s'"$i"'","source":"'"$t/src/b1.epub"'","revision":"r1"}]}'
 done
-wait_for 120 processed_is $((before + 4)) || reasons+=("stat:processed is $(rc GET resque:stat:processed), want $((before + 4))")
+qr_wait_for 120 processed_is $((before + 4)) || reasons+=("stat:processed is $(rc GET resque:stat:processed), want $((before + 4))")
 for i in 1 2 3 4; do
     [[ -f "$t/store/books/s$i/r1/manifest.json" ]] || reasons+=("no package for s$i")
 done
@@ -378,7 +365,7 @@ busy_slot() {
     return 1
 }
 victim_id=""
-wait_for 20 busy_slot || reasons+=("no slot took the job")
+qr_wait_for 20 busy_slot || reasons+=("no slot took the job")
 [[ -n "$victim_id" ]] || victim_id="${ids[0]}"
 if [[ "$victim_id" != "${ids[0]}" ]]; then
     ids=("${ids[1]}" "${ids[0]}")
@@ -393,10 +380,10 @@ restarted() {
     done
     return 1
 }
-wait_for 10 restarted || reasons+=("killed slot was not restarted: $(rc SMEMBERS resque:workers | tr '\n' ' ')")
+qr_wait_for 10 restarted || reasons+=("killed slot was not restarted: $(rc SMEMBERS resque:workers | tr '\n' ' ')")
 gone() { ! rc SMEMBERS resque:workers | grep -q -F "${ids[0]}"; }
-wait_for 10 gone || reasons+=("the killed slot's id is still registered")
-wait_for 120 processed_is $((before + 5)) || reasons+=("the killed slot's job did not complete: processed $(rc GET resque:stat:processed), queue $(rc LLEN resque:queue:books)")
+qr_wait_for 10 gone || reasons+=("the killed slot's id is still registered")
+qr_wait_for 120 processed_is $((before + 5)) || reasons+=("the killed slot's job did not complete: processed $(rc GET resque:stat:processed), queue $(rc LLEN resque:queue:books)")
 [[ -f "$t/store/books/big/k1/manifest.json" ]] || reasons+=("no package for the killed slot's job")
 stop_worker TERM 15
 [[ "$STOPPED" == 0 ]] || reasons+=("exit status $STOPPED")
@@ -407,21 +394,21 @@ qr_case "--slots 2 runs two workers, restarts a slot killed mid-job and its job 
 reasons=()
 rc DEL resque:queue:books >/dev/null
 start_worker "$t/w10" --threads 1
-wait_for 20 registered || reasons+=("worker did not register")
+qr_wait_for 20 registered || reasons+=("worker did not register")
 kill -KILL "$REDIS_PID"
 wait "$REDIS_PID" 2>/dev/null || true
 sleep 1
 start_redis
-wait_for 10 redis_up || qr_die "redis-server did not restart"
+qr_wait_for 10 redis_up || qr_die "redis-server did not restart"
 before="$(rc GET resque:stat:processed)"
 enqueue '{"class":"Quire::ProcessBook","args":[{"book_id":"big","source":"'"$t/src/big.epub"'","revision":"x1"}]}'
-wait_for 20 working_any || reasons+=("job not taken after the restart")
+qr_wait_for 20 working_any || reasons+=("job not taken after the restart")
 kill -KILL "$REDIS_PID"
 wait "$REDIS_PID" 2>/dev/null || true
 sleep 1
 start_redis
-wait_for 10 redis_up || qr_die "redis-server did not restart"
-wait_for 120 processed_is $((before + 1)) || reasons+=("stat:processed is $(rc GET resque:stat:processed), want $((before + 1))")
+qr_wait_for 10 redis_up || qr_die "redis-server did not restart"
+qr_wait_for 120 processed_is $((before + 1)) || reasons+=("stat:processed is $(rc GET resque:stat:processed), want $((before + 1))")
 [[ "$(rc LLEN resque:queue:books)" == 0 ]] || reasons+=("job left in the queue")
 [[ -z "$(rc KEYS 'resque:quire:processing:*')" ]] || reasons+=("processing list left behind")
 [[ -f "$t/store/books/big/x1/manifest.json" ]] || reasons+=("no package")
@@ -454,14 +441,14 @@ metrics_show_job() {
         grep -qx 'quire_jobs_total{outcome="succeeded"} 1' "$t/http.body"
 }
 reasons=()
-APORT="$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')"
+APORT="$(qr_free_port)"
 rc SET resque:stat:processed 0 >/dev/null
 start_worker "$t/w11" --admin "127.0.0.1:$APORT"
-wait_for 20 healthy || reasons+=("/healthz is $(http_get /healthz): $(cat "$t/http.body")")
+qr_wait_for 20 healthy || reasons+=("/healthz is $(http_get /healthz): $(cat "$t/http.body")")
 [[ "$(cat "$t/http.body")" == ok ]] || reasons+=("/healthz body is '$(cat "$t/http.body")'")
 enqueue '{"class":"Quire::ProcessBook","args":[{"book_id":"m1","source":"'"$t/src/b1.epub"'","revision":"m1"}]}'
-wait_for 120 processed_is 1 || reasons+=("job not processed")
-wait_for 10 metrics_show_job || reasons+=("/metrics: $(head -c 600 "$t/http.body")")
+qr_wait_for 120 processed_is 1 || reasons+=("job not processed")
+qr_wait_for 10 metrics_show_job || reasons+=("/metrics: $(head -c 600 "$t/http.body")")
 for m in 'quire_jobs_total{outcome="failed"} 0' 'quire_job_duration_seconds_count 1' \
     'quire_busy_slots 0' 'quire_queue_depth{queue="books"} 0'; do
     grep -qxF "$m" "$t/http.body" || reasons+=("/metrics lacks '$m'")

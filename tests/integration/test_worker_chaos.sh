@@ -13,7 +13,7 @@
 # QR_CHAOS_JOBS (default 200) and QR_CHAOS_SECONDS (how long the killing
 # goes on, default 40) size the run; the defaults finish in well under four
 # minutes with an ASan+UBSan Debug build on two cores.
-# Functions called through wait_for and the EXIT trap look unreachable to shellcheck.
+# Functions called through qr_wait_for and the EXIT trap look unreachable to shellcheck.
 # shellcheck disable=SC2317
 set -euo pipefail
 # shellcheck source=lib.sh
@@ -44,7 +44,7 @@ stop_all() {
 }
 trap stop_all EXIT
 
-PORT="$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')"
+PORT="$(qr_free_port)"
 redis-server --port "$PORT" --bind 127.0.0.1 --save '' --appendonly no --dir "$t" \
     >>"$t/redis.log" 2>&1 &
 REDIS_PID=$!
@@ -53,22 +53,9 @@ rc() {
     redis-cli -p "$PORT" --raw "$@"
 }
 
-# wait_for SECONDS COMMAND...: polls COMMAND every 0.1 s; status 1 on timeout.
-wait_for() {
-    local limit=$(($1 * 10))
-    shift
-    local i
-    for ((i = 0; i < limit; i++)); do
-        if "$@"; then
-            return 0
-        fi
-        sleep 0.1
-    done
-    return 1
-}
 
 redis_up() { [[ "$(rc PING 2>/dev/null)" == PONG ]]; }
-wait_for 10 redis_up || qr_die "redis-server did not start: $(cat "$t/redis.log")"
+qr_wait_for 10 redis_up || qr_die "redis-server did not start: $(cat "$t/redis.log")"
 
 mkdir -p "$t/src"
 qr_run "$t/sample" sample-book "$t/src/tiny.epub" --chapters 1 --images 0
@@ -129,7 +116,7 @@ while ((SECONDS - start_s < CHAOS_SECONDS)) && ! all_done; do
     start_worker "$s"
 done
 chaos_s=$((SECONDS - start_s))
-wait_for 150 all_done || reasons+=("not done: processed $(processed), failed $(failed), queued $(rc LLEN resque:queue:chaos), processing lists $(processing_left)")
+qr_wait_for 150 all_done || reasons+=("not done: processed $(processed), failed $(failed), queued $(rc LLEN resque:queue:chaos), processing lists $(processing_left)")
 total_s=$((SECONDS - start_s))
 p="$(processed)"
 f="$(failed)"

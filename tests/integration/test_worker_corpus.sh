@@ -7,7 +7,7 @@
 # the expected error id, stat:processed (every job, as in Resque) and
 # stat:failed (the refused ones) add up, and the queue
 # and processing lists are empty. Skipped without the corpus or redis-server.
-# shellcheck disable=SC2317 # functions called through wait_for and the EXIT trap
+# shellcheck disable=SC2317 # functions called through qr_wait_for and the EXIT trap
 set -euo pipefail
 # shellcheck source=lib.sh
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
@@ -26,24 +26,13 @@ stop_all() {
 }
 trap stop_all EXIT
 
-PORT="$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')"
+PORT="$(qr_free_port)"
 redis-server --port "$PORT" --bind 127.0.0.1 --save '' --appendonly no --dir "$t" \
     >>"$t/redis.log" 2>&1 &
 REDIS_PID=$!
 rc() { redis-cli -p "$PORT" --raw "$@"; }
-wait_for() {
-    local limit=$(($1 * 10)) i
-    shift
-    for ((i = 0; i < limit; i++)); do
-        if "$@"; then
-            return 0
-        fi
-        sleep 0.1
-    done
-    return 1
-}
 redis_up() { [[ "$(rc PING 2>/dev/null)" == PONG ]]; }
-wait_for 10 redis_up || qr_die "redis-server did not start: $(cat "$t/redis.log")"
+qr_wait_for 10 redis_up || qr_die "redis-server did not start: $(cat "$t/redis.log")"
 export REDIS_URL="redis://127.0.0.1:$PORT/0"
 
 qr_run "$t/keys" keys generate -o "$t/keys.json"
@@ -69,7 +58,7 @@ WPID=$!
 count() { local v; v="$(rc GET "resque:stat:$1")"; echo "${v:-0}"; }
 # As in Resque, stat:processed counts every job run, failed ones included.
 finished() { (($(count processed) >= n)); }
-wait_for 900 finished || qr_die "only $(count processed) of $n processed after 900 s: $(tail -n 5 "$t/worker.err")"
+qr_wait_for 900 finished || qr_die "only $(count processed) of $n processed after 900 s: $(tail -n 5 "$t/worker.err")"
 kill -TERM "$WPID"
 wait "$WPID" || qr_die "worker exit status $? on TERM"
 WPID=""
