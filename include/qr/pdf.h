@@ -1,0 +1,111 @@
+/*
+ * PDF books through libqpdf's C API: open (repairing what qpdf can repair),
+ * read metadata, outline and page labels, compress under a profile, cut into
+ * standalone page-range PDFs and join them again. docs/internals/pdf.md
+ * explains the code.
+ *
+ * One qr_pdf is used by one thread at a time; separate qr_pdf objects (even
+ * on the same file) may be used from different threads.
+ */
+#ifndef QR_PDF_H
+#define QR_PDF_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "qr/config.h"
+#include "qr/error.h"
+#include "qr/warn.h"
+
+typedef struct qr_pdf qr_pdf;
+
+/* One outline (bookmark) entry, in document order (depth first). */
+typedef struct qr_pdf_outline {
+    char *title; /* UTF-8 */
+    int level;   /* 0 for top-level entries */
+    int32_t page; /* 0-based page index; -1 when the destination does not resolve to a page */
+} qr_pdf_outline;
+
+typedef struct qr_pdf_info {
+    uint32_t pages;
+    char version[8];   /* "1.5" */
+    char *title;       /* Info /Title, else XMP dc:title; UTF-8; NULL when absent */
+    char *author;      /* Info /Author, else XMP dc:creator; UTF-8; NULL when absent */
+    bool encrypted;    /* opened with the empty user password */
+    bool linearized;
+    qr_pdf_outline *outline;
+    size_t noutline;
+    char **page_labels; /* `pages` UTF-8 labels from /PageLabels; NULL when the file has none */
+} qr_pdf_info;
+
+/*
+ * Opens the PDF at `path`. Damage qpdf can repair (broken xref, bad stream
+ * lengths, loops) is repaired, with warning `pdf-repaired` carrying qpdf's
+ * first messages. A file encrypted with an empty user password is opened
+ * (warning `pdf-encrypted-empty-password`). Errors: source-not-found, io,
+ * input-too-large (limits->max_input_bytes), unsupported-format (no PDF
+ * header), drm-protected (a password is needed), pdf-damaged (qpdf cannot
+ * recover it, or it has no pages), out-of-memory.
+ */
+int qr_pdf_open(qr_pdf **out, const char *path, const qr_limits *limits, qr_warnings *w,
+                qr_error *err) QR_WUR;
+void qr_pdf_close(qr_pdf *p);
+
+/* The facts read at open (owned by `p`). */
+const qr_pdf_info *qr_pdf_info_get(const qr_pdf *p);
+
+/*
+ * An estimate of the bytes each page adds to a slice (its content streams,
+ * and the images, fonts and forms it is the first page to use), for planning
+ * slices toward a size. `out` has info->pages entries.
+ * Errors: pdf-damaged, out-of-memory.
+ */
+int qr_pdf_page_bytes(qr_pdf *p, uint64_t *out, qr_error *err) QR_WUR;
+
+typedef struct qr_pdf_compress_report {
+    uint64_t in_bytes;
+    uint64_t out_bytes;
+    size_t images_seen;         /* image XObjects */
+    size_t images_recompressed; /* re-encoded and kept because smaller */
+} qr_pdf_compress_report;
+
+/*
+ * Writes a compressed copy of the PDF at `in_path` to `out_path`
+ * (atomically): object streams, Flate streams recompressed, unreferenced
+ * objects dropped, and, when profile->lossy, large JPEG (DCTDecode) images
+ * re-encoded with libvips at the profile's long edge and quality where that
+ * makes them smaller. `lossless` changes no pixels. The output is
+ * unencrypted. `threads` image workers (0: one per online CPU).
+ * Errors: those of qr_pdf_open, write-failed, io, out-of-memory.
+ */
+int qr_pdf_compress(const char *in_path, const char *out_path, const qr_profile *profile,
+                    const qr_limits *limits, int threads, qr_pdf_compress_report *rep,
+                    qr_warnings *w, qr_error *err) QR_WUR;
+
+/* Pages [first, first + count) of a document, 0-based. */
+typedef struct qr_pdf_range {
+    uint32_t first;
+    uint32_t count;
+} qr_pdf_range;
+
+/*
+ * Writes each range of the PDF at `in_path` as a standalone PDF to
+ * out_paths[i]: only the objects its pages reach, with the document's
+ * Info title/author, and page labels for its pages. Uses `threads` workers,
+ * each with its own qpdf handle (0: one per online CPU).
+ * Errors: those of qr_pdf_open, invalid-argument (a range outside the
+ * document or empty), write-failed, io, out-of-memory.
+ */
+int qr_pdf_split(const char *in_path, const qr_pdf_range *ranges, size_t n,
+                 const char *const *out_paths, int threads, const qr_limits *limits,
+                 qr_error *err) QR_WUR;
+
+/*
+ * Joins the PDFs `in_paths` (slices, in order) into one PDF at `out_path`
+ * (atomically). Errors: those of qr_pdf_open, write-failed, io.
+ */
+int qr_pdf_merge(const char *const *in_paths, size_t n, const char *out_path,
+                 const qr_limits *limits, qr_error *err) QR_WUR;
+
+#endif
