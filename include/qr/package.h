@@ -75,11 +75,12 @@ typedef struct qr_process_opts {
     const char *work_parent; /* parent of the work directory; NULL: /tmp */
     qr_progress_fn progress; /* image progress, as for qr_compress_epub; may be NULL */
     void *progress_ud;
+    uint32_t slice_pages; /* PDF: a fixed number of pages per slice; 0: sized toward slice_target */
 } qr_process_opts;
 
 #define QR_PROCESS_OPTS_INIT                                                                       \
     {                                                                                              \
-        NULL, QR_LIMITS_INIT, 0, NULL, NULL, 0, NULL, NULL, NULL                                   \
+        NULL, QR_LIMITS_INIT, 0, NULL, NULL, 0, NULL, NULL, NULL, 0                                \
     }
 
 typedef struct qr_process_report {
@@ -91,13 +92,13 @@ typedef struct qr_process_report {
     /* Wall seconds per stage. */
     double t_compress, t_positions, t_slice, t_encrypt, t_publish, t_total;
     uint64_t source_bytes;     /* the input file */
-    uint64_t compressed_bytes; /* the compressed EPUB */
-    uint64_t plain_bytes;      /* all slice ZIPs before encryption */
+    uint64_t compressed_bytes; /* the compressed EPUB or PDF */
+    uint64_t plain_bytes;      /* all slice ZIPs (or slice PDFs) before encryption */
     uint64_t sealed_bytes;     /* all slice files */
     size_t slices;
     uint32_t positions;
     uint32_t pages;
-    const char *pages_source; /* "print", "declared", "synthetic" (static) */
+    const char *pages_source; /* "print", "declared", "synthetic", "pdf" (static) */
     uint64_t peak_rss_bytes;
     qr_warnings *warnings; /* owned by the report */
 } qr_process_report;
@@ -105,11 +106,20 @@ typedef struct qr_process_report {
 void qr_process_report_free(qr_process_report *r);
 
 /*
- * Processes the EPUB at `in_path` into `store`: detect, compress (into a
- * private work directory, removed before returning), positions and pages
- * from the original, slice plan over the compressed book, seal each slice,
- * then publish slices, positions.json, cover.<ext>, key.json,
- * manifest.json.sig and, last, manifest.json.
+ * Processes the book (EPUB or PDF, detected by content) at `in_path` into
+ * `store`.
+ *
+ * EPUB: detect, compress (into a private work directory, removed before
+ * returning), positions and pages from the original, slice plan over the
+ * compressed book, seal each slice, then publish slices, positions.json,
+ * cover.<ext>, key.json, manifest.json.sig and, last, manifest.json.
+ *
+ * PDF: compress (qr_pdf_compress under the profile), plan page ranges over
+ * the compressed file (opts->slice_pages pages each, else greedily toward
+ * opts->slice_target with qr_pdf_page_bytes, at least one page per slice),
+ * cut them into standalone PDFs (qr_pdf_split, opts->threads workers), seal
+ * and publish as for EPUB: slices, positions.json (one position per page),
+ * key.json, the signature and the manifest (Readium PDF profile). No cover.
  *
  * `prefix` NULL publishes under "books/<book_id>/<revision>/"; "" writes the
  * package at the root of the store (a package directory). When a manifest is
@@ -117,13 +127,17 @@ void qr_process_report_free(qr_process_report *r);
  * run succeeds without writing anything (report->already_published).
  * Otherwise the stale manifest is removed first, and every object rewritten.
  *
- * Book id: opts->book_id, else the unique identifier with every byte outside
- * [A-Za-z0-9._-] replaced by '-', else (empty, longer than 64 bytes or
- * starting with '.') "id-" and 16 hex digits of its SHA-256. An explicit
- * book id or revision must match [A-Za-z0-9._-]{1,64} and not start with '.'.
+ * Book id: opts->book_id, else for an EPUB the unique identifier with every
+ * byte outside [A-Za-z0-9._-] replaced by '-', else (empty, longer than 64
+ * bytes or starting with '.') "id-" and 16 hex digits of its SHA-256; for a
+ * PDF (which has no unique identifier) "pdf-" and the first 16 hex digits of
+ * the SHA-256 of the source file. An explicit book id or revision must match
+ * [A-Za-z0-9._-]{1,64} and not start with '.'.
  *
- * Errors: every id of qr_compress_epub and qr_epub_open, unsupported-format
- * (not an EPUB), invalid-argument, wrong-key, write-failed, io, out-of-memory.
+ * Errors: every id of qr_compress_epub and qr_epub_open (EPUB), of
+ * qr_pdf_compress, qr_pdf_open and qr_pdf_split (PDF: drm-protected,
+ * pdf-damaged, ...), unsupported-format (neither), invalid-argument,
+ * wrong-key, write-failed, io, out-of-memory.
  * On success *out holds the report (qr_process_report_free); on failure *out
  * is NULL and, when `warnings_on_error` is non-NULL, it receives the warnings
  * recorded before the failure (caller frees them).
@@ -138,37 +152,64 @@ typedef struct qr_verify_report {
     char book_id[65];
     char revision[65];
     size_t slices;
-    size_t resources; /* entries across all slices */
+    size_t resources; /* entries across all slices (EPUB; 0 for a PDF package) */
     uint64_t sealed_bytes;
     uint64_t plain_bytes;
+    bool pdf;       /* a PDF package (slices are PDFs) */
+    uint32_t pages; /* PDF: pages across all slices */
 } qr_verify_report;
+
+/* Options of the reader side. */
+typedef struct qr_read_opts {
+    qr_limits limits;
+    const char *work_parent; /* where decrypted slices wait (NULL: /tmp); removed after */
+    const char *slices_dir;  /* unpack: also leave each decrypted slice here (NULL: no) */
+} qr_read_opts;
+
+#define QR_READ_OPTS_INIT {QR_LIMITS_INIT, NULL, NULL}
 
 /*
  * Verifies the package under `prefix` in `store` against the key file `k`:
  * the manifest's Ed25519 signature, key.json, and for every slice its size,
- * SHA-256, authenticated decryption under its binding, and that the decrypted
- * ZIP holds exactly the resources the manifest lists for it. Stops at the
- * first failure; err->context names the object ("slices/0003.qs").
+ * SHA-256, authenticated decryption under its binding, and its content: for
+ * an EPUB package, that the decrypted ZIP holds exactly the resources the
+ * manifest lists for it; for a PDF package, that the decrypted slice opens
+ * as a PDF (qr_pdf_open, from a temporary file in a private work directory
+ * under opts->work_parent) with as many pages as its range in the manifest.
+ * Stops at the first failure; err->context names the object
+ * ("slices/0003.qs").
  *
  * Errors, in the order they are checked: manifest-invalid (missing or not a
- * quire manifest), manifest-signature-invalid (no .sig, or the manifest was
- * edited), wrong-key (the key file is not the one the package was made with:
- * its key id differs, or key.json does not unwrap), slice-missing,
+ * quire manifest; PDF page ranges that do not tile 1..numberOfPages),
+ * manifest-signature-invalid (no .sig, or the manifest was edited),
+ * wrong-key (the key file is not the one the package was made with: its key
+ * id differs, or key.json does not unwrap), slice-missing,
  * slice-hash-mismatch (size or SHA-256 differs: flipped byte, truncation,
  * swapped slice), slice-truncated / slice-invalid / slice-auth-failed (from
- * decryption), slice-invalid (the plaintext is not the listed ZIP), io.
- * `out` may be NULL.
+ * decryption), slice-invalid (the plaintext is not the listed ZIP, or not a
+ * PDF with the listed page count), io. `out` and `opts` may be NULL.
  */
+int qr_package_verify_with(qr_verify_report *out, const qr_store *store, const char *prefix,
+                           const qr_keyring *k, const qr_read_opts *opts, qr_error *err) QR_WUR;
+
+/* qr_package_verify_with with `limits` (NULL: defaults) and the default work directory. */
 int qr_package_verify(qr_verify_report *out, const qr_store *store, const char *prefix,
                       const qr_keyring *k, const qr_limits *limits, qr_error *err) QR_WUR;
 
 /*
- * Verifies the package as qr_package_verify does and rebuilds one EPUB at
- * `out_path` (atomically): `mimetype` first and stored, then every entry of
- * every slice in slice order, its compressed bytes copied untouched.
- * `work_parent` is where decrypted slices wait (NULL: /tmp); removed after.
- * Errors: those of qr_package_verify, write-failed, io.
+ * Verifies the package as qr_package_verify_with does and rebuilds one book
+ * at `out_path` (atomically). EPUB: `mimetype` first and stored, then every
+ * entry of every slice in slice order, its compressed bytes copied
+ * untouched. PDF: the slice PDFs joined in order (qr_pdf_merge).
+ * With opts->slices_dir (created when missing) each decrypted slice is also
+ * left there as NNNN.zip or NNNN.pdf. Errors: those of qr_package_verify,
+ * of qr_pdf_merge, write-failed, io.
  */
+int qr_package_unpack_with(qr_verify_report *out, const qr_store *store, const char *prefix,
+                           const qr_keyring *k, const char *out_path, const qr_read_opts *opts,
+                           qr_error *err) QR_WUR;
+
+/* qr_package_unpack_with with `limits` (NULL: defaults) and `work_parent`, no slices dir. */
 int qr_package_unpack(qr_verify_report *out, const qr_store *store, const char *prefix,
                       const qr_keyring *k, const qr_limits *limits, const char *out_path,
                       const char *work_parent, qr_error *err) QR_WUR;
