@@ -1,0 +1,164 @@
+/*
+ * AWS plumbing for the S3 client: configuration read the way the AWS CLI and
+ * SDKs read it, the credential provider chain, and Signature Version 4.
+ * docs/internals/aws.md explains the code; docs/operations/s3.md lists every
+ * variable.
+ *
+ * The library never calls getenv: the binary passes a lookup function.
+ * Secrets (secret access key, session token, the IMDS token) are never
+ * logged nor put in errors, and are wiped (sodium_memzero) when freed.
+ */
+#ifndef QR_AWS_H
+#define QR_AWS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <time.h>
+
+#include "qr/error.h"
+#include "qr/http.h"
+
+/* Returns the value of variable `name`, or NULL when unset. */
+typedef const char *(*qr_aws_env_fn)(const char *name, void *ud);
+
+/* Credentials. Strings are malloc'd; session_token NULL when there is none. */
+typedef struct qr_aws_creds {
+    char *access_key_id;
+    char *secret_access_key;
+    char *session_token;
+    int64_t expiration; /* unix seconds; 0: never expires */
+    const char *source; /* static: "env", "credentials-file", "config-file", "ecs", "imds" */
+} qr_aws_creds;
+
+#define QR_AWS_CREDS_INIT {NULL, NULL, NULL, 0, NULL}
+
+/* Wipes and frees the strings; `c` becomes QR_AWS_CREDS_INIT. NULL-safe. */
+void qr_aws_creds_clear(qr_aws_creds *c);
+/* Deep copy into `dst` (cleared first). Errors: out-of-memory. */
+int qr_aws_creds_copy(qr_aws_creds *dst, const qr_aws_creds *src, qr_error *err) QR_WUR;
+
+/*
+ * Everything the S3 client needs to know, resolved once from the
+ * environment and the shared config/credentials files. Owns its strings.
+ */
+typedef struct qr_aws_config {
+    char *profile;          /* AWS_PROFILE, "default" */
+    char *region;           /* AWS_REGION > AWS_DEFAULT_REGION > profile region > "us-east-1" */
+    char *endpoint_url;     /* AWS_ENDPOINT_URL_S3 > AWS_ENDPOINT_URL > profile s3.endpoint_url
+                               > profile endpoint_url; NULL: AWS */
+    bool path_style;        /* QUIRE_S3_PATH_STYLE > profile s3.addressing_style;
+                               default: path-style with a custom endpoint, else virtual-hosted */
+    uint64_t part_size;     /* QUIRE_S3_PART_SIZE, 8 MiB (5 MiB .. 5 GiB) */
+    uint64_t multipart_threshold; /* QUIRE_S3_MULTIPART_THRESHOLD, 16 MiB */
+    char *cache_control;    /* QUIRE_S3_CACHE_CONTROL for immutable objects,
+                               "public, max-age=31536000, immutable" */
+    char *config_file;      /* resolved AWS_CONFIG_FILE, ~/.aws/config (NULL without HOME) */
+    char *credentials_file; /* resolved AWS_SHARED_CREDENTIALS_FILE, ~/.aws/credentials */
+    /* Static credentials found in the environment and the files (secrets). */
+    qr_aws_creds env_creds;
+    qr_aws_creds file_creds;
+    bool credential_process; /* the profile names a credential_process (not supported) */
+    /* Container (ECS) and instance (IMDS) credential endpoints. */
+    char *ecs_relative_uri;  /* AWS_CONTAINER_CREDENTIALS_RELATIVE_URI */
+    char *ecs_full_uri;      /* AWS_CONTAINER_CREDENTIALS_FULL_URI */
+    char *ecs_auth_token;    /* AWS_CONTAINER_AUTHORIZATION_TOKEN (secret) */
+    char *ecs_auth_token_file; /* AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE */
+    char *ecs_host;          /* "http://169.254.170.2" (the relative URI's base) */
+    char *imds_endpoint;     /* AWS_EC2_METADATA_SERVICE_ENDPOINT, "http://169.254.169.254" */
+    bool imds_disabled;      /* AWS_EC2_METADATA_DISABLED=true */
+} qr_aws_config;
+
+/*
+ * Fills `out` from the variables `env` returns (HOME for "~") and the files
+ * they name. Missing files are not errors; an unreadable one is (io). A
+ * profile named by AWS_PROFILE that is in neither file is invalid-argument
+ * unless it is "default". Bad numbers or QUIRE_S3_PATH_STYLE values:
+ * invalid-argument. Free with qr_aws_config_free, also on failure.
+ */
+int qr_aws_config_load(qr_aws_config *out, qr_aws_env_fn env, void *ud, qr_error *err) QR_WUR;
+void qr_aws_config_free(qr_aws_config *c);
+
+/* ---- credential provider ---- */
+
+typedef struct qr_aws_provider qr_aws_provider;
+
+typedef struct qr_aws_provider_opts {
+    int64_t refresh_window_s;    /* refresh when less than this remains; 0: 300 */
+    double metadata_connect_timeout_s; /* ECS and IMDS; 0: 1 */
+    double metadata_timeout_s;   /* one metadata request; 0: 3 */
+    unsigned metadata_attempts;  /* 0: 2 */
+} qr_aws_provider_opts;
+
+#define QR_AWS_PROVIDER_OPTS_INIT {0, 0, 0, 0}
+
+/*
+ * A credential provider over `cfg` (copied: the provider does not keep it).
+ * The chain, first hit wins: environment, shared credentials file, config
+ * file, ECS container endpoint (when its variables are set), EC2 instance
+ * metadata (IMDSv2; unless disabled). Errors: out-of-memory.
+ */
+int qr_aws_provider_new(qr_aws_provider **out, const qr_aws_config *cfg,
+                        const qr_aws_provider_opts *opts, qr_error *err) QR_WUR;
+void qr_aws_provider_free(qr_aws_provider *p);
+
+/*
+ * Current credentials, copied into `out` (clear with qr_aws_creds_clear).
+ * Cached; resolved again when they expire within the refresh window. Not
+ * thread-safe. Errors: credentials-missing (naming every source tried),
+ * access-denied (a metadata service refused), remote-error (it answered
+ * nonsense), timeout, out-of-memory.
+ */
+int qr_aws_provider_get(qr_aws_provider *p, qr_aws_creds *out, qr_error *err) QR_WUR;
+/* How many times the chain has been resolved (for tests and debug logs). */
+unsigned qr_aws_provider_resolutions(const qr_aws_provider *p);
+
+/* ---- Signature Version 4 ---- */
+
+#define QR_AWS_UNSIGNED_PAYLOAD "UNSIGNED-PAYLOAD"
+#define QR_AWS_EMPTY_SHA256 "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
+
+typedef struct qr_aws_sigv4_request {
+    const char *method;            /* "GET", "PUT", ... */
+    const char *url;               /* scheme://host[:port]/path?query, path and query already
+                                      URI-encoded (qr_aws_uri_encode); S3: not normalised */
+    const qr_http_header *headers; /* further headers to sign (Content-Type, ...) */
+    size_t nheaders;
+    const char *payload_hash;      /* hex SHA-256 of the body, or QR_AWS_UNSIGNED_PAYLOAD */
+    const char *region;
+    const char *service;           /* "s3" */
+    time_t when;
+} qr_aws_sigv4_request;
+
+typedef struct qr_aws_sigv4 {
+    char amz_date[17];       /* "20261126T123456Z" */
+    char *authorization;     /* the Authorization header value */
+    char *canonical_request; /* for tests and debugging (holds the session token) */
+    char *string_to_sign;
+} qr_aws_sigv4;
+
+#define QR_AWS_SIGV4_INIT {{0}, NULL, NULL, NULL}
+
+/*
+ * Signs `req` with `c`. The headers the request must carry are then Host
+ * (as in the URL, without a default port), X-Amz-Date (out->amz_date),
+ * X-Amz-Content-SHA256 (req->payload_hash), X-Amz-Security-Token (when
+ * c->session_token) and Authorization (out->authorization), plus
+ * req->headers. Errors: invalid-argument (URL), out-of-memory.
+ */
+int qr_aws_sigv4_sign(qr_aws_sigv4 *out, const qr_aws_sigv4_request *req, const qr_aws_creds *c,
+                      qr_error *err) QR_WUR;
+void qr_aws_sigv4_free(qr_aws_sigv4 *s);
+
+/* Lowercase hex SHA-256 of `len` bytes (out: 65 bytes). */
+void qr_aws_sha256_hex(char out[65], const void *data, size_t len);
+/* SHA-256 of `len` bytes of `fd` from `off` (pread; bounded memory). Errors: io. */
+int qr_aws_sha256_fd_hex(char out[65], int fd, uint64_t off, uint64_t len, qr_error *err) QR_WUR;
+
+/*
+ * URI-encodes `s` as S3 wants it (every byte except A-Z a-z 0-9 - _ . ~ is
+ * %XX; '/' kept when `keep_slash`). malloc'd; NULL when out of memory.
+ */
+char *qr_aws_uri_encode(const char *s, bool keep_slash);
+
+#endif

@@ -1,0 +1,58 @@
+/* Helpers shared by the files of src/aws (not part of the public API). */
+#ifndef QR_AWS_INTERNAL_H
+#define QR_AWS_INTERNAL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "qr/aws.h"
+#include "qr/buf.h"
+#include "qr/error.h"
+
+/* A URL cut into the pieces SigV4 needs. path/query point into the URL. */
+typedef struct qr_aws_url_parts {
+    char scheme[8];
+    char host[256];        /* lowercase, brackets kept for IPv6 */
+    unsigned port;         /* 0: none given */
+    char host_header[264]; /* host[:port], the port only when not the scheme's default */
+    const char *path;      /* "" when absent */
+    size_t path_len;
+    const char *query;     /* without '?'; "" when absent */
+    size_t query_len;
+} qr_aws_url_parts;
+
+int qr_aws__url_split(qr_aws_url_parts *out, const char *url, qr_error *err);
+
+/*
+ * Looks `key` up in section `section` of INI text as the AWS CLI writes it:
+ * "[name]" sections, "key = value", full-line '#' or ';' comments, blanks
+ * around names and values ignored, and nested sub-sections ("s3 =" followed
+ * by indented "addressing_style = path"), looked up as "s3.addressing_style".
+ * *out is malloc'd, or NULL when absent. *found_section tells whether the
+ * section exists (may be NULL). Errors: out-of-memory.
+ */
+int qr_aws__ini_get(char **out, bool *found_section, const char *text, size_t len,
+                    const char *section, const char *key, qr_error *err);
+
+/* Wipes then frees a NUL-terminated secret. NULL-safe. */
+void qr_aws__free_secret(char *s);
+
+/* The metadata services (ECS, IMDS) over qr_http with short deadlines. */
+typedef struct qr_aws_meta_opts {
+    double connect_timeout_s;
+    double timeout_s;
+    unsigned attempts;
+} qr_aws_meta_opts;
+
+/* Parses the JSON the ECS and IMDS credential endpoints return. Errors: remote-error. */
+int qr_aws__parse_creds_json(qr_aws_creds *out, const char *json, size_t len, const char *source,
+                             qr_error *err);
+/* Parses "2026-11-26T12:34:56Z" into unix seconds; -1 when malformed. */
+int64_t qr_aws__parse_iso8601(const char *s);
+
+int qr_aws__ecs_fetch(qr_aws_creds *out, const qr_aws_config *cfg, const qr_aws_meta_opts *o,
+                      qr_error *err);
+int qr_aws__imds_fetch(qr_aws_creds *out, const qr_aws_config *cfg, const qr_aws_meta_opts *o,
+                       qr_error *err);
+
+#endif
