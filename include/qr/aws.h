@@ -103,7 +103,8 @@ int qr_aws_provider_new(qr_aws_provider **out, const qr_aws_config *cfg,
 void qr_aws_provider_free(qr_aws_provider *p);
 
 /*
- * Current credentials, copied into `out` (clear with qr_aws_creds_clear).
+ * Current credentials, copied into `out` (initialised: it is cleared first;
+ * clear it with qr_aws_creds_clear).
  * Cached; resolved again when they expire within the refresh window. Not
  * thread-safe. Errors: credentials-missing (naming every source tried),
  * access-denied (a metadata service refused), remote-error (it answered
