@@ -1,0 +1,180 @@
+/*
+ * Opening a PDF: size limit, header sniff, qpdf read with recovery, password
+ * handling, then the facts of qr_pdf_info (metadata, outline, page labels).
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "pdf/pdf_internal.h"
+#include "qr/fs.h"
+
+/* qpdf, like readers, accepts the header anywhere in the first 1024 bytes. */
+static int sniff_header(const char *path, qr_error *err)
+{
+    char head[1024];
+    FILE *f = fopen(path, "rb");
+    if (!f) {
+        int e = errno;
+        return qr_error_set_cause(err, e == ENOENT ? QR_ERR_SOURCE_NOT_FOUND : QR_ERR_IO, e,
+                                  QR_PDF_STAGE, "cannot open %s: %s", path, strerror(e));
+    }
+    size_t n = fread(head, 1, sizeof(head), f);
+    int bad = ferror(f);
+    fclose(f);
+    if (bad)
+        return qr_error_set(err, QR_ERR_IO, QR_PDF_STAGE, "cannot read %s", path);
+    for (size_t i = 0; i + 5 <= n; i++)
+        if (memcmp(head + i, "%PDF-", 5) == 0)
+            return 0;
+    return qr_error_set(err, QR_ERR_UNSUPPORTED_FORMAT, QR_PDF_STAGE,
+                        "%s has no PDF header", path);
+}
+
+int qr_pdf__handle_open(qpdf_data *out, qr_pdf__open_facts *facts, const char *path,
+                        const qr_limits *limits, qr_error *err)
+{
+    qpdf_data q = NULL;
+    uint64_t size = 0;
+    int rc = 0;
+
+    *out = NULL;
+    memset(facts, 0, sizeof(*facts));
+    if (!path || !limits)
+        return qr_error_set(err, QR_ERR_INVALID_ARGUMENT, QR_PDF_STAGE, "NULL argument");
+    if ((rc = qr_fs_file_size(&size, path, err)) < 0)
+        return rc;
+    if (size > limits->max_input_bytes)
+        return qr_error_set(err, QR_ERR_INPUT_TOO_LARGE, QR_PDF_STAGE,
+                            "%s is %llu bytes, limit is %llu", path, (unsigned long long)size,
+                            (unsigned long long)limits->max_input_bytes);
+    if ((rc = sniff_header(path, err)) < 0)
+        return rc;
+
+    q = qpdf_init();
+    if (!q)
+        return qr_error_set(err, QR_ERR_OUT_OF_MEMORY, QR_PDF_STAGE, "qpdf_init failed");
+    qpdf_silence_errors(q);
+    qpdf_set_suppress_warnings(q, QPDF_TRUE);
+    qpdf_set_attempt_recovery(q, QPDF_TRUE);
+    /* The empty password opens files whose user password is empty; others need one. */
+    QPDF_ERROR_CODE st = qpdf_read(q, path, "");
+    if (st & QPDF_ERRORS) {
+        qpdf_error e = qpdf_has_error(q) ? qpdf_get_error(q) : NULL;
+        bool pw = e && qpdf_get_error_code(q, e) == qpdf_e_password;
+        bool sys = e && qpdf_get_error_code(q, e) == qpdf_e_system;
+        const char *t = e ? qpdf_get_error_full_text(q, e) : NULL;
+        if (pw)
+            rc = qr_error_set(err, QR_ERR_DRM_PROTECTED, QR_PDF_STAGE,
+                              "%s is encrypted and needs a password", path);
+        else
+            rc = qr_error_set(err, sys ? QR_ERR_IO : QR_ERR_PDF_DAMAGED, QR_PDF_STAGE,
+                              "cannot read %s: %s", path, t ? t : "qpdf error");
+        goto out;
+    }
+    qr_pdf__drain_warnings(q, facts);
+    facts->empty_password = qpdf_is_encrypted(q) != QPDF_FALSE;
+
+    int npages = qpdf_get_num_pages(q);
+    if (qpdf_has_error(q) || npages <= 0) {
+        rc = qpdf_has_error(q)
+                 ? qr_pdf__error_from_qpdf(err, q, QR_ERR_PDF_DAMAGED, "cannot read the page tree")
+                 : qr_error_set(err, QR_ERR_PDF_DAMAGED, QR_PDF_STAGE, "%s has no pages", path);
+        goto out;
+    }
+    if (npages > QR_PDF_MAX_PAGES) {
+        rc = qr_error_set(err, QR_ERR_INPUT_TOO_LARGE, QR_PDF_STAGE, "%d pages, limit is %d",
+                          npages, QR_PDF_MAX_PAGES);
+        goto out;
+    }
+    /* Reading the page tree may repair it too (loops, missing /Type). */
+    qr_pdf__drain_warnings(q, facts);
+    facts->repaired = facts->nwarnings > 0;
+    *out = q;
+    q = NULL;
+out:
+    if (q)
+        qpdf_cleanup(&q);
+    if (rc < 0)
+        qr_error_set_context(err, "%s", path);
+    return rc;
+}
+
+static void info_free(qr_pdf_info *in)
+{
+    free(in->title);
+    free(in->author);
+    qr_pdf__outline_free(in->outline, in->noutline);
+    if (in->page_labels) {
+        for (uint32_t i = 0; i < in->pages; i++)
+            free(in->page_labels[i]);
+        free(in->page_labels);
+    }
+    memset(in, 0, sizeof(*in));
+}
+
+int qr_pdf_open(qr_pdf **out, const char *path, const qr_limits *limits, qr_warnings *w,
+                qr_error *err)
+{
+    qr_pdf *p = NULL;
+    qr_pdf__open_facts facts;
+    qr_pdf__label_range *ranges = NULL;
+    size_t nranges = 0;
+    int rc = 0;
+
+    if (!out)
+        return qr_error_set(err, QR_ERR_INVALID_ARGUMENT, QR_PDF_STAGE, "NULL argument");
+    *out = NULL;
+    p = calloc(1, sizeof(*p));
+    if (!p)
+        return qr_error_set(err, QR_ERR_OUT_OF_MEMORY, QR_PDF_STAGE, "out of memory");
+    if ((rc = qr_pdf__handle_open(&p->q, &facts, path, limits, err)) < 0)
+        goto out;
+    p->limits = *limits;
+    if (facts.repaired)
+        qr_warn(w, "pdf-repaired", QR_PDF_STAGE, path, "qpdf repaired the file (%zu warning%s): %s",
+                facts.nwarnings, facts.nwarnings == 1 ? "" : "s", facts.first_warning);
+    if (facts.empty_password)
+        qr_warn(w, "pdf-encrypted-empty-password", QR_PDF_STAGE, path,
+                "encrypted with an empty user password; opened without one");
+
+    qr_pdf_info *in = &p->info;
+    in->pages = (uint32_t)qpdf_get_num_pages(p->q);
+    in->encrypted = facts.empty_password;
+    in->linearized = qpdf_is_linearized(p->q) != QPDF_FALSE;
+    const char *ver = qpdf_get_pdf_version(p->q);
+    snprintf(in->version, sizeof(in->version), "%s", ver ? ver : "");
+    if ((rc = qr_pdf__read_meta(&in->title, &in->author, p->q, limits, err)) < 0)
+        goto out;
+    if ((rc = qr_pdf__read_outline(&in->outline, &in->noutline, p->q, err)) < 0)
+        goto out;
+    if ((rc = qr_pdf__read_label_ranges(&ranges, &nranges, p->q, in->pages, err)) < 0)
+        goto out;
+    if (nranges > 0 &&
+        (rc = qr_pdf__format_labels(&in->page_labels, ranges, nranges, in->pages, err)) < 0)
+        goto out;
+    /* Type mismatches met while reading are tolerated, not repairs. */
+    qr_pdf__drain_warnings(p->q, NULL);
+    *out = p;
+    p = NULL;
+out:
+    qr_pdf__label_ranges_free(ranges, nranges);
+    qr_pdf_close(p);
+    return rc;
+}
+
+void qr_pdf_close(qr_pdf *p)
+{
+    if (!p)
+        return;
+    info_free(&p->info);
+    if (p->q)
+        qpdf_cleanup(&p->q);
+    free(p);
+}
+
+const qr_pdf_info *qr_pdf_info_get(const qr_pdf *p)
+{
+    return p ? &p->info : NULL;
+}
