@@ -35,6 +35,9 @@
  *   exists: *out = whether the object exists.
  *   remove: deletes the object; a missing object is not an error.
  *   free:   releases `ctx` (may be NULL).
+ *   put_file: optional (NULL: qr_store_put_file reads the file and calls
+ *           put): writes the whole local file at `path` as the object,
+ *           streamed, with put's guarantees.
  */
 typedef struct qr_store_ops {
     int (*put)(void *ctx, const char *key, const void *data, size_t len, qr_error *err);
@@ -42,6 +45,7 @@ typedef struct qr_store_ops {
     int (*exists)(void *ctx, const char *key, bool *out, qr_error *err);
     int (*remove)(void *ctx, const char *key, qr_error *err);
     void (*free)(void *ctx);
+    int (*put_file)(void *ctx, const char *key, const char *path, qr_error *err);
 } qr_store_ops;
 
 typedef struct qr_store qr_store;
@@ -62,6 +66,14 @@ int qr_store_put(const qr_store *s, const char *key, const void *data, size_t le
 int qr_store_get(const qr_store *s, const char *key, qr_buf *out, qr_error *err) QR_WUR;
 int qr_store_exists(const qr_store *s, const char *key, bool *out, qr_error *err) QR_WUR;
 int qr_store_remove(const qr_store *s, const char *key, qr_error *err) QR_WUR;
+/*
+ * Writes the local file at `path` as object `key`: streamed through the
+ * store's put_file when it has one (S3: multipart for large files), else read
+ * into memory (at most `max_bytes`, input-too-large beyond) and put.
+ * Errors: those of put, io, input-too-large.
+ */
+int qr_store_put_file(const qr_store *s, const char *key, const char *path, size_t max_bytes,
+                      qr_error *err) QR_WUR;
 
 /* ---- process ---- */
 

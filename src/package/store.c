@@ -1,4 +1,4 @@
-/* The store interface: a thin dispatcher over an ops table (local, later S3). */
+/* The store interface: a thin dispatcher over an ops table (local, S3). */
 #include <stdlib.h>
 
 #include "qr/package.h"
@@ -53,4 +53,19 @@ int qr_store_remove(const qr_store *s, const char *key, qr_error *err)
     if (!s || !key)
         return qr_error_set(err, QR_ERR_INVALID_ARGUMENT, "store", "no store or key");
     return s->ops->remove(s->ctx, key, err);
+}
+
+int qr_store_put_file(const qr_store *s, const char *key, const char *path, size_t max_bytes,
+                      qr_error *err)
+{
+    if (!s || !key || !path)
+        return qr_error_set(err, QR_ERR_INVALID_ARGUMENT, "store", "no store, key or file");
+    if (s->ops->put_file)
+        return s->ops->put_file(s->ctx, key, path, err);
+    qr_buf b = QR_BUF_INIT(max_bytes);
+    int rc = qr_buf_read_file(&b, path, "store", err);
+    if (rc == 0)
+        rc = s->ops->put(s->ctx, key, b.data, b.len, err);
+    qr_buf_free(&b);
+    return rc;
 }

@@ -1,9 +1,11 @@
 /*
  * The local store: objects are files below a root directory. Each put goes
  * through qr_fs_write_atomic (temporary file, fsync, rename), so a reader
- * sees either the old object or the new one, never half of one.
+ * sees either the old object or the new one, never half of one; put_file
+ * streams a local file the same way (temporary file, fsync, rename).
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -119,6 +121,87 @@ static int local_remove(void *ctx, const char *key, qr_error *err)
     return rc;
 }
 
+/* Streams `path` into the object: a temporary file beside it, fsync, rename. */
+static int local_put_file(void *ctx, const char *key, const char *path, qr_error *err)
+{
+    char *dst = NULL, *tmp = NULL;
+    char *buf = NULL;
+    int in = -1, out = -1;
+    int rc = object_path(&dst, ctx, key, err);
+    if (rc < 0)
+        goto out;
+    char *slash = strrchr(dst, '/');
+    *slash = '\0';
+    rc = qr_fs_mkdirs(dst, 0755, err);
+    *slash = '/';
+    if (rc < 0)
+        goto out;
+    size_t n = strlen(dst) + 16;
+    tmp = malloc(n);
+    buf = malloc(1 << 16);
+    if (!tmp || !buf) {
+        rc = qr_error_set(err, QR_ERR_OUT_OF_MEMORY, "store", "out of memory");
+        goto out;
+    }
+    snprintf(tmp, n, "%s.tmp-XXXXXX", dst);
+    if ((in = open(path, O_RDONLY | O_CLOEXEC)) < 0) {
+        rc = qr_error_set_cause(err, errno == ENOENT ? QR_ERR_SOURCE_NOT_FOUND : QR_ERR_IO, errno,
+                                "store", "cannot open %s: %s", path, strerror(errno));
+        goto out;
+    }
+    if ((out = mkstemp(tmp)) < 0 || fchmod(out, 0644) != 0) {
+        rc = qr_error_set_cause(err, QR_ERR_WRITE_FAILED, errno, "store", "cannot create %s: %s",
+                                tmp, strerror(errno));
+        goto out;
+    }
+    for (;;) {
+        ssize_t r = read(in, buf, 1 << 16);
+        if (r < 0 && errno == EINTR)
+            continue;
+        if (r < 0) {
+            rc = qr_error_set_cause(err, QR_ERR_IO, errno, "store", "cannot read %s: %s", path,
+                                    strerror(errno));
+            goto out;
+        }
+        if (r == 0)
+            break;
+        for (ssize_t w = 0; w < r;) {
+            ssize_t k = write(out, buf + w, (size_t)(r - w));
+            if (k < 0 && errno == EINTR)
+                continue;
+            if (k < 0) {
+                rc = qr_error_set_cause(err, QR_ERR_WRITE_FAILED, errno, "store",
+                                        "cannot write %s: %s", key, strerror(errno));
+                goto out;
+            }
+            w += k;
+        }
+    }
+    if (fsync(out) != 0 || close(out) != 0) {
+        out = -1;
+        rc = qr_error_set_cause(err, QR_ERR_WRITE_FAILED, errno, "store", "cannot write %s: %s",
+                                key, strerror(errno));
+        goto out;
+    }
+    out = -1;
+    if (rename(tmp, dst) != 0)
+        rc = qr_error_set_cause(err, QR_ERR_WRITE_FAILED, errno, "store", "cannot rename into %s: %s",
+                                key, strerror(errno));
+out:
+    if (out >= 0)
+        close(out);
+    if (in >= 0)
+        close(in);
+    if (rc < 0 && tmp && tmp[0])
+        unlink(tmp);
+    if (rc < 0)
+        qr_error_set_context(err, "%s", dst ? dst : key);
+    free(buf);
+    free(tmp);
+    free(dst);
+    return rc;
+}
+
 static void local_free(void *ctx)
 {
     local_store *ls = ctx;
@@ -128,8 +211,8 @@ static void local_free(void *ctx)
     free(ls);
 }
 
-static const qr_store_ops local_ops = {local_put, local_get, local_exists, local_remove,
-                                       local_free};
+static const qr_store_ops local_ops = {local_put, local_get,  local_exists,
+                                       local_remove, local_free, local_put_file};
 
 int qr_store_local_new(qr_store **out, const char *root, qr_error *err)
 {
