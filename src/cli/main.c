@@ -12,6 +12,7 @@
 
 #include "cli.h"
 #include "qr/crypt.h"
+#include "qr/http.h"
 #include "qr/image.h"
 #include "qr/log.h"
 
@@ -129,7 +130,7 @@ int main(int argc, char **argv)
             }
         setup_logging();
         qr_error err = QR_ERROR_INIT;
-        if (qr_crypt_global_init(&err) < 0)
+        if (qr_crypt_global_init(&err) < 0 || qr_http_global_init(&err) < 0)
             return qr_cli_fail(&err);
         /*
          * The worker forks per job and libvips' threads do not survive fork:
@@ -141,6 +142,7 @@ int main(int argc, char **argv)
         int rc = commands[i].run(argc - 1, argv + 1);
         if (vips)
             qr_image_global_shutdown();
+        qr_http_global_cleanup();
         return rc;
     }
     fprintf(stderr, "quire: '%s' is not a quire command (see `quire --help`)\n", name);
