@@ -23,7 +23,11 @@
 #include "qr/buf.h"
 #include "qr/error.h"
 
-/* curl_global_init(CURL_GLOBAL_DEFAULT). Errors: internal. */
+/*
+ * curl_global_init(CURL_GLOBAL_DEFAULT), and sodium_init for the backoff
+ * jitter (idempotent). Errors: internal. All errors of this module carry
+ * stage "net".
+ */
 int qr_http_global_init(qr_error *err) QR_WUR;
 void qr_http_global_cleanup(void);
 
@@ -46,14 +50,24 @@ typedef struct qr_net_policy {
 /*
  * Parses a comma- or space-separated CIDR list (the QUIRE_NET_ALLOW form)
  * into *out (malloc'd array of malloc'd strings, *n entries; free with
- * qr_net_allow_free). Errors: invalid-argument naming the bad entry.
+ * qr_net_allow_free). An entry is "a.b.c.d/n" (n 0..32), "v6/n" (n 0..128)
+ * or a bare address (= /32 or /128); host bits past the prefix must be clear
+ * ("10.0.0.1/8" is refused). NULL or an empty list: *out NULL, *n 0. At
+ * most 256 entries and 64 KiB of text. On failure *out is NULL and *n 0.
+ * Errors: invalid-argument naming the bad entry (out-of-memory).
  */
 int qr_net_allow_parse(char ***out, size_t *n, const char *list, qr_error *err) QR_WUR;
 void qr_net_allow_free(char **v, size_t n);
 
 /*
- * Whether the numeric address `ip` (IPv4 or IPv6 text) may be connected to
- * under `policy`. Pure; exposed for tests and the fuzzer.
+ * Whether the numeric address `ip` (IPv4 or IPv6 text, no brackets, no
+ * zone) may be connected to under `policy`. Pure; exposed for tests and the
+ * fuzzer. False for anything that is not a numeric address. `policy` NULL
+ * (trusted): every valid address. An IPv4-mapped address (::ffff:a.b.c.d)
+ * is judged, and matched against IPv4 allowlist entries, as its IPv4;
+ * NAT64 (64:ff9b::/96) and 6to4 (2002::/16) addresses take the class of
+ * their embedded IPv4 but are not matched by IPv4 entries (they reach
+ * another host). Malformed allowlist entries match nothing.
  */
 bool qr_net_address_allowed(const qr_net_policy *policy, const char *ip);
 
@@ -61,11 +75,13 @@ typedef struct qr_http_opts {
     const qr_net_policy *policy; /* NULL: trusted destination (the operator's S3 endpoint) */
     double connect_timeout_s;    /* per attempt; 0: 10 */
     double timeout_s;            /* whole attempt; 0: 600 */
-    double stall_s;              /* abort an attempt that moves no byte this long; 0: 30 */
-    unsigned max_attempts;       /* including the first; 0: 5 */
+    double stall_s;              /* abort an attempt that moves no byte this long (whole
+                                    seconds, rounded up); 0: 30 */
+    unsigned max_attempts;       /* including the first, per redirect hop; 0: 5 */
     double backoff_base_s;       /* first retry waits up to this (full jitter); 0: 0.5 */
     double backoff_max_s;        /* cap of one wait; 0: 20 */
-    unsigned max_redirects;      /* GET/HEAD only; 0: redirects are returned, not followed */
+    unsigned max_redirects;      /* GET/HEAD only (301 302 303 307 308, same method);
+                                    0: redirects are returned, not followed */
     uint64_t max_body_bytes;     /* response body cap (input-too-large); 0: none */
     const char *ca_file;         /* NULL: the system store */
     const char *user_agent;      /* NULL: "quire/<version>" */
@@ -73,6 +89,7 @@ typedef struct qr_http_opts {
 
 #define QR_HTTP_OPTS_INIT {NULL, 0, 0, 0, 0, 0, 0, 0, 0, NULL, NULL}
 
+/* A request header. No CR or LF in either part (invalid-argument); values are never logged. */
 typedef struct qr_http_header {
     const char *name;
     const char *value;
@@ -82,7 +99,10 @@ typedef struct qr_http_header {
  * A request. The body is either in memory (`body`, `body_len`) or a byte
  * range of an open file (`body_fd` >= 0, from `body_off`, `body_len` bytes,
  * read with pread so every retry resends it from the start without holding
- * it in memory). `body_fd` -1 and `body` NULL: no body.
+ * it in memory; a file shorter than the range fails with `io`). `body_fd`
+ * -1 and `body` NULL: no body. `method` is upper-case letters only.
+ * On a redirect to another origin (scheme, host or port), Authorization,
+ * Cookie and Proxy-Authorization headers are not sent again.
  */
 typedef struct qr_http_request {
     const char *method; /* "GET", "HEAD", "PUT", "POST", "DELETE" */
@@ -99,18 +119,22 @@ typedef struct qr_http_request {
 
 /*
  * The response. Set at most one sink before the call: `body` (appended,
- * bounded by body->max and opts->max_body_bytes) or `body_fd` >= 0 (written
+ * bounded by body->max and opts->max_body_bytes; every attempt and hop
+ * restarts from the length it had at the call) or `body_fd` >= 0 (written
  * from offset 0; truncated before every attempt). Neither: the body is read
- * and dropped (bounded all the same).
+ * and dropped (bounded all the same). The sink holds the body of the last
+ * response received, whatever its status. What a previous call left in
+ * final_url/headers is freed first. On failure status, attempts,
+ * final_url and headers still describe the last attempt.
  */
 typedef struct qr_http_response {
     long status;        /* the final HTTP status; 0 when none was received */
     qr_buf *body;
     int body_fd;
     uint64_t body_bytes; /* bytes of the final body */
-    unsigned attempts;   /* attempts made */
+    unsigned attempts;   /* requests sent, every retry and redirect hop counted */
     char *final_url;     /* after redirects, redacted (malloc'd) */
-    char **headers;      /* "name: value" of the final response (malloc'd) */
+    char **headers;      /* "name: value" of the final response (malloc'd; at most 256) */
     size_t nheaders;
 } qr_http_response;
 
@@ -122,33 +146,48 @@ void qr_http_response_free(qr_http_response *r);
 const char *qr_http_response_header(const qr_http_response *r, const char *name);
 
 /*
- * Performs `req`, retrying as described above. Returns 0 when a final
+ * Performs `req`, retrying as described above: an attempt is retried after
+ * HTTP 5xx or 429, a timeout or stall, a refused connection, or a dropped
+ * one (reset, nothing received, short body, send/receive error); never
+ * after another 4xx, DNS or TLS failures, or a refusal by the guard. The
+ * wait before retry n is uniform in [0, min(backoff_max_s,
+ * backoff_base_s * 2^(n-1))], or Retry-After (seconds or HTTP date) capped
+ * by backoff_max_s. Returns 0 when a final
  * response arrived whose status is not retryable (2xx, 3xx, 4xx other than
  * 429): the caller interprets resp->status. Errors:
- *   source-forbidden   scheme not allowed, or an address refused by the policy
- *                      (checked on every connection, redirects included);
+ *   source-forbidden   (policy set) scheme not allowed, userinfo in the URL,
+ *                      or an address refused by the policy (checked on every
+ *                      connection, redirects included; the message names the
+ *                      host, the address and its class);
  *   too-many-redirects more hops than opts->max_redirects;
- *   input-too-large    the body exceeds the cap (no retry);
+ *   input-too-large    the body exceeds the cap, or its Content-Length
+ *                      announces it will (no retry);
  *   timeout            the last attempt hit a deadline or stalled;
  *   fetch-failed       DNS, connection or TLS failure, dropped connection,
  *                      or 5xx/429 on the last attempt (resp->status set);
  *   invalid-argument   malformed URL or request; io (a file sink or body
  *                      failed); out-of-memory.
- * err->message names the method, the redacted URL, the status and attempts.
+ * err->msg names the method, the redacted URL, the status and attempts.
  */
 int qr_http_perform(const qr_http_opts *opts, const qr_http_request *req, qr_http_response *resp,
                     qr_error *err) QR_WUR;
 
 /*
  * GETs `url` into the file at `path` (created 0600, replaced atomically on
- * success), following up to opts->max_redirects redirects. A non-2xx final
+ * success), following up to opts->max_redirects redirects. The download
+ * goes to a temporary ".<name>.XXXXXX" next to `path`, is fsynced and
+ * renamed; on any failure it is removed and `path` is untouched.
+ * *bytes_out (may be NULL) is the size written, 0 on failure. A non-2xx final
  * status fails: 404/410 source-not-found, 401/403 access-denied, other
  * remote-error. Errors: those of qr_http_perform, write-failed.
  */
 int qr_http_fetch_file(const qr_http_opts *opts, const char *url, const char *path,
                        uint64_t *bytes_out, qr_error *err) QR_WUR;
 
-/* `url` without userinfo, query and fragment, for messages (malloc'd; NULL on ENOMEM). */
+/*
+ * `url` without userinfo, query and fragment, for messages (malloc'd; NULL
+ * on ENOMEM). Control bytes are percent-encoded. NULL is taken as "".
+ */
 char *qr_http_redact_url(const char *url);
 
 #endif
