@@ -605,7 +605,7 @@ static void test_bad_requests(void **state)
 static void test_credentials_stay_on_origin(void **state)
 {
     (void)state;
-    char url[256], path[600];
+    char url[1024], path[600];
     qr_http_opts o = fast_opts(1);
     o.max_redirects = 2;
     const qr_http_header auth[] = {{"Authorization", "Bearer s3cr3t"}, {"X-Other", "kept"}};
