@@ -20,22 +20,26 @@
 void qr_cmd_process_usage(FILE *f)
 {
     fprintf(f,
-            "usage: quire process BOOK.epub (-o DIR | --store DIR) [--profile P]\n"
+            "usage: quire process BOOK (-o DIR | --store DIR) [--profile P]\n"
             "                     [--book-id ID] [--revision R] [--key-file F] [--json]\n"
             "\n"
-            "Compresses the book, cuts it into slices on spine boundaries, seals each\n"
-            "slice (XChaCha20-Poly1305) and publishes the package: slices, positions.json,\n"
+            "Compresses the book (EPUB or PDF), cuts it into slices (EPUB: on spine\n"
+            "boundaries; PDF: page ranges, each a standalone PDF), seals each slice\n"
+            "(XChaCha20-Poly1305) and publishes the package: slices, positions.json,\n"
             "cover, key.json, manifest.json.sig and last manifest.json (docs/format.md).\n"
             "\n"
             "  -o, --output DIR    write the package itself into DIR (DIR/manifest.json)\n"
             "      --store DIR     publish into a store, under books/<book_id>/<revision>/\n"
             "  -p, --profile P     %s (default tablet; see docs/profiles.md)\n"
-            "      --book-id ID    book id (default: from the EPUB unique identifier)\n"
+            "      --book-id ID    book id (default: from the EPUB unique identifier;\n"
+            "                      for a PDF, pdf- and a hash of the file)\n"
             "      --revision R    revision (default: hash of source, profile, format)\n"
             "  -k, --key-file F    service key file (default: $QUIRE_KEY_FILE, else a\n"
             "                      per-user development key, created on first use)\n"
             "      --slice-kb N    target slice size in KiB (default 256)\n"
-            "  -j, --threads N     image workers (default: one per CPU)\n"
+            "      --slice-pages N PDF: N pages per slice instead of a target size\n"
+            "  -j, --threads N     image workers, and PDF slicing workers (default: one\n"
+            "                      per CPU)\n"
             "      --json          print a JSON report on stdout instead of the summary\n"
             "  -q, --quiet         no summary and no progress display\n"
             "      --work-dir DIR  parent of the temporary work directory (default /tmp)\n"
@@ -194,13 +198,19 @@ int qr_cmd_process(int argc, char **argv)
     const char *profile = "tablet";
     bool json = false, quiet = false;
     qr_process_opts opts = QR_PROCESS_OPTS_INIT;
-    static const struct option longopts[] = {
-        {"output", required_argument, NULL, 'o'},   {"store", required_argument, NULL, 'S'},
-        {"profile", required_argument, NULL, 'p'},  {"book-id", required_argument, NULL, 'B'},
-        {"revision", required_argument, NULL, 'R'}, {"key-file", required_argument, NULL, 'k'},
-        {"slice-kb", required_argument, NULL, 'K'}, {"threads", required_argument, NULL, 'j'},
-        {"json", no_argument, NULL, 'J'},           {"quiet", no_argument, NULL, 'q'},
-        {"work-dir", required_argument, NULL, 'w'}, {NULL, 0, NULL, 0}};
+    static const struct option longopts[] = {{"output", required_argument, NULL, 'o'},
+                                             {"store", required_argument, NULL, 'S'},
+                                             {"profile", required_argument, NULL, 'p'},
+                                             {"book-id", required_argument, NULL, 'B'},
+                                             {"revision", required_argument, NULL, 'R'},
+                                             {"key-file", required_argument, NULL, 'k'},
+                                             {"slice-kb", required_argument, NULL, 'K'},
+                                             {"threads", required_argument, NULL, 'j'},
+                                             {"json", no_argument, NULL, 'J'},
+                                             {"quiet", no_argument, NULL, 'q'},
+                                             {"work-dir", required_argument, NULL, 'w'},
+                                             {"slice-pages", required_argument, NULL, 'N'},
+                                             {NULL, 0, NULL, 0}};
     int c;
     optind = 1;
     while ((c = getopt_long(argc, argv, "o:p:k:j:q", longopts, NULL)) != -1) {
@@ -230,6 +240,15 @@ int qr_cmd_process(int argc, char **argv)
                 return qr_cli_usage_error("process", "--slice-kb wants 4..1048576, got '%s'",
                                           optarg);
             opts.slice_target = (uint64_t)n * 1024;
+            break;
+        }
+        case 'N': {
+            char *end = NULL;
+            long n = strtol(optarg, &end, 10);
+            if (!end || *end || n < 1 || n > 1000000)
+                return qr_cli_usage_error("process", "--slice-pages wants 1..1000000, got '%s'",
+                                          optarg);
+            opts.slice_pages = (uint32_t)n;
             break;
         }
         case 'j': {

@@ -6,6 +6,7 @@
 
 #include "qr/epub.h"
 #include "qr/package.h"
+#include "qr/pdf.h"
 #include "qr/slice.h"
 
 /* Names fixed by the format (docs/format.md). */
@@ -18,6 +19,11 @@
 #define QR_PKG_SIGNATURE "manifest.json.sig"
 #define QR_PKG_KEY "key.json"
 #define QR_PKG_POSITIONS "positions.json"
+/* PDF packages (docs/format.md, "PDF packages"). */
+#define QR_PKG_PDF_PROFILE "https://readium.org/webpub-manifest/profiles/pdf"
+#define QR_PKG_PDF_HREF "publication.pdf"
+#define QR_PKG_PDF_TYPE "application/pdf"
+#define QR_PKG_PAGES_SOURCE_PDF "pdf"
 /* A manifest, key.json or positions.json larger than this is refused. */
 #define QR_PKG_MAX_JSON (UINT64_C(64) << 20)
 
@@ -44,6 +50,77 @@ typedef struct qr_package__manifest_in {
     uint64_t slice_target;
 } qr_package__manifest_in;
 
+/* What the PDF manifest is made of. */
+typedef struct qr_package__pdf_manifest_in {
+    const qr_pdf_info *info;    /* of the compressed file: pages, title, author, outline */
+    const qr_pdf_range *ranges; /* one per slice, 0-based pages */
+    const qr_package__slice *slices;
+    size_t nslices;
+    const char *book_id;
+    const char *revision;
+    const char *source_sha256; /* 64 hex digits of the source file, or NULL */
+    const char *kek_id;
+    uint64_t slice_target; /* 0 when slices have a fixed page count */
+    uint32_t slice_pages;  /* 0 when sized toward slice_target */
+} qr_package__pdf_manifest_in;
+
+/* The PDF manifest (Readium PDF profile); new reference. Errors: out-of-memory. */
+int qr_package__pdf_manifest_build(json_t **out, const qr_package__pdf_manifest_in *in,
+                                   qr_error *err);
+
+/* positions.json of a PDF of `pages` pages: one Locator per page. NULL when out of memory. */
+json_t *qr_package__pdf_positions(uint32_t pages);
+
+/*
+ * Plans the page ranges of a PDF of `pages` pages: `fixed` pages per slice
+ * when nonzero, else greedily toward `target` bytes using the per-page
+ * estimates `page_bytes` (a page that does not fit closes the slice; every
+ * slice has at least one page). *out is malloc'd (*n ranges).
+ * Errors: invalid-argument (no pages), out-of-memory.
+ */
+int qr_package__pdf_plan(qr_pdf_range **out, size_t *n, const uint64_t *page_bytes, uint32_t pages,
+                         uint64_t target, uint32_t fixed, qr_error *err);
+
+/* The PDF path of qr_process_book (process_pdf.c); `*prefix` as for qr_package__names. */
+int qr_package__process_pdf(qr_process_report *rep, const char *in_path, const qr_store *store,
+                            char **prefix, const qr_keyring *k, const qr_process_opts *o,
+                            qr_error *err);
+
+/* ---- shared by both formats (process.c) ---- */
+
+/* Puts `data` as prefix + name; on failure err->context names the key. */
+int qr_package__put(const qr_store *store, const char *prefix, const char *name, const void *data,
+                    size_t len, qr_error *err);
+/* Puts `j` serialised compactly (ASCII). */
+int qr_package__put_json(const qr_store *store, const char *prefix, const char *name,
+                         const json_t *j, qr_error *err);
+/*
+ * Book id and revision into `rep` (rules in include/qr/package.h), and, when
+ * *prefix is NULL, *prefix = "books/<book_id>/<revision>/" (malloc'd).
+ * EPUB: `uid` is the unique identifier and `src` NULL. PDF: `src` (65 bytes)
+ * receives the SHA-256 of the source file in hex, from the same read as the
+ * revision. Errors: invalid-argument, source-not-found, io, out-of-memory.
+ */
+int qr_package__names(qr_process_report *rep, char **prefix, const qr_process_opts *o,
+                      const char *in_path, const char *uid, char *src, qr_error *err);
+/*
+ * *done = a manifest is under `prefix` and the package verifies; when one is
+ * there but does not verify, it is removed (the stale commit point).
+ */
+int qr_package__check_published(bool *done, const qr_store *store, const char *prefix,
+                                const qr_keyring *k, const qr_process_opts *o, qr_error *err);
+/*
+ * Seals `plain` as slice i of n under `ck` with the binding of `rep`, fills
+ * `ps` (href, sizes, SHA-256) and puts it; adds to rep's encrypt/publish
+ * times and byte counts. `sealed` is scratch space.
+ */
+int qr_package__seal_put(qr_package__slice *ps, qr_buf *sealed, qr_process_report *rep,
+                         const qr_store *store, const char *prefix, const qr_content_key *ck,
+                         size_t i, size_t n, const qr_buf *plain, qr_error *err);
+/* Serialises the manifest, signs it, puts manifest.json.sig and then manifest.json. */
+int qr_package__commit_manifest(const qr_store *store, const char *prefix, const qr_keyring *k,
+                                const json_t *man, qr_error *err);
+
 /* Builds the RWPM manifest (new reference in *out). Errors: out-of-memory. */
 int qr_package__manifest_build(json_t **out, const qr_package__manifest_in *in, qr_error *err);
 
@@ -61,23 +138,34 @@ typedef struct qr_package__reader qr_package__reader;
 
 /*
  * Loads manifest.json, checks its signature against `k`, unwraps key.json.
- * Errors: manifest-invalid, manifest-signature-invalid, wrong-key, io.
+ * PDF slices are checked through temporary files in a work directory made
+ * under `work_parent` (NULL: /tmp) on first use, removed by
+ * qr_package__close. Errors: manifest-invalid, manifest-signature-invalid,
+ * wrong-key, io.
  */
 int qr_package__open(qr_package__reader **out, const qr_store *store, const char *prefix,
-                     const qr_keyring *k, const qr_limits *limits, qr_error *err);
+                     const qr_keyring *k, const qr_limits *limits, const char *work_parent,
+                     qr_error *err);
 void qr_package__close(qr_package__reader *r);
 size_t qr_package__count(const qr_package__reader *r);
 const char *qr_package__book_id(const qr_package__reader *r);
 const char *qr_package__revision(const qr_package__reader *r);
-/* The resources the manifest lists for slice i (container paths, decoded). */
+/* True for a PDF package: every slice is a PDF (and none lists resources). */
+bool qr_package__is_pdf(const qr_package__reader *r);
+/* The resources the manifest lists for slice i (container paths, decoded); 0 for a PDF. */
 size_t qr_package__nresources(const qr_package__reader *r, size_t i);
+/* PDF: the pages of slice i (lastPage - firstPage + 1); 0 for an EPUB. */
+uint32_t qr_package__npages(const qr_package__reader *r, size_t i);
 /*
  * Fetches slice i, checks size and SHA-256, opens it under its binding and
- * checks that the plaintext is a ZIP holding exactly the listed resources.
- * The plaintext goes to `plain` (reset first). Errors: slice-missing,
- * slice-hash-mismatch, slice-truncated, slice-invalid, slice-auth-failed, io.
+ * checks its content: a ZIP holding exactly the listed resources, or a PDF
+ * with the listed page count. The plaintext goes to `plain` (reset first).
+ * A PDF slice is checked from a file: `pdf_path` when not NULL (left there
+ * on success), else a temporary file removed at once.
+ * Errors: slice-missing, slice-hash-mismatch, slice-truncated,
+ * slice-invalid, slice-auth-failed, io.
  */
-int qr_package__read_slice(qr_buf *plain, uint64_t *sealed_len, const qr_package__reader *r,
-                           size_t i, qr_error *err);
+int qr_package__read_slice(qr_buf *plain, uint64_t *sealed_len, qr_package__reader *r, size_t i,
+                           const char *pdf_path, qr_error *err);
 
 #endif

@@ -1,6 +1,8 @@
 /*
- * `quire process`: compress, slice, encrypt and publish one EPUB. The order
- * of the objects written is the commitment protocol of docs/format.md:
+ * `quire process`: compress, slice, encrypt and publish one EPUB (PDFs are
+ * sent to process_pdf.c), and the steps both formats share: names, the
+ * "already published" check, sealing a slice, committing the manifest. The
+ * order of the objects written is the commitment protocol of docs/format.md:
  * slices, positions.json, cover, key.json, manifest.json.sig, and last
  * manifest.json. One slice is in memory at a time (plain and sealed), so
  * memory does not grow with the book.
@@ -43,33 +45,49 @@ void qr_process_report_free(qr_process_report *r)
     free(r);
 }
 
-static int put_object(const run *R, const char *name, const void *data, size_t len, qr_error *err)
+int qr_package__put(const qr_store *store, const char *prefix, const char *name, const void *data,
+                    size_t len, qr_error *err)
 {
-    char *key = qr_package__key(R->prefix, name);
+    char *key = qr_package__key(prefix, name);
     if (!key)
         return qr_error_set(err, QR_ERR_OUT_OF_MEMORY, "publish", "out of memory");
-    int rc = qr_store_put(R->store, key, data, len, err);
+    int rc = qr_store_put(store, key, data, len, err);
     if (rc < 0)
         qr_error_set_context(err, "%s", key);
     free(key);
     return rc;
 }
 
-static int put_json(const run *R, const char *name, const json_t *j, qr_error *err)
+int qr_package__put_json(const qr_store *store, const char *prefix, const char *name,
+                         const json_t *j, qr_error *err)
 {
     char *s = json_dumps(j, JSON_COMPACT | JSON_ENSURE_ASCII);
     if (!s)
         return qr_error_set(err, QR_ERR_OUT_OF_MEMORY, "publish", "cannot serialise %s", name);
-    int rc = put_object(R, name, s, strlen(s), err);
+    int rc = qr_package__put(store, prefix, name, s, strlen(s), err);
     free(s);
     return rc;
 }
 
-/* SHA-256 over the source bytes, the profile name and the format version: the default revision. */
-static int default_revision(char out[65], const char *path, const qr_profile *profile,
-                            qr_error *err)
+static int put_object(const run *R, const char *name, const void *data, size_t len, qr_error *err)
 {
-    crypto_hash_sha256_state st;
+    return qr_package__put(R->store, R->prefix, name, data, len, err);
+}
+
+static int put_json(const run *R, const char *name, const json_t *j, qr_error *err)
+{
+    return qr_package__put_json(R->store, R->prefix, name, j, err);
+}
+
+/*
+ * One read of the source: the default revision, SHA-256 over the source
+ * bytes, the profile name and the format version (16 hex digits), and, when
+ * `src` is not NULL, the SHA-256 of the source bytes alone (64 hex digits).
+ */
+static int hash_source(char rev[65], char *src, const char *path, const qr_profile *profile,
+                       qr_error *err)
+{
+    crypto_hash_sha256_state st, st_src;
     unsigned char md[crypto_hash_sha256_BYTES];
     unsigned char *chunk = NULL;
     FILE *f = fopen(path, "rb");
@@ -83,9 +101,13 @@ static int default_revision(char out[65], const char *path, const qr_profile *pr
         goto out;
     }
     crypto_hash_sha256_init(&st);
+    crypto_hash_sha256_init(&st_src);
     size_t n;
-    while ((n = fread(chunk, 1, 1 << 20, f)) > 0)
+    while ((n = fread(chunk, 1, 1 << 20, f)) > 0) {
         crypto_hash_sha256_update(&st, chunk, n);
+        if (src)
+            crypto_hash_sha256_update(&st_src, chunk, n);
+    }
     if (ferror(f)) {
         rc = qr_error_set_cause(err, QR_ERR_IO, errno, "process", "cannot read %s", path);
         goto out;
@@ -97,7 +119,12 @@ static int default_revision(char out[65], const char *path, const qr_profile *pr
     crypto_hash_sha256_update(&st, (const unsigned char *)tail, (unsigned long long)tl);
     crypto_hash_sha256_final(&st, md);
     for (size_t i = 0; i < 8; i++)
-        snprintf(out + 2 * i, 3, "%02x", md[i]);
+        snprintf(rev + 2 * i, 3, "%02x", md[i]);
+    if (src) {
+        crypto_hash_sha256_final(&st_src, md);
+        for (size_t i = 0; i < sizeof(md); i++)
+            snprintf(src + 2 * i, 3, "%02x", md[i]);
+    }
 out:
     free(chunk);
     fclose(f);
@@ -121,29 +148,79 @@ static void default_book_id(char out[65], const char *uid)
     snprintf(out, 65, "id-%.16s", hex);
 }
 
-/* Already published: a manifest is there and the whole package verifies. */
-static int check_published(bool *done, const run *R, qr_error *err)
+int qr_package__check_published(bool *done, const qr_store *store, const char *prefix,
+                                const qr_keyring *k, const qr_process_opts *o, qr_error *err)
 {
     bool exists = false;
     *done = false;
-    char *key = qr_package__key(R->prefix, QR_PKG_MANIFEST);
+    char *key = qr_package__key(prefix, QR_PKG_MANIFEST);
     if (!key)
         return qr_error_set(err, QR_ERR_OUT_OF_MEMORY, "publish", "out of memory");
-    int rc = qr_store_exists(R->store, key, &exists, err);
+    int rc = qr_store_exists(store, key, &exists, err);
     if (rc < 0 || !exists)
         goto out;
     qr_error verr = QR_ERROR_INIT;
-    if (qr_package_verify(NULL, R->store, R->prefix, R->k, &R->o->limits, &verr) == 0) {
+    qr_read_opts ro = QR_READ_OPTS_INIT;
+    ro.limits = o->limits;
+    ro.work_parent = o->work_parent;
+    if (qr_package_verify_with(NULL, store, prefix, k, &ro, &verr) == 0) {
         *done = true;
         goto out;
     }
     qr_log(QR_LOG_INFO, "publish", "%s does not verify (%s: %s%s%s): rewriting the package", key,
            verr.id, verr.msg, verr.context[0] ? " at " : "", verr.context);
     /* Withdraw the stale commit point before touching any object it names. */
-    rc = qr_store_remove(R->store, key, err);
+    rc = qr_store_remove(store, key, err);
 out:
     free(key);
     return rc;
+}
+
+int qr_package__commit_manifest(const qr_store *store, const char *prefix, const qr_keyring *k,
+                                const json_t *man, qr_error *err)
+{
+    char *man_text = json_dumps(man, JSON_INDENT(1) | JSON_ENSURE_ASCII);
+    if (!man_text)
+        return qr_error_set(err, QR_ERR_OUT_OF_MEMORY, "publish", "cannot serialise the manifest");
+    uint8_t sig[64];
+    int rc = qr_crypt_sign(sig, k, (const uint8_t *)man_text, strlen(man_text), err);
+    /* The signature first: a visible manifest always has its signature beside it. */
+    if (rc == 0)
+        rc = qr_package__put(store, prefix, QR_PKG_SIGNATURE, sig, sizeof(sig), err);
+    if (rc == 0)
+        rc = qr_package__put(store, prefix, QR_PKG_MANIFEST, man_text, strlen(man_text), err);
+    free(man_text);
+    return rc;
+}
+
+int qr_package__seal_put(qr_package__slice *ps, qr_buf *sealed, qr_process_report *rep,
+                         const qr_store *store, const char *prefix, const qr_content_key *ck,
+                         size_t i, size_t n, const qr_buf *plain, qr_error *err)
+{
+    snprintf(ps->href, sizeof(ps->href), "slices/%04zu.qs", i);
+    if (n > UINT32_MAX)
+        return qr_error_set(err, QR_ERR_INVALID_ARGUMENT, "slice", "too many slices");
+    double t1 = qr_now();
+    qr_slice_binding b = {rep->book_id, rep->revision, (uint32_t)i, (uint32_t)n,
+                          (uint64_t)plain->len};
+    qr_buf_reset(sealed);
+    int rc = qr_slice_seal(sealed, ck, &b, plain->data, plain->len, NULL, err);
+    double t2 = qr_now();
+    rep->t_encrypt += t2 - t1;
+    if (rc < 0) {
+        qr_error_set_context(err, "%s", ps->href);
+        return rc;
+    }
+    ps->size = sealed->len;
+    ps->plain_len = plain->len;
+    qr_crypt_sha256_hex(ps->sha256, sealed->data, sealed->len);
+    rc = qr_package__put(store, prefix, ps->href, sealed->data, sealed->len, err);
+    rep->t_publish += qr_now() - t2;
+    if (rc < 0)
+        return rc;
+    rep->plain_bytes += plain->len;
+    rep->sealed_bytes += sealed->len;
+    return 0;
 }
 
 static int open_book(qr_epub **out, const char *path, const qr_limits *limits, qr_warnings *w,
@@ -197,39 +274,19 @@ static int publish_slices(run *R, qr_error *err)
     R->slices = calloc(n ? n : 1, sizeof(*R->slices));
     if (!R->slices)
         return qr_error_set(err, QR_ERR_OUT_OF_MEMORY, "slice", "out of memory");
-    if (n > UINT32_MAX)
-        return qr_error_set(err, QR_ERR_INVALID_ARGUMENT, "slice", "too many slices");
     for (size_t i = 0; i < n; i++) {
-        qr_package__slice *ps = &R->slices[i];
-        snprintf(ps->href, sizeof(ps->href), "slices/%04zu.qs", i);
         double t0 = qr_now();
         qr_buf_reset(&plain);
         rc = qr_slice_write(&plain, R->comp, R->plan, i, err);
-        double t1 = qr_now();
-        rep->t_slice += t1 - t0;
+        rep->t_slice += qr_now() - t0;
         if (rc < 0) {
-            qr_error_set_context(err, "%s", ps->href);
+            qr_error_set_context(err, "slices/%04zu.qs", i);
             goto out;
         }
-        qr_slice_binding b = {rep->book_id, rep->revision, (uint32_t)i, (uint32_t)n,
-                              (uint64_t)plain.len};
-        qr_buf_reset(&sealed);
-        rc = qr_slice_seal(&sealed, R->ck, &b, plain.data, plain.len, NULL, err);
-        double t2 = qr_now();
-        rep->t_encrypt += t2 - t1;
-        if (rc < 0) {
-            qr_error_set_context(err, "%s", ps->href);
-            goto out;
-        }
-        ps->size = sealed.len;
-        ps->plain_len = plain.len;
-        qr_crypt_sha256_hex(ps->sha256, sealed.data, sealed.len);
-        rc = put_object(R, ps->href, sealed.data, sealed.len, err);
-        rep->t_publish += qr_now() - t2;
+        rc = qr_package__seal_put(&R->slices[i], &sealed, rep, R->store, R->prefix, R->ck, i, n,
+                                  &plain, err);
         if (rc < 0)
             goto out;
-        rep->plain_bytes += plain.len;
-        rep->sealed_bytes += sealed.len;
     }
     rep->slices = n;
 out:
@@ -243,7 +300,6 @@ static int publish_rest(run *R, qr_error *err)
 {
     qr_process_report *rep = R->rep;
     json_t *pos = NULL, *key = NULL, *man = NULL;
-    char *man_text = NULL;
     int rc = 0;
     double t0 = qr_now();
 
@@ -284,58 +340,49 @@ static int publish_rest(run *R, qr_error *err)
     rc = qr_package__manifest_build(&man, &mi, err);
     if (rc < 0)
         goto out;
-    man_text = json_dumps(man, JSON_INDENT(1) | JSON_ENSURE_ASCII);
-    if (!man_text) {
-        rc = qr_error_set(err, QR_ERR_OUT_OF_MEMORY, "publish", "cannot serialise the manifest");
-        goto out;
-    }
-    uint8_t sig[64];
-    rc = qr_crypt_sign(sig, R->k, (const uint8_t *)man_text, strlen(man_text), err);
-    if (rc < 0)
-        goto out;
-    /* The signature first: a visible manifest always has its signature beside it. */
-    rc = put_object(R, QR_PKG_SIGNATURE, sig, sizeof(sig), err);
-    if (rc < 0)
-        goto out;
-    rc = put_object(R, QR_PKG_MANIFEST, man_text, strlen(man_text), err);
+    rc = qr_package__commit_manifest(R->store, R->prefix, R->k, man, err);
 out:
     rep->t_publish += qr_now() - t0;
-    free(man_text);
     json_decref(man);
     json_decref(key);
     json_decref(pos);
     return rc;
 }
 
-static int set_names(run *R, const char *in_path, qr_error *err)
+int qr_package__names(qr_process_report *rep, char **prefix, const qr_process_opts *o,
+                      const char *in_path, const char *uid, char *src, qr_error *err)
 {
-    qr_process_report *rep = R->rep;
-    const qr_process_opts *o = R->o;
-    if (o->book_id) {
-        if (!qr_package__valid_name(o->book_id))
-            return qr_error_set(err, QR_ERR_INVALID_ARGUMENT, "process",
-                                "book id '%s' is not [A-Za-z0-9._-]{1,64}", o->book_id);
-        snprintf(rep->book_id, sizeof(rep->book_id), "%s", o->book_id);
-    } else {
-        default_book_id(rep->book_id, qr_epub_get_info(R->orig)->unique_identifier);
-    }
-    if (o->revision) {
-        if (!qr_package__valid_name(o->revision))
-            return qr_error_set(err, QR_ERR_INVALID_ARGUMENT, "process",
-                                "revision '%s' is not [A-Za-z0-9._-]{1,64}", o->revision);
-        snprintf(rep->revision, sizeof(rep->revision), "%s", o->revision);
-    } else {
-        int rc = default_revision(rep->revision, in_path, rep->profile, err);
+    bool pdf = src != NULL;
+    if (o->book_id && !qr_package__valid_name(o->book_id))
+        return qr_error_set(err, QR_ERR_INVALID_ARGUMENT, "process",
+                            "book id '%s' is not [A-Za-z0-9._-]{1,64}", o->book_id);
+    if (o->revision && !qr_package__valid_name(o->revision))
+        return qr_error_set(err, QR_ERR_INVALID_ARGUMENT, "process",
+                            "revision '%s' is not [A-Za-z0-9._-]{1,64}", o->revision);
+    if (!o->revision || pdf) {
+        char rev[65];
+        int rc = hash_source(rev, src, in_path, rep->profile, err);
         if (rc < 0)
             return rc;
+        if (!o->revision)
+            snprintf(rep->revision, sizeof(rep->revision), "%s", rev);
     }
-    if (R->prefix)
-        return 0;
-    char p[200];
-    snprintf(p, sizeof(p), "books/%s/%s/", rep->book_id, rep->revision);
-    R->prefix = strdup(p);
-    if (!R->prefix)
-        return qr_error_set(err, QR_ERR_OUT_OF_MEMORY, "process", "out of memory");
+    if (o->revision)
+        snprintf(rep->revision, sizeof(rep->revision), "%s", o->revision);
+    if (o->book_id)
+        snprintf(rep->book_id, sizeof(rep->book_id), "%s", o->book_id);
+    else if (pdf)
+        snprintf(rep->book_id, sizeof(rep->book_id), "pdf-%.16s", src);
+    else
+        default_book_id(rep->book_id, uid);
+    if (!*prefix) {
+        char p[200];
+        snprintf(p, sizeof(p), "books/%s/%s/", rep->book_id, rep->revision);
+        *prefix = strdup(p);
+        if (!*prefix)
+            return qr_error_set(err, QR_ERR_OUT_OF_MEMORY, "process", "out of memory");
+    }
+    snprintf(rep->prefix, sizeof(rep->prefix), "%s", *prefix);
     return 0;
 }
 
@@ -455,26 +502,28 @@ int qr_process_book(qr_process_report **out, const char *in_path, const qr_store
     rc = qr_fs_file_size(&R.rep->source_bytes, in_path, err);
     if (rc < 0)
         goto out;
-    rc = open_book(&R.orig, in_path, &R.o->limits, R.rep->warnings, err);
-    if (rc < 0)
-        goto out;
-    rc = set_names(&R, in_path, err);
-    if (rc < 0)
-        goto out;
-    snprintf(R.rep->prefix, sizeof(R.rep->prefix), "%s", R.prefix);
-
-    bool done = false;
-    rc = check_published(&done, &R, err);
-    if (rc < 0)
-        goto out;
-    if (done) {
-        R.rep->already_published = true;
-        qr_log(QR_LOG_INFO, "publish", "%s%s is already published and verifies: nothing written",
-               R.prefix, QR_PKG_MANIFEST);
-    } else {
-        rc = run_pipeline(&R, in_path, &early, err);
+    {
+        rc = open_book(&R.orig, in_path, &R.o->limits, R.rep->warnings, err);
         if (rc < 0)
             goto out;
+        rc = qr_package__names(R.rep, &R.prefix, R.o, in_path,
+                               qr_epub_get_info(R.orig)->unique_identifier, NULL, err);
+        if (rc < 0)
+            goto out;
+        bool done = false;
+        rc = qr_package__check_published(&done, store, R.prefix, k, R.o, err);
+        if (rc < 0)
+            goto out;
+        if (done) {
+            R.rep->already_published = true;
+            qr_log(QR_LOG_INFO, "publish",
+                   "%s%s is already published and verifies: nothing written", R.prefix,
+                   QR_PKG_MANIFEST);
+        } else {
+            rc = run_pipeline(&R, in_path, &early, err);
+            if (rc < 0)
+                goto out;
+        }
     }
     R.rep->t_total = qr_now() - t_start;
     R.rep->peak_rss_bytes = qr_fs_peak_rss();

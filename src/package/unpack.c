@@ -1,8 +1,10 @@
 /*
- * `quire unpack`: one EPUB rebuilt from a verified package. Each slice is
- * decrypted into the work directory and its entries are copied raw into the
- * output (compressed bytes untouched), after a fresh stored `mimetype`.
- * Only one decrypted slice is in memory at a time.
+ * `quire unpack`: one book rebuilt from a verified package. EPUB: each slice
+ * is decrypted into the work directory and its entries are copied raw into
+ * the output (compressed bytes untouched), after a fresh stored `mimetype`.
+ * PDF: each slice is decrypted and checked into the work directory, then the
+ * slice PDFs are joined (qr_pdf_merge). Only one decrypted slice is in
+ * memory at a time.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -71,38 +73,64 @@ static int copy_entries(zip_t *out, zip_t *in, const char *slice, qr_error *err)
     return 0;
 }
 
-int qr_package_unpack(qr_verify_report *out, const qr_store *store, const char *prefix,
-                      const qr_keyring *k, const qr_limits *limits, const char *out_path,
-                      const char *work_parent, qr_error *err)
+/* Leaves a copy of decrypted slice i in the slices directory, when there is one. */
+static int keep_slice(const qr_read_opts *o, size_t i, const char *ext, const qr_buf *plain,
+                      qr_error *err)
 {
-    qr_package__reader *r = NULL;
-    char *workdir = NULL;
-    zip_t *zout = NULL;
-    zip_t **ins = NULL;
-    size_t nins = 0;
-    qr_verify_report rep;
-    memset(&rep, 0, sizeof(rep));
-    qr_limits dl = QR_LIMITS_INIT;
-    const qr_limits *lim = limits ? limits : &dl;
-    qr_buf plain = QR_BUF_INIT(lim->max_total_bytes > SIZE_MAX / 2 ? SIZE_MAX / 2
-                                                                   : (size_t)lim->max_total_bytes);
-    int rc = 0;
-    if (!out_path) {
-        rc = qr_error_set(err, QR_ERR_INVALID_ARGUMENT, "unpack", "no output path");
-        goto out;
-    }
-    rc = qr_package__open(&r, store, prefix, k, lim, err);
-    if (rc < 0)
-        goto out;
-    rc = qr_workdir_create(&workdir, work_parent, "unpack", err);
-    if (rc < 0)
-        goto out;
+    if (!o->slices_dir)
+        return 0;
+    char path[4096];
+    snprintf(path, sizeof(path), "%s/%04zu.%s", o->slices_dir, i, ext);
+    return qr_fs_write_atomic(path, plain->data, plain->len, 0600, err);
+}
+
+/* Every slice decrypted and checked into the work directory, then one merge. */
+static int unpack_pdf(qr_verify_report *rep, qr_package__reader *r, const char *workdir,
+                      const char *out_path, const qr_read_opts *o, qr_buf *plain, qr_error *err)
+{
     size_t n = qr_package__count(r);
-    ins = calloc(n, sizeof(*ins));
-    if (!ins) {
-        rc = qr_error_set(err, QR_ERR_OUT_OF_MEMORY, "unpack", "out of memory");
-        goto out;
+    char **paths = calloc(n, sizeof(*paths));
+    int rc = 0;
+    if (!paths)
+        return qr_error_set(err, QR_ERR_OUT_OF_MEMORY, "unpack", "out of memory");
+    for (size_t i = 0; i < n; i++) {
+        size_t len = strlen(workdir) + 16;
+        paths[i] = malloc(len);
+        if (!paths[i]) {
+            rc = qr_error_set(err, QR_ERR_OUT_OF_MEMORY, "unpack", "out of memory");
+            goto out;
+        }
+        snprintf(paths[i], len, "%s/%04zu.pdf", workdir, i);
+        uint64_t sl = 0;
+        rc = qr_package__read_slice(plain, &sl, r, i, paths[i], err);
+        if (rc == 0)
+            rc = keep_slice(o, i, "pdf", plain, err);
+        if (rc < 0)
+            goto out;
+        rep->sealed_bytes += sl;
+        rep->plain_bytes += plain->len;
+        rep->pages += qr_package__npages(r, i);
     }
+    qr_buf_free(plain);
+    rc = qr_pdf_merge((const char *const *)paths, n, out_path, &o->limits, err);
+out:
+    for (size_t i = 0; i < n; i++)
+        free(paths[i]);
+    free(paths);
+    return rc;
+}
+
+/* Every slice decrypted into the work directory, its entries copied raw into one EPUB. */
+static int unpack_epub(qr_verify_report *rep, qr_package__reader *r, const char *workdir,
+                       const char *out_path, const qr_read_opts *o, qr_buf *plain, qr_error *err)
+{
+    size_t n = qr_package__count(r);
+    zip_t *zout = NULL;
+    zip_t **ins = calloc(n, sizeof(*ins));
+    size_t nins = 0;
+    int rc = 0;
+    if (!ins)
+        return qr_error_set(err, QR_ERR_OUT_OF_MEMORY, "unpack", "out of memory");
     int zerr = 0;
     /* libzip writes a temporary file beside out_path and renames it on zip_close. */
     zout = zip_open(out_path, ZIP_CREATE | ZIP_TRUNCATE, &zerr);
@@ -116,12 +144,14 @@ int qr_package_unpack(qr_verify_report *out, const qr_store *store, const char *
         goto out;
     for (size_t i = 0; i < n; i++) {
         uint64_t sl = 0;
-        rc = qr_package__read_slice(&plain, &sl, r, i, err);
+        rc = qr_package__read_slice(plain, &sl, r, i, NULL, err);
+        if (rc == 0)
+            rc = keep_slice(o, i, "zip", plain, err);
         if (rc < 0)
             goto out;
         char path[4096];
         snprintf(path, sizeof(path), "%s/%04zu.zip", workdir, i);
-        rc = qr_fs_write_atomic(path, plain.data, plain.len, 0600, err);
+        rc = qr_fs_write_atomic(path, plain->data, plain->len, 0600, err);
         if (rc < 0)
             goto out;
         ins[i] = zip_open(path, ZIP_RDONLY, &zerr);
@@ -134,21 +164,16 @@ int qr_package_unpack(qr_verify_report *out, const qr_store *store, const char *
         rc = copy_entries(zout, ins[i], path, err);
         if (rc < 0)
             goto out;
-        rep.sealed_bytes += sl;
-        rep.plain_bytes += plain.len;
-        rep.resources += qr_package__nresources(r, i);
+        rep->sealed_bytes += sl;
+        rep->plain_bytes += plain->len;
+        rep->resources += qr_package__nresources(r, i);
     }
-    qr_buf_free(&plain);
+    qr_buf_free(plain);
     if (zip_close(zout) != 0) {
         rc = zfail(err, zout, QR_ERR_WRITE_FAILED, "cannot write the EPUB", out_path);
         goto out;
     }
     zout = NULL;
-    rep.slices = n;
-    snprintf(rep.book_id, sizeof(rep.book_id), "%s", qr_package__book_id(r));
-    snprintf(rep.revision, sizeof(rep.revision), "%s", qr_package__revision(r));
-    if (out)
-        *out = rep;
 out:
     if (zout)
         zip_discard(zout);
@@ -156,6 +181,49 @@ out:
         if (ins[i])
             zip_discard(ins[i]);
     free(ins);
+    return rc;
+}
+
+int qr_package_unpack_with(qr_verify_report *out, const qr_store *store, const char *prefix,
+                           const qr_keyring *k, const char *out_path, const qr_read_opts *opts,
+                           qr_error *err)
+{
+    qr_package__reader *r = NULL;
+    char *workdir = NULL;
+    qr_verify_report rep;
+    memset(&rep, 0, sizeof(rep));
+    qr_read_opts dopts = QR_READ_OPTS_INIT;
+    const qr_read_opts *o = opts ? opts : &dopts;
+    const qr_limits *lim = &o->limits;
+    qr_buf plain = QR_BUF_INIT(lim->max_total_bytes > SIZE_MAX / 2 ? SIZE_MAX / 2
+                                                                   : (size_t)lim->max_total_bytes);
+    int rc = 0;
+    if (!out_path) {
+        rc = qr_error_set(err, QR_ERR_INVALID_ARGUMENT, "unpack", "no output path");
+        goto out;
+    }
+    rc = qr_package__open(&r, store, prefix, k, lim, o->work_parent, err);
+    if (rc < 0)
+        goto out;
+    rc = qr_workdir_create(&workdir, o->work_parent, "unpack", err);
+    if (rc < 0)
+        goto out;
+    if (o->slices_dir) {
+        rc = qr_fs_mkdirs(o->slices_dir, 0755, err);
+        if (rc < 0)
+            goto out;
+    }
+    rc = qr_package__is_pdf(r) ? unpack_pdf(&rep, r, workdir, out_path, o, &plain, err)
+                               : unpack_epub(&rep, r, workdir, out_path, o, &plain, err);
+    if (rc < 0)
+        goto out;
+    rep.slices = qr_package__count(r);
+    rep.pdf = qr_package__is_pdf(r);
+    snprintf(rep.book_id, sizeof(rep.book_id), "%s", qr_package__book_id(r));
+    snprintf(rep.revision, sizeof(rep.revision), "%s", qr_package__revision(r));
+    if (out)
+        *out = rep;
+out:
     qr_buf_free(&plain);
     if (workdir) {
         qr_error rmerr = QR_ERROR_INIT;
@@ -165,4 +233,15 @@ out:
     }
     qr_package__close(r);
     return rc;
+}
+
+int qr_package_unpack(qr_verify_report *out, const qr_store *store, const char *prefix,
+                      const qr_keyring *k, const qr_limits *limits, const char *out_path,
+                      const char *work_parent, qr_error *err)
+{
+    qr_read_opts o = QR_READ_OPTS_INIT;
+    if (limits)
+        o.limits = *limits;
+    o.work_parent = work_parent;
+    return qr_package_unpack_with(out, store, prefix, k, out_path, &o, err);
 }

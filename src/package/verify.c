@@ -1,21 +1,28 @@
 /*
  * Reading a package back: the manifest and its signature, the content key,
  * then each slice (size and SHA-256 from the signed manifest, authenticated
- * decryption under its binding, and the ZIP it must hold). The order of the
- * checks decides which error a damaged package gets; docs/format.md lists it.
+ * decryption under its binding, and the ZIP or PDF it must hold). The order
+ * of the checks decides which error a damaged package gets; docs/format.md
+ * lists it.
  */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include <zip.h>
 
 #include "package_internal.h"
+#include "qr/fs.h"
+#include "qr/log.h"
 
 typedef struct rslice {
     const char *href;
     const char *sha256;
     uint64_t size;
     uint64_t plain_len;
-    json_t *resources; /* borrowed from the manifest */
+    json_t *resources;   /* borrowed from the manifest; NULL for a PDF slice */
+    uint32_t first_page; /* PDF: 1-based, inclusive */
+    uint32_t last_page;
 } rslice;
 
 struct qr_package__reader {
@@ -27,7 +34,10 @@ struct qr_package__reader {
     const char *revision;
     rslice *slices;
     size_t nslices;
+    bool pdf;
     qr_content_key *ck;
+    char *work_parent;
+    char *workdir; /* made on the first PDF slice that needs a temporary file */
 };
 
 static int get_object(qr_buf *out, const qr_package__reader *r, const char *name, qr_error *err)
@@ -45,6 +55,21 @@ static int bad_manifest(qr_error *err, const char *what)
     int rc = qr_error_set(err, QR_ERR_MANIFEST_INVALID, "verify", "%s", what);
     qr_error_set_context(err, "%s", QR_PKG_MANIFEST);
     return rc;
+}
+
+/* A PDF slice's page range: integers, and it starts right after the previous slice's. */
+static int load_pages(rslice *s, json_t *props, uint32_t prev_last, qr_error *err)
+{
+    json_t *fp = json_object_get(props, "firstPage");
+    json_t *lp = json_object_get(props, "lastPage");
+    if (!json_is_integer(fp) || !json_is_integer(lp))
+        return bad_manifest(err, "a PDF slice link lacks firstPage or lastPage");
+    json_int_t first = json_integer_value(fp), last = json_integer_value(lp);
+    if (first != (json_int_t)prev_last + 1 || last < first || last > (json_int_t)UINT32_MAX)
+        return bad_manifest(err, "the PDF slices' page ranges do not tile the document");
+    s->first_page = (uint32_t)first;
+    s->last_page = (uint32_t)last;
+    return 0;
 }
 
 /* The slices collection: every field verify and unpack rely on, with its type. */
@@ -68,6 +93,7 @@ static int load_slices(qr_package__reader *r, qr_error *err)
     if (!r->slices)
         return qr_error_set(err, QR_ERR_OUT_OF_MEMORY, "verify", "out of memory");
     r->nslices = n;
+    int rc = 0;
     for (size_t i = 0; i < n; i++) {
         json_t *l = json_array_get(links, i);
         json_t *p = json_object_get(l, "properties");
@@ -77,17 +103,33 @@ static int load_slices(qr_package__reader *r, qr_error *err)
         json_t *size = json_object_get(p, "size");
         json_t *plen = json_object_get(p, "plainLength");
         s->resources = json_object_get(p, "resources");
+        const char *ctype = json_string_value(json_object_get(p, "contentType"));
+        bool is_pdf = ctype && strcmp(ctype, QR_PKG_PDF_TYPE) == 0 && !s->resources;
+        if (i == 0)
+            r->pdf = is_pdf;
+        if (is_pdf != r->pdf)
+            return bad_manifest(err, "the slices mix PDF slices and ZIP slices");
         if (!s->href || !s->sha256 || strlen(s->sha256) != 64 || !json_is_integer(size) ||
             !json_is_integer(plen) || json_integer_value(size) < 0 ||
-            json_integer_value(plen) < 0 || !json_is_array(s->resources))
+            json_integer_value(plen) < 0 || (!is_pdf && !json_is_array(s->resources)))
             return bad_manifest(err, "a slice link lacks href, size, plainLength, sha256 or "
                                      "resources");
+        if (is_pdf) {
+            rc = load_pages(s, p, i == 0 ? 0 : r->slices[i - 1].last_page, err);
+            if (rc < 0)
+                return rc;
+        }
         /* Slice hrefs name objects in the store: never outside the package. */
         if (strncmp(s->href, "slices/", 7) != 0 || strstr(s->href, "..") ||
             strchr(s->href + 7, '/'))
             return bad_manifest(err, "a slice href is not slices/<name>");
         s->size = (uint64_t)json_integer_value(size);
         s->plain_len = (uint64_t)json_integer_value(plen);
+    }
+    if (r->pdf) {
+        json_t *pages = json_object_get(json_object_get(r->manifest, "metadata"), "numberOfPages");
+        if (!json_is_integer(pages) || json_integer_value(pages) != r->slices[n - 1].last_page)
+            return bad_manifest(err, "the PDF slices do not end at metadata.numberOfPages");
     }
     return 0;
 }
@@ -108,7 +150,8 @@ static bool key_id_differs(const qr_package__reader *r, const qr_keyring *k)
 }
 
 int qr_package__open(qr_package__reader **out, const qr_store *store, const char *prefix,
-                     const qr_keyring *k, const qr_limits *limits, qr_error *err)
+                     const qr_keyring *k, const qr_limits *limits, const char *work_parent,
+                     qr_error *err)
 {
     qr_package__reader *r = NULL;
     qr_buf man = QR_BUF_INIT(QR_PKG_MAX_JSON);
@@ -125,6 +168,10 @@ int qr_package__open(qr_package__reader **out, const qr_store *store, const char
     }
     r->store = store;
     r->limits = limits ? *limits : dl;
+    if (work_parent && !(r->work_parent = strdup(work_parent))) {
+        rc = qr_error_set(err, QR_ERR_OUT_OF_MEMORY, "verify", "out of memory");
+        goto out;
+    }
 
     qr_error gerr = QR_ERROR_INIT;
     if (get_object(&man, r, QR_PKG_MANIFEST, &gerr) < 0) {
@@ -195,6 +242,13 @@ void qr_package__close(qr_package__reader *r)
 {
     if (!r)
         return;
+    if (r->workdir) {
+        qr_error rmerr = QR_ERROR_INIT;
+        if (qr_workdir_remove(r->workdir, &rmerr) < 0)
+            qr_log(QR_LOG_WARN, "verify", "cannot remove %s: %s", r->workdir, rmerr.msg);
+    }
+    free(r->workdir);
+    free(r->work_parent);
     qr_content_key_free(r->ck);
     free(r->slices);
     json_decref(r->manifest);
@@ -217,9 +271,62 @@ const char *qr_package__revision(const qr_package__reader *r)
     return r->revision;
 }
 
+bool qr_package__is_pdf(const qr_package__reader *r)
+{
+    return r->pdf;
+}
+
 size_t qr_package__nresources(const qr_package__reader *r, size_t i)
 {
-    return json_array_size(r->slices[i].resources);
+    return r->slices[i].resources ? json_array_size(r->slices[i].resources) : 0;
+}
+
+uint32_t qr_package__npages(const qr_package__reader *r, size_t i)
+{
+    const rslice *s = &r->slices[i];
+    return r->pdf ? s->last_page - s->first_page + 1 : 0;
+}
+
+/*
+ * The decrypted slice must open as a PDF with the pages of its range. qpdf
+ * reads files, so the plaintext goes to `path`, or to a temporary file in
+ * the reader's work directory that is removed again.
+ */
+static int check_pdf(qr_package__reader *r, const qr_buf *plain, const rslice *s, size_t i,
+                     const char *path, qr_error *err)
+{
+    char tmp[4096];
+    qr_pdf *pdf = NULL;
+    int rc = 0;
+    if (!path) {
+        if (!r->workdir) {
+            rc = qr_workdir_create(&r->workdir, r->work_parent, "verify", err);
+            if (rc < 0)
+                return rc;
+        }
+        snprintf(tmp, sizeof(tmp), "%s/%04zu.pdf", r->workdir, i);
+    }
+    const char *at = path ? path : tmp;
+    rc = qr_fs_write_atomic(at, plain->data, plain->len, 0600, err);
+    if (rc < 0)
+        return rc;
+    qr_error perr = QR_ERROR_INIT;
+    if (qr_pdf_open(&pdf, at, &r->limits, NULL, &perr) < 0) {
+        rc = qr_error_set(err, QR_ERR_SLICE_INVALID, "verify",
+                          "the decrypted slice is not a PDF that opens: %s: %s", perr.id, perr.msg);
+        goto out;
+    }
+    uint32_t want = s->last_page - s->first_page + 1;
+    uint32_t got = qr_pdf_info_get(pdf)->pages;
+    if (got != want)
+        rc = qr_error_set(err, QR_ERR_SLICE_INVALID, "verify",
+                          "the slice PDF has %u pages, the manifest lists pages %u-%u (%u)", got,
+                          s->first_page, s->last_page, want);
+out:
+    qr_pdf_close(pdf);
+    if (!path || rc < 0)
+        unlink(at);
+    return rc;
 }
 
 /* The decrypted slice must be a ZIP holding exactly the resources the manifest lists, in order. */
@@ -265,8 +372,8 @@ out:
     return rc;
 }
 
-int qr_package__read_slice(qr_buf *plain, uint64_t *sealed_len, const qr_package__reader *r,
-                           size_t i, qr_error *err)
+int qr_package__read_slice(qr_buf *plain, uint64_t *sealed_len, qr_package__reader *r, size_t i,
+                           const char *pdf_path, qr_error *err)
 {
     const rslice *s = &r->slices[i];
     uint64_t cap = r->limits.max_total_bytes;
@@ -295,7 +402,7 @@ int qr_package__read_slice(qr_buf *plain, uint64_t *sealed_len, const qr_package
     rc = qr_slice_open(plain, r->ck, &b, sealed.data, sealed.len, err);
     if (rc < 0)
         goto out;
-    rc = check_zip(plain, s, err);
+    rc = r->pdf ? check_pdf(r, plain, s, i, pdf_path, err) : check_zip(plain, s, err);
 out:
     if (rc < 0)
         qr_error_set_context(err, "%s", s->href);
@@ -303,29 +410,32 @@ out:
     return rc;
 }
 
-int qr_package_verify(qr_verify_report *out, const qr_store *store, const char *prefix,
-                      const qr_keyring *k, const qr_limits *limits, qr_error *err)
+int qr_package_verify_with(qr_verify_report *out, const qr_store *store, const char *prefix,
+                           const qr_keyring *k, const qr_read_opts *opts, qr_error *err)
 {
     qr_package__reader *r = NULL;
     qr_verify_report rep;
     memset(&rep, 0, sizeof(rep));
-    qr_limits dl = QR_LIMITS_INIT;
-    const qr_limits *lim = limits ? limits : &dl;
+    qr_read_opts dopts = QR_READ_OPTS_INIT;
+    const qr_read_opts *o = opts ? opts : &dopts;
+    const qr_limits *lim = &o->limits;
     qr_buf plain = QR_BUF_INIT(lim->max_total_bytes > SIZE_MAX / 2 ? SIZE_MAX / 2
                                                                    : (size_t)lim->max_total_bytes);
-    int rc = qr_package__open(&r, store, prefix, k, lim, err);
+    int rc = qr_package__open(&r, store, prefix, k, lim, o->work_parent, err);
     if (rc < 0)
         goto out;
     snprintf(rep.book_id, sizeof(rep.book_id), "%s", r->book_id);
     snprintf(rep.revision, sizeof(rep.revision), "%s", r->revision);
+    rep.pdf = r->pdf;
     for (size_t i = 0; i < r->nslices; i++) {
         uint64_t sl = 0;
-        rc = qr_package__read_slice(&plain, &sl, r, i, err);
+        rc = qr_package__read_slice(&plain, &sl, r, i, NULL, err);
         if (rc < 0)
             goto out;
         rep.sealed_bytes += sl;
         rep.plain_bytes += plain.len;
         rep.resources += qr_package__nresources(r, i);
+        rep.pages += qr_package__npages(r, i);
     }
     rep.slices = r->nslices;
     if (out)
@@ -334,4 +444,13 @@ out:
     qr_buf_free(&plain);
     qr_package__close(r);
     return rc;
+}
+
+int qr_package_verify(qr_verify_report *out, const qr_store *store, const char *prefix,
+                      const qr_keyring *k, const qr_limits *limits, qr_error *err)
+{
+    qr_read_opts o = QR_READ_OPTS_INIT;
+    if (limits)
+        o.limits = *limits;
+    return qr_package_verify_with(out, store, prefix, k, &o, err);
 }
