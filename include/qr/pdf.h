@@ -68,6 +68,9 @@ typedef struct qr_pdf_compress_report {
     uint64_t out_bytes;
     size_t images_seen;         /* image XObjects */
     size_t images_recompressed; /* re-encoded and kept because smaller */
+    size_t images_failed;       /* could not be re-encoded: kept as is, warning pdf-image-kept */
+    uint32_t pages;
+    bool kept_input;            /* the rewrite was larger: the output is a copy of the input */
 } qr_pdf_compress_report;
 
 /*
@@ -77,6 +80,12 @@ typedef struct qr_pdf_compress_report {
  * re-encoded with libvips at the profile's long edge and quality where that
  * makes them smaller. `lossless` changes no pixels. The output is
  * unencrypted. `threads` image workers (0: one per online CPU).
+ * Only 8-bit DCTDecode images in DeviceGray, DeviceRGB or 1/3-component
+ * ICCBased colour without /Decode, /Matte or colour-key /Mask are touched;
+ * CMYK JPEGs are left as they are. When the rewrite of an undamaged,
+ * unencrypted file comes out larger, the input bytes are copied instead.
+ * Warnings: pdf-repaired, pdf-encrypted-empty-password, pdf-image-kept.
+ * `rep` (may be NULL) is filled on success and, as far as known, on failure.
  * Errors: those of qr_pdf_open, write-failed, io, out-of-memory.
  */
 int qr_pdf_compress(const char *in_path, const char *out_path, const qr_profile *profile,

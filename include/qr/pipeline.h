@@ -64,6 +64,8 @@ typedef struct qr_compress_report {
     double image_seconds;     /* wall time of the parallel image stage */
     uint64_t peak_rss_bytes;
     qr_warnings *warnings;    /* owned by the report */
+    qr_format format;         /* QR_FORMAT_EPUB or QR_FORMAT_PDF */
+    uint32_t pages;           /* PDF: page count (0 for EPUB) */
 } qr_compress_report;
 
 void qr_compress_report_free(qr_compress_report *r);
@@ -80,5 +82,19 @@ void qr_compress_report_free(qr_compress_report *r);
 int qr_compress_epub(qr_compress_report **out, const char *in_path, const char *out_path,
                      const qr_compress_opts *opts, qr_warnings **warnings_on_error,
                      qr_error *err) QR_WUR;
+
+/*
+ * Compresses the PDF at `in_path` into `out_path` (qr_pdf_compress: object
+ * streams, compressed streams, and under lossy profiles smaller JPEG
+ * images), with the same report and failure contract as qr_compress_epub.
+ * images_total counts image XObjects, images_changed the re-encoded ones,
+ * images_failed those that could not be re-encoded (kept, with a warning);
+ * `types` is empty. Errors: every id of qr_pdf_open (drm-protected,
+ * pdf-damaged, unsupported-format ...), plus write-failed, disk-full, io,
+ * invalid-argument.
+ */
+int qr_compress_pdf(qr_compress_report **out, const char *in_path, const char *out_path,
+                    const qr_compress_opts *opts, qr_warnings **warnings_on_error,
+                    qr_error *err) QR_WUR;
 
 #endif

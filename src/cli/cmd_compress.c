@@ -1,4 +1,4 @@
-/* quire compress IN.epub -o OUT.epub [--profile P] [--json]: make an EPUB smaller. */
+/* quire compress IN -o OUT [--profile P] [--json]: make an EPUB or a PDF smaller. */
 #include <getopt.h>
 #include <jansson.h>
 #include <pthread.h>
@@ -14,13 +14,16 @@
 void qr_cmd_compress_usage(FILE *f)
 {
     fprintf(f,
-            "usage: quire compress IN.epub -o OUT.epub [--profile P] [--threads N] [--json]\n"
+            "usage: quire compress IN.epub|IN.pdf -o OUT [--profile P] [--threads N] [--json]\n"
             "\n"
             "Recompresses the images of an EPUB with libvips and repackages it: text,\n"
             "fonts (obfuscated or not) and every other resource keep their exact bytes;\n"
             "unchanged entries are copied without recompression; `mimetype` comes first.\n"
+            "A PDF (detected by content) is rewritten with qpdf: object streams,\n"
+            "compressed streams, unreferenced objects dropped, and under lossy profiles\n"
+            "large JPEG images re-encoded smaller; the output is never encrypted.\n"
             "\n"
-            "  -o, --output FILE   where to write the smaller EPUB (required)\n"
+            "  -o, --output FILE   where to write the smaller book (required)\n"
             "  -p, --profile P     %s (default tablet; see docs/profiles.md)\n"
             "  -j, --threads N     image workers (default: one per CPU)\n"
             "      --json          print a JSON report on stdout instead of the summary\n"
@@ -82,6 +85,8 @@ static void print_summary(const qr_compress_report *r, const char *in, const cha
                        ? 100.0 * (1.0 - (double)r->file_bytes_out / (double)r->file_bytes_in)
                        : 0.0;
     printf("  %-32s %6s %7s %10s %10s %5.1f%%\n", "whole file", "", "", a, b, saved);
+    if (r->format == QR_FORMAT_PDF)
+        printf("pages: %u\n", r->pages);
     printf("images: %zu total, %zu changed, %zu kept, %zu failed (kept unchanged)\n",
            r->images_total, r->images_changed, r->images_kept, r->images_failed);
     size_t nw = qr_warnings_count(r->warnings);
@@ -138,7 +143,7 @@ int qr_cmd_compress(int argc, char **argv)
     if (optind != argc - 1)
         return qr_cli_usage_error("compress", "expected exactly one input book");
     if (!out_path)
-        return qr_cli_usage_error("compress", "-o OUT.epub is required");
+        return qr_cli_usage_error("compress", "-o OUT is required");
     opts.profile = qr_profile_get(profile);
     if (!opts.profile)
         return qr_cli_usage_error("compress", "unknown profile '%s' (one of: %s)", profile,
@@ -152,7 +157,12 @@ int qr_cmd_compress(int argc, char **argv)
     qr_error err = QR_ERROR_INIT;
     qr_compress_report *r = NULL;
     qr_warnings *partial = NULL;
-    int rc = qr_compress_epub(&r, in_path, out_path, &opts, &partial, &err);
+    qr_format fmt = QR_FORMAT_UNKNOWN;
+    int rc = qr_detect_format(&fmt, in_path, &err);
+    if (rc == 0 && fmt == QR_FORMAT_PDF)
+        rc = qr_compress_pdf(&r, in_path, out_path, &opts, &partial, &err);
+    else if (rc == 0)
+        rc = qr_compress_epub(&r, in_path, out_path, &opts, &partial, &err);
     if (ps.drawn)
         fprintf(stderr, "\r\033[K");
     if (rc < 0) {

@@ -15,7 +15,9 @@ void qr_cmd_inspect_usage(FILE *f)
                "Reads a book and reports, without writing anything: format and version,\n"
                "identifier, title, layout, spine length, resources by type with sizes, images\n"
                "with dimensions, fonts and their obfuscation, navigation and page list, DRM,\n"
-               "and every warning or error the pipeline would raise.\n"
+               "and every warning or error the pipeline would raise. For a PDF: version,\n"
+               "pages, title, author, outline, page labels, whether qpdf repaired it or it\n"
+               "was encrypted with an empty password, and the estimated bytes of its pages.\n"
                "\n"
                "  --json   print the report as JSON on stdout\n"
                "\n"
@@ -33,13 +35,47 @@ static long long jint(json_t *o, const char *k)
     return (long long)json_integer_value(json_object_get(o, k));
 }
 
+static void print_pdf(json_t *o)
+{
+    printf("  pages       %lld (about %lld bytes of page content and resources)\n",
+           jint(o, "pages"), jint(o, "page_bytes_estimate"));
+    printf("  title       %s\n", jstr(o, "title"));
+    printf("  author      %s\n", jstr(o, "author"));
+    printf("  linearized  %s\n", json_is_true(json_object_get(o, "linearized")) ? "yes" : "no");
+    printf("  repaired    %s\n", json_is_true(json_object_get(o, "repaired")) ? "yes" : "no");
+    printf("  encrypted   %s\n", json_is_true(json_object_get(o, "encrypted_empty_password"))
+                                      ? "yes, with an empty user password"
+                                      : "no");
+    json_t *labels = json_object_get(o, "page_labels");
+    if (json_array_size(labels) > 0)
+        printf("  labels      yes: %s ... %s\n", json_string_value(json_array_get(labels, 0)),
+               json_string_value(json_array_get(labels, json_array_size(labels) - 1)));
+    else
+        printf("  labels      none\n");
+    printf("  outline     %lld entries\n", jint(o, "outline_entries"));
+    size_t i;
+    json_t *v;
+    json_array_foreach(json_object_get(o, "outline"), i, v)
+    {
+        /* The first entries give the shape; --json has them all. */
+        if (i == 20) {
+            printf("    ...\n");
+            break;
+        }
+        printf("    %*s%s -> page %lld\n", (int)(2 * jint(v, "level")), "", jstr(v, "title"),
+               jint(v, "page") + 1);
+    }
+}
+
 static void print_human(json_t *o)
 {
     printf("%s\n", jstr(o, "path"));
     printf("  format      %s %s (%lld bytes)\n", jstr(o, "format"), jstr(o, "version"),
            jint(o, "file_bytes"));
     json_t *err = json_object_get(o, "error");
-    if (json_object_get(o, "title")) {
+    if (strcmp(jstr(o, "format"), "pdf") == 0 && json_object_get(o, "pages")) {
+        print_pdf(o);
+    } else if (json_object_get(o, "title")) {
         json_t *sp = json_object_get(o, "spine");
         json_t *nav = json_object_get(o, "navigation");
         printf("  title       %s\n", jstr(o, "title"));

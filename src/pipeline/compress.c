@@ -1,5 +1,7 @@
 /*
  * EPUB compression: ingest, recompress every image on all cores, repackage.
+ * PDFs take the same report shape through qr_pdf_compress (src/pdf/), which
+ * runs its own image workers.
  *
  * Images are independent, so a small pool of threads takes them one at a
  * time from a shared counter. Each result that pays off is written to the
@@ -21,6 +23,7 @@
 #include "qr/fs.h"
 #include "qr/image.h"
 #include "qr/log.h"
+#include "qr/pdf.h"
 #include "qr/pipeline.h"
 #include "qr/repack.h"
 
@@ -315,6 +318,7 @@ int qr_compress_epub(qr_compress_report **out, const char *in_path, const char *
         goto out;
     }
     r->profile = o.profile;
+    r->format = QR_FORMAT_EPUB;
 
     qr_format fmt = QR_FORMAT_UNKNOWN;
     rc = qr_detect_format(&fmt, in_path, err);
@@ -449,6 +453,78 @@ out:
     free(tasks);
     free(repl);
     qr_epub_free(e);
+    qr_warnings_free(w);
+    qr_compress_report_free(r);
+    return rc;
+}
+
+int qr_compress_pdf(qr_compress_report **out, const char *in_path, const char *out_path,
+                    const qr_compress_opts *opts, qr_warnings **warnings_on_error,
+                    qr_error *err)
+{
+    int rc = 0;
+    qr_compress_report *r = NULL;
+    qr_warnings *w = NULL;
+    qr_compress_opts o = opts ? *opts : (qr_compress_opts)QR_COMPRESS_OPTS_INIT;
+    qr_pdf_compress_report pr;
+    double t0 = qr_now();
+
+    memset(&pr, 0, sizeof(pr));
+    *out = NULL;
+    if (warnings_on_error)
+        *warnings_on_error = NULL;
+    if (!o.profile)
+        o.profile = qr_profile_get(NULL);
+    rc = qr_limits_validate(&o.limits, err);
+    if (rc < 0)
+        goto out;
+    r = calloc(1, sizeof(*r));
+    w = qr_warnings_new();
+    if (!r || !w) {
+        rc = qr_error_set(err, QR_ERR_OUT_OF_MEMORY, "compress", "out of memory");
+        goto out;
+    }
+    r->profile = o.profile;
+    r->format = QR_FORMAT_PDF;
+    qr_format fmt = QR_FORMAT_UNKNOWN;
+    rc = qr_detect_format(&fmt, in_path, err);
+    if (rc < 0)
+        goto out;
+    if (fmt != QR_FORMAT_PDF) {
+        rc = qr_error_set(err, QR_ERR_UNSUPPORTED_FORMAT, "detect", "%s is %s, not a PDF",
+                          in_path, fmt == QR_FORMAT_EPUB ? "an EPUB" : "neither an EPUB nor a PDF");
+        goto out;
+    }
+    rc = qr_fs_file_size(&r->file_bytes_in, in_path, err);
+    if (rc < 0)
+        goto out;
+    rc = check_output(in_path, out_path, r->file_bytes_in, err);
+    if (rc < 0)
+        goto out;
+    long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+    r->threads = o.threads > 0 ? o.threads : (cpus > 0 ? (int)cpus : 1);
+    double ti = qr_now();
+    rc = qr_pdf_compress(in_path, out_path, o.profile, &o.limits, r->threads, &pr, w, err);
+    r->image_seconds = qr_now() - ti;
+    if (rc < 0)
+        goto out;
+    r->file_bytes_out = pr.out_bytes;
+    r->pages = pr.pages;
+    r->images_total = pr.images_seen;
+    r->images_changed = pr.images_recompressed;
+    r->images_failed = pr.images_failed;
+    r->images_kept = pr.images_seen - pr.images_recompressed - pr.images_failed;
+    r->wall_seconds = qr_now() - t0;
+    r->peak_rss_bytes = qr_fs_peak_rss();
+    r->warnings = w;
+    w = NULL;
+    *out = r;
+    r = NULL;
+out:
+    if (rc < 0 && warnings_on_error) {
+        *warnings_on_error = w;
+        w = NULL;
+    }
     qr_warnings_free(w);
     qr_compress_report_free(r);
     return rc;

@@ -1,9 +1,11 @@
 /* quire inspect: a read-only report on a book, as JSON. */
+#include <stdlib.h>
 #include <string.h>
 
 #include "qr/epub.h"
 #include "qr/fs.h"
 #include "qr/image.h"
+#include "qr/pdf.h"
 #include "qr/report.h"
 
 static const char *obf_str(qr_obfuscation o)
@@ -141,10 +143,48 @@ static json_t *epub_json(const qr_epub *e, const qr_limits *limits, qr_warnings 
     return o;
 }
 
+/* The facts of a PDF; the per-page size estimate is what slicing plans with. */
+static json_t *pdf_json(qr_pdf *p, qr_warnings *w)
+{
+    qr_error perr = QR_ERROR_INIT;
+    const qr_pdf_info *in = qr_pdf_info_get(p);
+    json_t *outline = json_array();
+    json_t *labels = in->page_labels ? json_array() : json_null();
+    uint64_t *sizes = calloc(in->pages ? in->pages : 1, sizeof(*sizes));
+    uint64_t total = 0;
+    json_t *o = NULL;
+    if (!outline || !labels || !sizes)
+        goto out;
+    for (size_t i = 0; i < in->noutline; i++)
+        json_array_append_new(outline, json_pack("{s:s, s:i, s:I}", "title", in->outline[i].title,
+                                                 "level", in->outline[i].level, "page",
+                                                 (json_int_t)in->outline[i].page));
+    for (uint32_t i = 0; in->page_labels && i < in->pages; i++)
+        json_array_append_new(labels, json_string(in->page_labels[i]));
+    if (qr_pdf_page_bytes(p, sizes, &perr) == 0)
+        for (uint32_t i = 0; i < in->pages; i++)
+            total += sizes[i];
+    o = json_pack("{s:s, s:s, s:I, s:s?, s:s?, s:b, s:b, s:b, s:b, s:I, s:O, s:b, s:O, s:I, "
+                  "s:s}",
+                  "format", "pdf", "version", in->version, "pages", (json_int_t)in->pages, "title",
+                  in->title, "author", in->author, "linearized", in->linearized, "repaired",
+                  qr_warnings_has(w, "pdf-repaired"), "encrypted", in->encrypted,
+                  "encrypted_empty_password", in->encrypted, "outline_entries",
+                  (json_int_t)in->noutline, "outline", outline, "page_labels_present",
+                  in->page_labels != NULL, "page_labels", labels, "page_bytes_estimate",
+                  (json_int_t)total, "drm", "none");
+out:
+    json_decref(outline);
+    json_decref(labels);
+    free(sizes);
+    return o;
+}
+
 int qr_inspect_book(json_t **out, const char *path, const qr_limits *limits, qr_error *err)
 {
     int rc = 0;
     qr_epub *e = NULL;
+    qr_pdf *pdf = NULL;
     json_t *o = NULL;
     qr_warnings *w = qr_warnings_new();
     qr_limits lim = limits ? *limits : (qr_limits)QR_LIMITS_INIT;
@@ -157,11 +197,12 @@ int qr_inspect_book(json_t **out, const char *path, const qr_limits *limits, qr_
     rc = qr_detect_format(&fmt, path, err);
     if (rc == 0)
         rc = qr_fs_file_size(&size, path, err);
-    if (rc == 0 && fmt != QR_FORMAT_EPUB)
+    if (rc == 0 && fmt == QR_FORMAT_UNKNOWN)
         rc = qr_error_set(err, QR_ERR_UNSUPPORTED_FORMAT, "detect", "%s is %s", path,
-                          fmt == QR_FORMAT_PDF ? "a PDF, which this build does not process yet"
-                                               : "neither an EPUB nor a PDF");
-    if (rc == 0) {
+                          "neither an EPUB nor a PDF");
+    if (rc == 0 && fmt == QR_FORMAT_PDF) {
+        rc = qr_pdf_open(&pdf, path, &lim, w, err);
+    } else if (rc == 0) {
         qr_epub_opts eo = QR_EPUB_OPTS_INIT;
         eo.limits = lim;
         eo.warnings = w;
@@ -173,7 +214,9 @@ int qr_inspect_book(json_t **out, const char *path, const qr_limits *limits, qr_
         if (!ent->is_dir && !ent->is_duplicate)
             rc = qr_epub_verify_entry(e, i, err);
     }
-    if (rc == 0)
+    if (rc == 0 && pdf)
+        o = pdf_json(pdf, w);
+    else if (rc == 0)
         o = epub_json(e, &lim, w);
     else
         o = json_pack("{s:s}", "format", qr_format_str(fmt));
@@ -191,6 +234,7 @@ int qr_inspect_book(json_t **out, const char *path, const qr_limits *limits, qr_
     }
     *out = o;
 out:
+    qr_pdf_close(pdf);
     qr_epub_free(e);
     qr_warnings_free(w);
     return rc;
