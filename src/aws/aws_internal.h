@@ -55,4 +55,14 @@ int qr_aws__ecs_fetch(qr_aws_creds *out, const qr_aws_config *cfg, const qr_aws_
 int qr_aws__imds_fetch(qr_aws_creds *out, const qr_aws_config *cfg, const qr_aws_meta_opts *o,
                        qr_error *err);
 
+/* ---- S3 XML (s3_error.c; pure) ---- */
+
+/* Code and Message of an S3 <Error> document (truncated to the caps); false if not one. */
+bool qr_s3__parse_error(char *code, size_t code_cap, char *message, size_t msg_cap,
+                        const char *xml, size_t len);
+/* UploadId of an InitiateMultipartUploadResult; false if absent or longer than cap - 2. */
+bool qr_s3__parse_upload_id(char *out, size_t cap, const char *xml, size_t len);
+/* The error id for an S3 error Code (may be empty) and HTTP status. */
+qr_errid qr_s3__errid(long status, const char *code);
+
 #endif
