@@ -683,7 +683,12 @@ int qr_http_perform(const qr_http_opts *opts, const qr_http_request *req, qr_htt
                 snprintf(reason, sizeof(reason), "HTTP %ld", status);
             } else {
                 retry = retryable_curl(c);
-                snprintf(reason, sizeof(reason), "%s", curl_easy_strerror(c));
+                /* A status line may have arrived before a stall or a drop. */
+                if (status > 0)
+                    snprintf(reason, sizeof(reason), "HTTP %ld, then %s", status,
+                             curl_easy_strerror(c));
+                else
+                    snprintf(reason, sizeof(reason), "%s", curl_easy_strerror(c));
             }
             if (!retry) {
                 if (c == CURLE_OK)
@@ -705,9 +710,9 @@ int qr_http_perform(const qr_http_opts *opts, const qr_http_request *req, qr_htt
             if (attempt >= o.max_attempts) {
                 if (c == CURLE_OPERATION_TIMEDOUT)
                     rc = qr_error_set_cause(err, QR_ERR_TIMEOUT, (int)c, "net",
-                                            "%s: timed out or stalled after %u attempts "
-                                            "(deadline %.1f s, stall %.0f s)",
-                                            what, attempt, o.timeout_s, o.stall_s);
+                                            "%s: %s after %u attempts (deadline %.1f s, "
+                                            "stall %.0f s)",
+                                            what, reason, attempt, o.timeout_s, o.stall_s);
                 else
                     rc = qr_error_set_cause(err, QR_ERR_FETCH_FAILED, (int)c, "net",
                                             "%s: %s after %u attempts", what, reason, attempt);

@@ -21,6 +21,7 @@
 
 #include "faultsrv.h"
 #include "qr/http.h"
+#include "qr/log.h"
 
 static faultsrv srv;
 static const char *const loopback_allow[] = {"127.0.0.1/32"};
@@ -115,12 +116,32 @@ static void test_flaky_retried(void **state)
     done(&r);
 }
 
+typedef struct capture {
+    int lines;
+    bool leaked;
+} capture;
+
+static void capture_sink(const qr_log_event *ev, void *ud)
+{
+    capture *c = ud;
+    if (ev->stage && strcmp(ev->stage, "net") == 0)
+        c->lines++;
+    if (strstr(ev->msg, "s3cr3t"))
+        c->leaked = true;
+}
+
 static void test_5xx_exhausted(void **state)
 {
     (void)state;
     qr_http_opts o = fast_opts(3);
     result r;
+    capture cap = {0, false};
+    qr_log_set_sink(capture_sink, &cap, QR_LOG_DEBUG);
     get(&r, &o, "/status/500?token=s3cr3t");
+    qr_log_set_sink(NULL, NULL, QR_LOG_OFF);
+    /* One warning per retry, none carrying the query string. */
+    assert_int_equal(cap.lines, 2);
+    assert_false(cap.leaked);
     assert_int_equal(r.rc, QR_ENET);
     assert_string_equal(r.err.id, "fetch-failed");
     assert_int_equal(r.resp.attempts, 3);
