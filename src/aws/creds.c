@@ -57,6 +57,17 @@ int64_t qr_aws__parse_iso8601(const char *s)
     return days_from_civil(y, mo, d) * 86400 + h * 3600 + mi * 60 + se;
 }
 
+/* jansson owns the bytes but has no "wipe": they are ours to overwrite before json_decref. */
+static void wipe_json_string(json_t *v)
+{
+    if (!json_is_string(v))
+        return;
+    const char *cp = json_string_value(v);
+    char *p;
+    memcpy(&p, &cp, sizeof(p));
+    sodium_memzero(p, json_string_length(v));
+}
+
 int qr_aws__parse_creds_json(qr_aws_creds *out, const char *json, size_t len, const char *source,
                              qr_error *err)
 {
@@ -100,14 +111,10 @@ int qr_aws__parse_creds_json(qr_aws_creds *out, const char *json, size_t len, co
         rc = qr_error_set(err, QR_ERR_OUT_OF_MEMORY, "aws", "out of memory");
     }
 out:
-    /* The parsed tree held the secret too: wipe its strings before freeing. */
+    /* The parsed tree held the secrets too: wipe its strings before freeing. */
     if (json_is_object(root)) {
-        json_t *v = json_object_get(root, "SecretAccessKey");
-        if (json_is_string(v))
-            sodium_memzero((void *)json_string_value(v), json_string_length(v));
-        v = json_object_get(root, "Token");
-        if (json_is_string(v))
-            sodium_memzero((void *)json_string_value(v), json_string_length(v));
+        wipe_json_string(json_object_get(root, "SecretAccessKey"));
+        wipe_json_string(json_object_get(root, "Token"));
     }
     json_decref(root);
     return rc;

@@ -52,8 +52,11 @@ static void start_server(fx *f, const char *expires_in, const char *ecs_token)
 {
     char script[4096];
     snprintf(script, sizeof(script), "%s/tests/tools/fake_imds.py", QR_TEST_SRCDIR);
-    char *argv[] = {"python3", script, "--port-file", f->port_file, "--expires-in",
-                    (char *)expires_in, "--ecs-token", (char *)ecs_token, NULL};
+    char exp[32], tok[64];
+    snprintf(exp, sizeof(exp), "%s", expires_in);
+    snprintf(tok, sizeof(tok), "%s", ecs_token);
+    char *argv[] = {"python3", script, "--port-file", f->port_file, "--expires-in", exp,
+                    "--ecs-token", tok, NULL};
     f->server = aws_test_spawn(argv, f->port_file, &f->port, 20);
     assert_true(f->server > 0);
     snprintf(f->base, sizeof(f->base), "http://127.0.0.1:%d", f->port);
