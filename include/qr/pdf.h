@@ -102,7 +102,10 @@ typedef struct qr_pdf_range {
  * Writes each range of the PDF at `in_path` as a standalone PDF to
  * out_paths[i]: only the objects its pages reach, with the document's
  * Info title/author, and page labels for its pages. Uses `threads` workers,
- * each with its own qpdf handle (0: one per online CPU).
+ * each with its own qpdf handle (0: one per online CPU). Each slice appears
+ * by rename (never half-written) but is not fsynced: slices are work files.
+ * On failure, slices already written stay; the caller owns the directory.
+ * Output is deterministic (same input and ranges, same bytes).
  * Errors: those of qr_pdf_open, invalid-argument (a range outside the
  * document or empty), write-failed, io, out-of-memory.
  */

@@ -375,7 +375,7 @@ int qr_pdf_compress(const char *in_path, const char *out_path, const qr_profile 
         r.images_failed = set.failed;
     }
     qr_pdf__drain_warnings(q, NULL);
-    if ((rc = qr_pdf__write(q, out_path, err)) < 0) {
+    if ((rc = qr_pdf__write(q, out_path, true, err)) < 0) {
         qr_error_set_context(err, "%s", out_path);
         goto out;
     }

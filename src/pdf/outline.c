@@ -10,11 +10,22 @@
 
 #include "pdf/pdf_internal.h"
 
+/* One /Names /Dests entry: key bytes and the value's handle. */
+typedef struct named {
+    char *key;
+    size_t len;
+    qpdf_oh val;
+} named;
+
 typedef struct walk {
     qpdf_data q;
     qr_pdf__idset seen;
     qr_pdf_outline *items;
     size_t n, cap;
+    /* The name tree, read once on the first lookup and sorted for bsearch. */
+    named *names;
+    size_t nnames, names_cap;
+    bool names_loaded;
     size_t tree_nodes;
 } walk;
 
@@ -26,54 +37,86 @@ static int cmp_bytes(const char *a, size_t alen, const char *b, size_t blen)
     return alen < blen ? -1 : alen > blen;
 }
 
-/* Looks `key` up in a name tree node; returns a value handle or 0. */
-static qpdf_oh name_tree_get(walk *wk, qr_pdf__idset *seen, qpdf_oh node, const char *key,
-                             size_t klen, int depth)
+static int cmp_named(const void *x, const void *y)
+{
+    const named *a = x, *b = y;
+    return cmp_bytes(a->key, a->len, b->key, b->len);
+}
+
+static void add_name(walk *wk, const char *b, size_t len, qpdf_oh val)
+{
+    if (wk->nnames == wk->names_cap) {
+        size_t ncap = wk->names_cap ? wk->names_cap * 2 : 64;
+        named *n = realloc(wk->names, ncap * sizeof(*n));
+        if (!n)
+            return;
+        wk->names = n;
+        wk->names_cap = ncap;
+    }
+    char *k = malloc(len + 1);
+    if (!k)
+        return;
+    memcpy(k, b, len);
+    k[len] = '\0';
+    wk->names[wk->nnames].key = k;
+    wk->names[wk->nnames].len = len;
+    wk->names[wk->nnames].val = val;
+    wk->nnames++;
+}
+
+/* Collects a name tree's (key, value) pairs: bounded nodes and depth, loops cut. */
+static void collect_names(walk *wk, qr_pdf__idset *seen, qpdf_oh node, int depth)
 {
     qpdf_data q = wk->q;
     if (depth > QR_PDF_MAX_DEPTH || ++wk->tree_nodes > QR_PDF_MAX_TREE_NODES ||
         !qpdf_oh_is_dictionary(q, node) || qr_pdf__idset_add(seen, q, node) != 1)
-        return 0;
+        return;
     qpdf_oh names = qpdf_oh_get_key(q, node, "/Names");
     if (qpdf_oh_is_array(q, names)) {
         int n = qpdf_oh_get_array_n_items(q, names);
-        for (int i = 0; i + 1 < n; i += 2) {
+        for (int i = 0; i + 1 < n && wk->nnames < QR_PDF_MAX_TREE_NODES; i += 2) {
             qpdf_oh k = qpdf_oh_get_array_item(q, names, i);
             size_t len = 0;
             const char *b =
                 qpdf_oh_is_string(q, k) ? qpdf_oh_get_binary_string_value(q, k, &len) : NULL;
+            if (b)
+                add_name(wk, b, len, qpdf_oh_get_array_item(q, names, i + 1));
             qpdf_oh_release(q, k);
-            if (b && cmp_bytes(b, len, key, klen) == 0)
-                return qpdf_oh_get_array_item(q, names, i + 1);
         }
     }
+    qpdf_oh_release(q, names);
     qpdf_oh kids = qpdf_oh_get_key(q, node, "/Kids");
-    if (!qpdf_oh_is_array(q, kids))
-        return 0;
-    int n = qpdf_oh_get_array_n_items(q, kids);
-    for (int i = 0; i < n; i++) {
-        qpdf_oh kid = qpdf_oh_get_array_item(q, kids, i);
-        qpdf_oh lim = qpdf_oh_get_key_if_dict(q, kid, "/Limits");
-        bool maybe = true;
-        if (qpdf_oh_is_array(q, lim) && qpdf_oh_get_array_n_items(q, lim) == 2) {
-            qpdf_oh lo = qpdf_oh_get_array_item(q, lim, 0), hi = qpdf_oh_get_array_item(q, lim, 1);
-            size_t ll = 0, hl = 0;
-            const char *lb =
-                qpdf_oh_is_string(q, lo) ? qpdf_oh_get_binary_string_value(q, lo, &ll) : NULL;
-            char *lcopy = lb ? malloc(ll + 1) : NULL;
-            if (lcopy)
-                memcpy(lcopy, lb, ll);
-            const char *hb =
-                qpdf_oh_is_string(q, hi) ? qpdf_oh_get_binary_string_value(q, hi, &hl) : NULL;
-            if (lcopy && hb)
-                maybe = cmp_bytes(lcopy, ll, key, klen) <= 0 && cmp_bytes(hb, hl, key, klen) >= 0;
-            free(lcopy);
+    if (qpdf_oh_is_array(q, kids)) {
+        int n = qpdf_oh_get_array_n_items(q, kids);
+        for (int i = 0; i < n; i++) {
+            qpdf_oh kid = qpdf_oh_get_array_item(q, kids, i);
+            collect_names(wk, seen, kid, depth + 1);
+            qpdf_oh_release(q, kid);
         }
-        qpdf_oh v = maybe ? name_tree_get(wk, seen, kid, key, klen, depth + 1) : 0;
-        if (v)
-            return v;
     }
-    return 0;
+    qpdf_oh_release(q, kids);
+}
+
+static qpdf_oh name_tree_get(walk *wk, const char *key, size_t klen)
+{
+    if (!wk->names_loaded) {
+        qpdf_data q = wk->q;
+        qr_pdf__idset seen = {NULL, 0, 0};
+        qpdf_oh root = qpdf_get_root(q);
+        qpdf_oh names = qpdf_oh_get_key(q, root, "/Names");
+        qpdf_oh tree = qpdf_oh_get_key_if_dict(q, names, "/Dests");
+        collect_names(wk, &seen, tree, 0);
+        qr_pdf__idset_free(&seen);
+        (void)qr_pdf__failed(q);
+        if (wk->nnames > 1)
+            qsort(wk->names, wk->nnames, sizeof(*wk->names), cmp_named);
+        wk->names_loaded = true;
+    }
+    named probe = {(char *)(uintptr_t)key, klen, 0};
+    named *hit = wk->nnames ? bsearch(&probe, wk->names, wk->nnames, sizeof(*wk->names),
+                                      cmp_named)
+                            : NULL;
+    return hit ? hit->val : 0;
 }
 
 static int32_t dest_page(walk *wk, qpdf_oh dest, int depth);
@@ -90,11 +133,7 @@ static int32_t named_dest(walk *wk, const char *tmp_key, size_t klen, bool is_na
     key[klen] = '\0';
     qpdf_oh root = qpdf_get_root(q);
     if (!is_name) {
-        qpdf_oh names = qpdf_oh_get_key(q, root, "/Names");
-        qpdf_oh tree = qpdf_oh_get_key_if_dict(q, names, "/Dests");
-        qr_pdf__idset seen = {NULL, 0, 0};
-        v = name_tree_get(wk, &seen, tree, key, klen, 0);
-        qr_pdf__idset_free(&seen);
+        v = name_tree_get(wk, key, klen);
     }
     if (!v && strlen(key) == klen) {
         qpdf_oh dests = qpdf_oh_get_key(q, root, "/Dests");
@@ -220,6 +259,9 @@ int qr_pdf__read_outline(qr_pdf_outline **out, size_t *n, qpdf_data q, qr_error 
         rc = walk_level(&wk, qpdf_oh_get_key(q, outlines, "/First"), 0);
     (void)qr_pdf__failed(q);
     qr_pdf__idset_free(&wk.seen);
+    for (size_t i = 0; i < wk.nnames; i++)
+        free(wk.names[i].key);
+    free(wk.names);
     if (rc < 0) {
         qr_pdf__outline_free(wk.items, wk.n);
         return qr_error_set(err, QR_ERR_OUT_OF_MEMORY, QR_PDF_STAGE, "outline: out of memory");

@@ -61,11 +61,11 @@ bool qr_pdf__failed(qpdf_data q);
 int qr_pdf__error_from_qpdf(qr_error *err, qpdf_data q, qr_errid id, const char *what);
 
 /*
- * Writes `q` to `out_path` atomically (temp file, fsync, rename): object
- * streams generated, streams compressed, deterministic /ID, unencrypted.
- * Errors: write-failed (id), io.
+ * Writes `q` to `out_path` atomically (temp file, rename; fsync first when
+ * `durable`): object streams generated, streams compressed, deterministic
+ * /ID, unencrypted. Errors: write-failed (id), io.
  */
-int qr_pdf__write(qpdf_data q, const char *out_path, qr_error *err);
+int qr_pdf__write(qpdf_data q, const char *out_path, bool durable, qr_error *err);
 
 /* A set of indirect object ids (visited sets for loop detection). */
 typedef struct qr_pdf__idset {

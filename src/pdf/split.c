@@ -91,7 +91,8 @@ static int write_range(split_worker *wk, size_t idx)
     qr_pdf__labels_append(dst, nums, wk->labels, wk->nlabels, r->first, r->count, 0);
     qr_pdf__labels_install(dst, nums);
     qpdf_oh_release(dst, nums);
-    rc = qr_pdf__write(dst, job->out_paths[idx], &wk->err);
+    /* Slices are work files that are encrypted next: a rename is enough, no fsync. */
+    rc = qr_pdf__write(dst, job->out_paths[idx], false, &wk->err);
     /* Warnings from the source (stream data repaired while copying) are not kept. */
     qr_pdf__drain_warnings(wk->src, NULL);
 out:
@@ -258,7 +259,7 @@ int qr_pdf_merge(const char *const *in_paths, size_t n, const char *out_path,
         offset += np;
     }
     qr_pdf__labels_install(dst, nums);
-    rc = qr_pdf__write(dst, out_path, err);
+    rc = qr_pdf__write(dst, out_path, true, err);
 out:
     if (dst)
         qpdf_cleanup(&dst);

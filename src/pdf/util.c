@@ -206,7 +206,7 @@ void qr_pdf__copy_info(qpdf_data dst, qpdf_data src)
     qpdf_oh_release(src, st);
 }
 
-int qr_pdf__write(qpdf_data q, const char *out_path, qr_error *err)
+int qr_pdf__write(qpdf_data q, const char *out_path, bool durable, qr_error *err)
 {
     char *tmp = NULL;
     int fd = -1, rc = 0;
@@ -237,7 +237,7 @@ int qr_pdf__write(qpdf_data q, const char *out_path, qr_error *err)
         rc = qr_pdf__error_from_qpdf(err, q, QR_ERR_WRITE_FAILED, "cannot write the PDF");
         goto out;
     }
-    if (fchmod(fd, 0644) != 0 || fsync(fd) != 0) {
+    if (fchmod(fd, 0644) != 0 || (durable && fsync(fd) != 0)) {
         int e = errno;
         rc = qr_error_set_cause(err, QR_ERR_WRITE_FAILED, e, QR_PDF_STAGE,
                                 "cannot sync %s: %s", out_path, strerror(e));
