@@ -9,7 +9,8 @@ deliveries keyed by Idempotency-Key: a second delivery of the same key is
 answered 200 but counted as a duplicate, not as a new delivery.
 
 It can be told to misbehave for the first N correctly signed attempts
-(--fail N --fail-mode 500|503|429|drop), or always (--always STATUS), and
+(--fail N --fail-mode 500|503|429|drop|hang; hang = answer nothing for
+--hang-seconds, so the client times out), or always (--always STATUS), and
 pad its 200 answers (--answer-bytes N).
 A bad or missing signature is answered 401.
 
@@ -29,8 +30,9 @@ import json
 import os
 import signal
 import sys
+import threading
 import time
-from http.server import BaseHTTPRequestHandler, HTTPServer
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 MAX_BODY = 4 * 1024 * 1024
 
@@ -74,6 +76,7 @@ class State:
         self.args = args
         self.secret = args.secret.encode()
         self.valid_seen = 0
+        self.lock = threading.Lock()
         self.doc = {"attempts": [], "deliveries": {}, "duplicates": 0}
 
     def save(self):
@@ -104,15 +107,26 @@ class Handler(BaseHTTPRequestHandler):
         if self.path != "/deliveries":
             self.answer(404, {"error": "not found"})
             return
-        self.answer(200, st.doc)
+        with st.lock:
+            doc = json.dumps(st.doc)
+        self.answer(200, json.loads(doc))
 
     def do_POST(self):
         st = self.server.state
+        with st.lock:
+            hang = self.handle_post(st)
+        if hang:
+            # Hold the connection without answering; the client gives up first.
+            time.sleep(st.args.hang_seconds)
+            self.close_connection = True
+
+    def handle_post(self, st):
+        """Records and answers one POST; True when the answer is to hang."""
         args = st.args
         length = int(self.headers.get("Content-Length") or "0")
         if length < 0 or length > MAX_BODY:
             self.answer(413, {"error": "too large"})
-            return
+            return False
         raw = self.rfile.read(length)
         key = self.headers.get("Idempotency-Key")
         signed, ok, t = verify(st.secret, self.headers.get("X-Quire-Signature"), raw,
@@ -140,12 +154,12 @@ class Handler(BaseHTTPRequestHandler):
             rec["answer"] = 401
             st.save()
             self.answer(401, {"error": "bad signature"})
-            return
+            return False
         if not key or not isinstance(body, dict) or body.get("job_id") != key:
             rec["answer"] = 400
             st.save()
             self.answer(400, {"error": "Idempotency-Key does not match job_id"})
-            return
+            return False
 
         st.valid_seen += 1
         if st.valid_seen <= args.fail or args.always:
@@ -155,10 +169,12 @@ class Handler(BaseHTTPRequestHandler):
             if mode == "drop":
                 # Read the request, answer nothing, close: a dropped connection.
                 self.close_connection = True
-                return
+                return False
+            if mode == "hang":
+                return True
             extra = {"Retry-After": "1"} if mode in ("429", "503") else None
             self.answer(int(mode), {"error": "told to fail"}, extra)
-            return
+            return False
 
         d = st.doc["deliveries"].get(key)
         if d is None:
@@ -172,6 +188,7 @@ class Handler(BaseHTTPRequestHandler):
         if args.answer_bytes:
             doc["padding"] = "x" * args.answer_bytes
         self.answer(200, doc)
+        return False
 
 
 def main():
@@ -180,14 +197,16 @@ def main():
     ap.add_argument("--port-file", required=True)
     ap.add_argument("--record", required=True)
     ap.add_argument("--fail", type=int, default=0)
-    ap.add_argument("--fail-mode", choices=["500", "503", "429", "drop"], default="500")
+    ap.add_argument("--fail-mode", choices=["500", "503", "429", "drop", "hang"], default="500")
+    ap.add_argument("--hang-seconds", type=float, default=5.0)
     ap.add_argument("--always", type=int, default=0, help="answer this status to every signed attempt")
     ap.add_argument("--tolerance", type=int, default=300)
     ap.add_argument("--accept-unsigned", action="store_true")
     ap.add_argument("--answer-bytes", type=int, default=0, help="pad the 200 answer with this many bytes")
     args = ap.parse_args()
 
-    srv = HTTPServer(("127.0.0.1", 0), Handler)
+    srv = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    srv.daemon_threads = True
     srv.state = State(args)
     srv.state.save()
 

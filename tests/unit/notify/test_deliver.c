@@ -345,6 +345,34 @@ static void test_429_then_delivered(void **state)
     retry_then_deliver(*state, "429", 1);
 }
 
+static void test_timeout_then_delivered(void **state)
+{
+    receiver *r = *state;
+    if (!r)
+        skip();
+    /* The first attempt gets no answer at all; the 1 s attempt deadline ends it. */
+    const char *const extra[] = {"--fail",         "1",  "--fail-mode", "hang",
+                                 "--hang-seconds", "30", NULL};
+    receiver_start(r, extra);
+    qr_net_policy p = test_policy();
+    qr_callback_opts o = fast_opts(&p, NULL);
+    o.timeout_s = 1;
+    qr_job job = make_job(r, true);
+    qr_callback_result res = make_result();
+    qr_callback_report rep;
+    qr_error err = QR_ERROR_INIT;
+
+    assert_int_equal(qr_callback_deliver(&rep, &job, &res, &o, &err), 0);
+    assert_true(rep.delivered);
+    assert_int_equal(rep.attempts, 2);
+    json_t *doc = check_attempts(r, 2, AJ_ID, true);
+    assert_string_equal(json_string_value(json_object_get(
+                            json_array_get(json_object_get(doc, "attempts"), 0), "answer")),
+                        "hang");
+    assert_int_equal(json_object_size(json_object_get(doc, "deliveries")), 1);
+    json_decref(doc);
+}
+
 static void test_rerun_same_key(void **state)
 {
     receiver *r = *state;
@@ -555,6 +583,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_5xx_then_delivered, test_setup, test_teardown),
         cmocka_unit_test_setup_teardown(test_dropped_then_delivered, test_setup, test_teardown),
         cmocka_unit_test_setup_teardown(test_429_then_delivered, test_setup, test_teardown),
+        cmocka_unit_test_setup_teardown(test_timeout_then_delivered, test_setup, test_teardown),
         cmocka_unit_test_setup_teardown(test_rerun_same_key, test_setup, test_teardown),
         cmocka_unit_test_setup_teardown(test_wrong_secret_refused_once, test_setup, test_teardown),
         cmocka_unit_test_setup_teardown(test_never_2xx, test_setup, test_teardown),
