@@ -78,7 +78,8 @@ void qr_callback_result_from_report(qr_callback_result *out, const struct qr_pro
  * Fills `out` for a failed job: book id, revision and profile from `job`
  * (revision/profile NULL when the job did not name them), the error id,
  * stage and message from `e`, and `warnings` (may be NULL: the warnings
- * recorded before the failure). `out` borrows from its arguments.
+ * recorded before the failure). Counts are 0; duration_s is 0 for the caller
+ * to set. `out` borrows from its arguments.
  */
 void qr_callback_result_from_error(qr_callback_result *out, const qr_job *job, const qr_error *e,
                                    const qr_warnings *warnings);
