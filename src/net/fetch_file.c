@@ -85,8 +85,8 @@ int qr_http_fetch_file(const qr_http_opts *opts, const char *url, const char *pa
     }
     if (fsync(fd) < 0 || close(fd) < 0) {
         fd = -1;
-        rc = qr_error_set_cause(err, QR_ERR_WRITE_FAILED, errno, "net", "cannot write %s: %s",
-                                path, strerror(errno));
+        rc = qr_error_set_cause(err, QR_ERR_WRITE_FAILED, errno, "net", "cannot write %s: %s", path,
+                                strerror(errno));
         goto out;
     }
     fd = -1;

@@ -494,10 +494,10 @@ static int set_common(CURL *h, const qr_http_opts *o, xfer *x, char *errbuf)
 {
     CURLcode c = CURLE_OK;
     const char *protos = (!o->policy || o->policy->allow_http) ? "http,https" : "https";
-#define SET(opt, val)                                                                            \
-    do {                                                                                         \
-        if (c == CURLE_OK)                                                                       \
-            c = curl_easy_setopt(h, opt, val);                                                   \
+#define SET(opt, val)                                                                              \
+    do {                                                                                           \
+        if (c == CURLE_OK)                                                                         \
+            c = curl_easy_setopt(h, opt, val);                                                     \
     } while (0)
     SET(CURLOPT_NOSIGNAL, 1L);
     SET(CURLOPT_ERRORBUFFER, errbuf);
@@ -644,8 +644,8 @@ int qr_http_perform(const qr_http_opts *opts, const qr_http_request *req, qr_htt
                                       (unsigned long long)x.cap);
                 else
                     rc = qr_error_set(err, QR_ERR_INPUT_TOO_LARGE, "net",
-                                      "%s: HTTP %ld body exceeds the %llu-byte limit", what,
-                                      status, (unsigned long long)x.cap);
+                                      "%s: HTTP %ld body exceeds the %llu-byte limit", what, status,
+                                      (unsigned long long)x.cap);
                 goto out;
             }
             if (x.abort == ABORT_SINK_LIMIT) {
@@ -655,11 +655,9 @@ int qr_http_perform(const qr_http_opts *opts, const qr_http_request *req, qr_htt
                 goto out;
             }
             if (x.abort == ABORT_SINK_IO) {
-                rc = qr_error_set_cause(err, x.abort_errno == ENOMEM ? QR_ERR_OUT_OF_MEMORY
-                                                                      : QR_ERR_IO,
-                                        x.abort_errno, "net",
-                                        "%s: cannot store the response body: %s", what,
-                                        strerror(x.abort_errno));
+                rc = qr_error_set_cause(
+                    err, x.abort_errno == ENOMEM ? QR_ERR_OUT_OF_MEMORY : QR_ERR_IO, x.abort_errno,
+                    "net", "%s: cannot store the response body: %s", what, strerror(x.abort_errno));
                 goto out;
             }
             if (x.abort == ABORT_BODY_IO) {
@@ -719,8 +717,8 @@ int qr_http_perform(const qr_http_opts *opts, const qr_http_request *req, qr_htt
                 goto out;
             }
             double wait = backoff_s(&o, attempt, c == CURLE_OK ? retry_after(x.hdrs, x.nhdrs) : -1);
-            qr_log(QR_LOG_WARN, "net", "%s: %s; attempt %u of %u, retrying in %.2f s", what,
-                   reason, attempt, o.max_attempts, wait);
+            qr_log(QR_LOG_WARN, "net", "%s: %s; attempt %u of %u, retrying in %.2f s", what, reason,
+                   attempt, o.max_attempts, wait);
             sleep_s(wait);
         }
 

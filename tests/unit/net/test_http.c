@@ -500,9 +500,9 @@ static void test_fetch_file(void **state)
     const struct {
         const char *path, *id;
     } fails[] = {
-        {"/drop", "fetch-failed"},          {"/short", "fetch-failed"},
+        {"/drop", "fetch-failed"},           {"/short", "fetch-failed"},
         {"/status/404", "source-not-found"}, {"/status/410", "source-not-found"},
-        {"/status/403", "access-denied"},   {"/status/401", "access-denied"},
+        {"/status/403", "access-denied"},    {"/status/401", "access-denied"},
         {"/status/500", "fetch-failed"},     {"/status/418", "remote-error"},
         {"/big/999999", "input-too-large"},  {"/redirect/9", "too-many-redirects"},
     };

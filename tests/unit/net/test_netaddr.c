@@ -101,8 +101,9 @@ static void test_not_addresses(void **state)
 {
     (void)state;
     qr_net_policy strict = QR_NET_POLICY_INIT;
-    const char *bad[] = {"", "localhost", "1.2.3", "1.2.3.4.5", "256.1.1.1", "[::1]",
-                         "fe80::1%lo", "8.8.8.8 ", " 8.8.8.8", "::ffff:1.2.3.4.5", "1.2.3.4/32"};
+    const char *bad[] = {"",          "localhost",  "1.2.3",    "1.2.3.4.5", "256.1.1.1",
+                         "[::1]",     "fe80::1%lo", "8.8.8.8 ", " 8.8.8.8",  "::ffff:1.2.3.4.5",
+                         "1.2.3.4/32"};
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
         if (qr_net_address_allowed(&strict, bad[i]))
             fail_msg("'%s' allowed", bad[i]);
@@ -170,9 +171,11 @@ static void test_allow_parse(void **state)
     assert_int_equal(qr_net_allow_parse(&v, &n, NULL, &err), 0);
     assert_int_equal(n, 0);
 
-    const char *bad[] = {"10.0.0.0/33", "::/129", "10.0.0.1/8", "10.0.0.0/", "10.0.0.0/-1",
-                         "10.0.0.0/8x", "10.0.0.0/0008", "example.com", "1.2.3/24", "/8",
-                         "fe80::1/64", "127.0.0.1/32,10.0.0.0/99", "::ffff:10.0.0.0/95"};
+    const char *bad[] = {
+        "10.0.0.0/33",       "::/129",      "10.0.0.1/8",    "10.0.0.0/",
+        "10.0.0.0/-1",       "10.0.0.0/8x", "10.0.0.0/0008", "example.com",
+        "1.2.3/24",          "/8",          "fe80::1/64",    "127.0.0.1/32,10.0.0.0/99",
+        "::ffff:10.0.0.0/95"};
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
         qr_error_clear(&err);
         v = (char **)&err; /* must be reset to NULL on failure */

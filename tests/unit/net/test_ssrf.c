@@ -61,12 +61,13 @@ static int group_teardown(void **state)
     return 0;
 }
 
-#define NEED_NETNS()                                                                             \
-    do {                                                                                         \
-        if (!in_netns) {                                                                         \
-            print_message("needs QR_NETNS_ONLY_LOOPBACK=1 (tests/integration/test_net_ssrf.sh)\n"); \
-            skip();                                                                              \
-        }                                                                                        \
+#define NEED_NETNS()                                                                               \
+    do {                                                                                           \
+        if (!in_netns) {                                                                           \
+            print_message(                                                                         \
+                "needs QR_NETNS_ONLY_LOOPBACK=1 (tests/integration/test_net_ssrf.sh)\n");          \
+            skip();                                                                                \
+        }                                                                                          \
     } while (0)
 
 /* Performs a GET under `policy` and checks it is refused by the guard naming `want`. */
@@ -123,8 +124,8 @@ static void test_loopback_spellings(void **state)
     char url[128];
     long before = faultsrv_count(&srv);
     assert_true(before >= 0);
-    const char *forms[] = {"localhost", "127.0.0.1", "127.1", "2130706433", "0x7f000001",
-                           "0.0.0.0", "[::1]", "[::]", "[::ffff:127.0.0.1]"};
+    const char *forms[] = {"localhost", "127.0.0.1", "127.1", "2130706433",        "0x7f000001",
+                           "0.0.0.0",   "[::1]",     "[::]",  "[::ffff:127.0.0.1]"};
     for (size_t i = 0; i < sizeof(forms) / sizeof(forms[0]); i++) {
         snprintf(url, sizeof(url), "http://%s:%d/count", forms[i], srv.port);
         expect_forbidden(&p, 0, url, NULL);
