@@ -152,7 +152,8 @@ const char *qr_http_response_header(const qr_http_response *r, const char *name)
  * after another 4xx, DNS or TLS failures, or a refusal by the guard. The
  * wait before retry n is uniform in [0, min(backoff_max_s,
  * backoff_base_s * 2^(n-1))], or Retry-After (seconds or HTTP date) capped
- * by backoff_max_s. Returns 0 when a final
+ * by backoff_max_s. `opts` NULL: every default, trusted destination.
+ * Returns 0 when a final
  * response arrived whose status is not retryable (2xx, 3xx, 4xx other than
  * 429): the caller interprets resp->status. Errors:
  *   source-forbidden   (policy set) scheme not allowed, userinfo in the URL,
