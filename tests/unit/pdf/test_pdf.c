@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
 
 #include "qr_test.h"
 
@@ -196,6 +197,18 @@ static int page_count(const char *path, const qr_limits *l)
     return n;
 }
 
+/* `qpdf --check` exit status (0 clean, 3 warnings only), or 0 without the qpdf binary. */
+static int qpdf_check(const char *path)
+{
+    char *cmd = NULL;
+    if (system("command -v qpdf >/dev/null 2>&1") != 0)
+        return 0;
+    assert_true(asprintf(&cmd, "qpdf --check '%s' >/dev/null 2>&1", path) > 0);
+    int st = system(cmd);
+    free(cmd);
+    return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+}
+
 static void test_split_merge_tiny(void **state)
 {
     fixture *f = *state;
@@ -209,6 +222,8 @@ static void test_split_merge_tiny(void **state)
     const char *outs[] = {a, b};
     assert_int_equal(qr_pdf_split(path, ranges, 2, outs, 2, &f->limits, &err), 0);
     assert_int_equal(page_count(a, &f->limits), 1);
+    assert_int_equal(qpdf_check(a), 0);
+    assert_int_equal(qpdf_check(b), 0);
 
     qr_pdf *p = NULL;
     assert_int_equal(qr_pdf_open(&p, b, &f->limits, NULL, &err), 0);
@@ -413,8 +428,12 @@ static void test_corpus_split_merge(void **state)
         qr_error err = QR_ERROR_INIT;
         if (qr_pdf_split(path, ranges, n, (const char *const *)outs, 2, &f->limits, &err) < 0)
             fail_msg("%s: %s: %s", books[b], err.id, err.msg);
-        for (size_t i = 0; i < n; i++)
+        for (size_t i = 0; i < n; i++) {
             assert_int_equal(page_count(outs[i], &f->limits), (int)ranges[i].count);
+            int st = qpdf_check(outs[i]);
+            if (st != 0 && st != 3)
+                fail_msg("%s: qpdf --check exit %d", outs[i], st);
+        }
         char *merged = NULL;
         assert_true(asprintf(&merged, "%s/merged%zu.pdf", f->dir, b) > 0);
         assert_int_equal(qr_pdf_merge((const char *const *)outs, n, merged, &f->limits, &err), 0);
