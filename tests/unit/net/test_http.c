@@ -300,6 +300,39 @@ static void test_size_cap(void **state)
     qr_buf_free(&small);
 }
 
+static void test_head_and_delete(void **state)
+{
+    (void)state;
+    char url[256];
+    qr_buf out = QR_BUF_INIT(1 << 16);
+    qr_http_opts o = fast_opts(1);
+    qr_http_request req = QR_HTTP_REQUEST_INIT;
+    qr_http_response resp = QR_HTTP_RESPONSE_INIT;
+    qr_error err = QR_ERROR_INIT;
+    /* HEAD: a large Content-Length describes a body that is not sent; not over the cap. */
+    o.max_body_bytes = 1000;
+    req.method = "HEAD";
+    req.url = faultsrv_url(url, sizeof(url), &srv, "/big/100000");
+    resp.body = &out;
+    assert_int_equal(qr_http_perform(&o, &req, &resp, &err), 0);
+    assert_int_equal(resp.status, 200);
+    assert_int_equal(resp.body_bytes, 0);
+    assert_string_equal(qr_http_response_header(&resp, "content-length"), "100000");
+    qr_http_response_free(&resp);
+    /* Another method without a body. */
+    req.method = "DELETE";
+    req.url = faultsrv_url(url, sizeof(url), &srv, "/echo?k=delete");
+    assert_int_equal(qr_http_perform(&o, &req, &resp, &err), 0);
+    assert_int_equal(resp.status, 200);
+    json_t *j = json_loadb((const char *)out.data, out.len, 0, NULL);
+    assert_non_null(j);
+    assert_string_equal(json_string_value(json_object_get(j, "method")), "DELETE");
+    assert_int_equal(json_integer_value(json_object_get(j, "body_len")), 0);
+    json_decref(j);
+    qr_http_response_free(&resp);
+    qr_buf_free(&out);
+}
+
 static void test_redirects(void **state)
 {
     (void)state;
@@ -679,6 +712,7 @@ int main(void)
         cmocka_unit_test(test_dropped_retried),
         cmocka_unit_test(test_connection_refused),
         cmocka_unit_test(test_size_cap),
+        cmocka_unit_test(test_head_and_delete),
         cmocka_unit_test(test_redirects),
         cmocka_unit_test(test_body_resent_memory),
         cmocka_unit_test(test_body_resent_file),
