@@ -31,7 +31,10 @@ typedef struct qr_aws_creds {
     const char *source; /* static: "env", "credentials-file", "config-file", "ecs", "imds" */
 } qr_aws_creds;
 
-#define QR_AWS_CREDS_INIT {NULL, NULL, NULL, 0, NULL}
+#define QR_AWS_CREDS_INIT                                                                          \
+    {                                                                                              \
+        NULL, NULL, NULL, 0, NULL                                                                  \
+    }
 
 /* Wipes and frees the strings; `c` becomes QR_AWS_CREDS_INIT. NULL-safe. */
 void qr_aws_creds_clear(qr_aws_creds *c);
@@ -43,30 +46,30 @@ int qr_aws_creds_copy(qr_aws_creds *dst, const qr_aws_creds *src, qr_error *err)
  * environment and the shared config/credentials files. Owns its strings.
  */
 typedef struct qr_aws_config {
-    char *profile;          /* AWS_PROFILE, "default" */
-    char *region;           /* AWS_REGION > AWS_DEFAULT_REGION > profile region > "us-east-1" */
-    char *endpoint_url;     /* AWS_ENDPOINT_URL_S3 > AWS_ENDPOINT_URL > profile s3.endpoint_url
-                               > profile endpoint_url; NULL: AWS */
-    bool path_style;        /* QUIRE_S3_PATH_STYLE > profile s3.addressing_style;
-                               default: path-style with a custom endpoint, else virtual-hosted */
-    uint64_t part_size;     /* QUIRE_S3_PART_SIZE, 8 MiB (5 MiB .. 5 GiB) */
+    char *profile;      /* AWS_PROFILE, "default" */
+    char *region;       /* AWS_REGION > AWS_DEFAULT_REGION > profile region > "us-east-1" */
+    char *endpoint_url; /* AWS_ENDPOINT_URL_S3 > AWS_ENDPOINT_URL > profile s3.endpoint_url
+                           > profile endpoint_url; NULL: AWS */
+    bool path_style;    /* QUIRE_S3_PATH_STYLE > profile s3.addressing_style;
+                           default: path-style with a custom endpoint, else virtual-hosted */
+    uint64_t part_size; /* QUIRE_S3_PART_SIZE, 8 MiB (5 MiB .. 5 GiB) */
     uint64_t multipart_threshold; /* QUIRE_S3_MULTIPART_THRESHOLD, 16 MiB */
-    char *cache_control;    /* QUIRE_S3_CACHE_CONTROL for immutable objects,
-                               "public, max-age=31536000, immutable" */
-    char *config_file;      /* resolved AWS_CONFIG_FILE, ~/.aws/config (NULL without HOME) */
-    char *credentials_file; /* resolved AWS_SHARED_CREDENTIALS_FILE, ~/.aws/credentials */
+    char *cache_control;          /* QUIRE_S3_CACHE_CONTROL for immutable objects,
+                                     "public, max-age=31536000, immutable" */
+    char *config_file;            /* resolved AWS_CONFIG_FILE, ~/.aws/config (NULL without HOME) */
+    char *credentials_file;       /* resolved AWS_SHARED_CREDENTIALS_FILE, ~/.aws/credentials */
     /* Static credentials found in the environment and the files (secrets). */
     qr_aws_creds env_creds;
     qr_aws_creds file_creds;
     bool credential_process; /* the profile names a credential_process (not supported) */
     /* Container (ECS) and instance (IMDS) credential endpoints. */
-    char *ecs_relative_uri;  /* AWS_CONTAINER_CREDENTIALS_RELATIVE_URI */
-    char *ecs_full_uri;      /* AWS_CONTAINER_CREDENTIALS_FULL_URI */
-    char *ecs_auth_token;    /* AWS_CONTAINER_AUTHORIZATION_TOKEN (secret) */
+    char *ecs_relative_uri;    /* AWS_CONTAINER_CREDENTIALS_RELATIVE_URI */
+    char *ecs_full_uri;        /* AWS_CONTAINER_CREDENTIALS_FULL_URI */
+    char *ecs_auth_token;      /* AWS_CONTAINER_AUTHORIZATION_TOKEN (secret) */
     char *ecs_auth_token_file; /* AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE */
-    char *ecs_host;          /* "http://169.254.170.2" (the relative URI's base) */
-    char *imds_endpoint;     /* AWS_EC2_METADATA_SERVICE_ENDPOINT, "http://169.254.169.254" */
-    bool imds_disabled;      /* AWS_EC2_METADATA_DISABLED=true */
+    char *ecs_host;            /* "http://169.254.170.2" (the relative URI's base) */
+    char *imds_endpoint;       /* AWS_EC2_METADATA_SERVICE_ENDPOINT, "http://169.254.169.254" */
+    bool imds_disabled;        /* AWS_EC2_METADATA_DISABLED=true */
 } qr_aws_config;
 
 /*
@@ -84,13 +87,16 @@ void qr_aws_config_free(qr_aws_config *c);
 typedef struct qr_aws_provider qr_aws_provider;
 
 typedef struct qr_aws_provider_opts {
-    int64_t refresh_window_s;    /* refresh when less than this remains; 0: 300 */
+    int64_t refresh_window_s;          /* refresh when less than this remains; 0: 300 */
     double metadata_connect_timeout_s; /* ECS and IMDS; 0: 1 */
-    double metadata_timeout_s;   /* one metadata request; 0: 3 */
-    unsigned metadata_attempts;  /* 0: 2 */
+    double metadata_timeout_s;         /* one metadata request; 0: 3 */
+    unsigned metadata_attempts;        /* 0: 2 */
 } qr_aws_provider_opts;
 
-#define QR_AWS_PROVIDER_OPTS_INIT {0, 0, 0, 0}
+#define QR_AWS_PROVIDER_OPTS_INIT                                                                  \
+    {                                                                                              \
+        0, 0, 0, 0                                                                                 \
+    }
 
 /*
  * A credential provider over `cfg` (copied: the provider does not keep it).
@@ -125,9 +131,9 @@ typedef struct qr_aws_sigv4_request {
                                       URI-encoded (qr_aws_uri_encode); S3: not normalised */
     const qr_http_header *headers; /* further headers to sign (Content-Type, ...) */
     size_t nheaders;
-    const char *payload_hash;      /* hex SHA-256 of the body, or QR_AWS_UNSIGNED_PAYLOAD */
+    const char *payload_hash; /* hex SHA-256 of the body, or QR_AWS_UNSIGNED_PAYLOAD */
     const char *region;
-    const char *service;           /* "s3" */
+    const char *service; /* "s3" */
     time_t when;
 } qr_aws_sigv4_request;
 
@@ -138,7 +144,10 @@ typedef struct qr_aws_sigv4 {
     char *string_to_sign;
 } qr_aws_sigv4;
 
-#define QR_AWS_SIGV4_INIT {{0}, NULL, NULL, NULL}
+#define QR_AWS_SIGV4_INIT                                                                          \
+    {                                                                                              \
+        {0}, NULL, NULL, NULL                                                                      \
+    }
 
 /*
  * Signs `req` with `c`. The headers the request must carry are then Host

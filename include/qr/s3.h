@@ -32,12 +32,15 @@
 typedef struct qr_s3_client qr_s3_client;
 
 typedef struct qr_s3_client_opts {
-    const qr_http_opts *http;              /* NULL: qr_http defaults. The policy is ignored:
-                                              the S3 endpoint is the operator's, trusted */
-    const qr_aws_provider_opts *provider;  /* NULL: defaults */
+    const qr_http_opts *http;             /* NULL: qr_http defaults. The policy is ignored:
+                                             the S3 endpoint is the operator's, trusted */
+    const qr_aws_provider_opts *provider; /* NULL: defaults */
 } qr_s3_client_opts;
 
-#define QR_S3_CLIENT_OPTS_INIT {NULL, NULL}
+#define QR_S3_CLIENT_OPTS_INIT                                                                     \
+    {                                                                                              \
+        NULL, NULL                                                                                 \
+    }
 
 /*
  * A client for the endpoint, region, addressing style, part size and

@@ -17,7 +17,7 @@ typedef struct qr_aws_url_parts {
     char host_header[264]; /* host[:port], the port only when not the scheme's default */
     const char *path;      /* "" when absent */
     size_t path_len;
-    const char *query;     /* without '?'; "" when absent */
+    const char *query; /* without '?'; "" when absent */
     size_t query_len;
 } qr_aws_url_parts;
 
@@ -58,8 +58,8 @@ int qr_aws__imds_fetch(qr_aws_creds *out, const qr_aws_config *cfg, const qr_aws
 /* ---- S3 XML (s3_error.c; pure) ---- */
 
 /* Code and Message of an S3 <Error> document (truncated to the caps); false if not one. */
-bool qr_s3__parse_error(char *code, size_t code_cap, char *message, size_t msg_cap,
-                        const char *xml, size_t len);
+bool qr_s3__parse_error(char *code, size_t code_cap, char *message, size_t msg_cap, const char *xml,
+                        size_t len);
 /* UploadId of an InitiateMultipartUploadResult; false if absent or longer than cap - 2. */
 bool qr_s3__parse_upload_id(char *out, size_t cap, const char *xml, size_t len);
 /* The error id for an S3 error Code (may be empty) and HTTP status. */

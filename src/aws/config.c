@@ -203,9 +203,9 @@ static int read_optional(qr_buf *b, const char *path, qr_error *err)
         return 0;
     if (e.errid == QR_ERR_SOURCE_NOT_FOUND)
         return 0;
-    return qr_error_set_cause(err, e.errid == QR_ERR_INPUT_TOO_LARGE ? QR_ERR_INVALID_ARGUMENT
-                                                                     : QR_ERR_IO,
-                              e.cause, "aws", "cannot read %s: %s", path, e.msg);
+    return qr_error_set_cause(
+        err, e.errid == QR_ERR_INPUT_TOO_LARGE ? QR_ERR_INVALID_ARGUMENT : QR_ERR_IO, e.cause,
+        "aws", "cannot read %s: %s", path, e.msg);
 }
 
 /* Parses a byte count: digits with an optional K, M or G (powers of 1024). */
@@ -226,8 +226,7 @@ static int parse_size(uint64_t *out, const char *name, const char *v, qr_error *
     if (end && (*end == 'b' || *end == 'B') && mul > 1)
         end++;
     if (errno || !isdigit((unsigned char)v[0]) || !end || *end || n > UINT64_MAX / mul)
-        return qr_error_set(err, QR_ERR_INVALID_ARGUMENT, "aws", "%s: '%s' is not a size", name,
-                            v);
+        return qr_error_set(err, QR_ERR_INVALID_ARGUMENT, "aws", "%s: '%s' is not a size", name, v);
     *out = (uint64_t)n * mul;
     return 0;
 }
@@ -242,8 +241,8 @@ typedef struct files {
 static int cfg_get(char **out, bool *found, const files *f, const char *profile, const char *key,
                    qr_error *err)
 {
-    int rc = qr_aws__ini_get(out, found, (const char *)f->cfg.data, f->cfg.len, f->cfg_section,
-                             key, err);
+    int rc = qr_aws__ini_get(out, found, (const char *)f->cfg.data, f->cfg.len, f->cfg_section, key,
+                             err);
     if (rc == 0 && !*out && strcmp(profile, "default") == 0) {
         bool f2 = false;
         rc = qr_aws__ini_get(out, &f2, (const char *)f->cfg.data, f->cfg.len, "profile default",
@@ -380,8 +379,8 @@ int qr_aws_config_load(qr_aws_config *out, qr_aws_env_fn env, void *ud, qr_error
     const char *profile = envv(env, ud, "AWS_PROFILE");
     int rc = dup_to(&out->profile, profile ? profile : "default", err);
     if (rc == 0)
-        rc = resolve_path(&out->config_file, envv(env, ud, "AWS_CONFIG_FILE"), ".aws/config",
-                          home, err);
+        rc = resolve_path(&out->config_file, envv(env, ud, "AWS_CONFIG_FILE"), ".aws/config", home,
+                          err);
     if (rc == 0)
         rc = resolve_path(&out->credentials_file, envv(env, ud, "AWS_SHARED_CREDENTIALS_FILE"),
                           ".aws/credentials", home, err);
@@ -455,8 +454,8 @@ int qr_aws_config_load(qr_aws_config *out, qr_aws_env_fn env, void *ud, qr_error
     /* Static credentials: the environment, then the credentials file, then the config file. */
     if ((rc = load_env_creds(out, env, ud, err)) < 0)
         goto out;
-    if ((rc = qr_aws__ini_get(&tmp, &in_cred, (const char *)f.cred.data, f.cred.len,
-                              out->profile, "credential_process", err)) < 0)
+    if ((rc = qr_aws__ini_get(&tmp, &in_cred, (const char *)f.cred.data, f.cred.len, out->profile,
+                              "credential_process", err)) < 0)
         goto out;
     out->credential_process = tmp != NULL;
     free(tmp);

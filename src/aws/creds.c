@@ -197,8 +197,8 @@ int qr_aws__ecs_fetch(qr_aws_creds *out, const qr_aws_config *cfg, const qr_aws_
     } else {
         size_t n = strlen(cfg->ecs_host) + strlen(cfg->ecs_relative_uri) + 2;
         if ((url = malloc(n)))
-            snprintf(url, n, "%s%s%s", cfg->ecs_host,
-                     cfg->ecs_relative_uri[0] == '/' ? "" : "/", cfg->ecs_relative_uri);
+            snprintf(url, n, "%s%s%s", cfg->ecs_host, cfg->ecs_relative_uri[0] == '/' ? "" : "/",
+                     cfg->ecs_relative_uri);
     }
     if (!url) {
         rc = qr_error_set(err, QR_ERR_OUT_OF_MEMORY, "aws", "out of memory");
@@ -246,10 +246,9 @@ int qr_aws__imds_fetch(qr_aws_creds *out, const qr_aws_config *cfg, const qr_aws
     if ((rc = meta_call(&status, &body, o, "PUT", url, th, 1, err)) < 0)
         goto out;
     if (status != 200 || body.len == 0) {
-        rc = qr_error_set(err, status == 401 || status == 403 ? QR_ERR_ACCESS_DENIED
-                                                               : QR_ERR_REMOTE_ERROR,
-                          "aws", "the instance metadata service refused a token: HTTP %ld",
-                          status);
+        rc = qr_error_set(
+            err, status == 401 || status == 403 ? QR_ERR_ACCESS_DENIED : QR_ERR_REMOTE_ERROR, "aws",
+            "the instance metadata service refused a token: HTTP %ld", status);
         goto out;
     }
     token = strndup((const char *)body.data, body.len);
@@ -267,9 +266,9 @@ int qr_aws__imds_fetch(qr_aws_creds *out, const qr_aws_config *cfg, const qr_aws
         goto out;
     }
     if (status != 200) {
-        rc = qr_error_set(err, status == 401 || status == 403 ? QR_ERR_ACCESS_DENIED
-                                                               : QR_ERR_REMOTE_ERROR,
-                          "aws", "instance metadata role list: HTTP %ld", status);
+        rc = qr_error_set(
+            err, status == 401 || status == 403 ? QR_ERR_ACCESS_DENIED : QR_ERR_REMOTE_ERROR, "aws",
+            "instance metadata role list: HTTP %ld", status);
         goto out;
     }
     /* The first line is the role name. */
@@ -294,9 +293,9 @@ int qr_aws__imds_fetch(qr_aws_creds *out, const qr_aws_config *cfg, const qr_aws
     if ((rc = meta_call(&status, &body, o, "GET", url, gh, 1, err)) < 0)
         goto out;
     if (status != 200) {
-        rc = qr_error_set(err, status == 401 || status == 403 ? QR_ERR_ACCESS_DENIED
-                                                               : QR_ERR_REMOTE_ERROR,
-                          "aws", "instance metadata role credentials: HTTP %ld", status);
+        rc = qr_error_set(
+            err, status == 401 || status == 403 ? QR_ERR_ACCESS_DENIED : QR_ERR_REMOTE_ERROR, "aws",
+            "instance metadata role credentials: HTTP %ld", status);
         goto out;
     }
     rc = qr_aws__parse_creds_json(out, (const char *)body.data, body.len, "imds", err);
@@ -441,9 +440,10 @@ int qr_aws_provider_get(qr_aws_provider *p, qr_aws_creds *out, qr_error *err)
     if (rc < 0) {
         /* Credentials still valid for a while beat a failed refresh. */
         if (had) {
-            qr_log(QR_LOG_WARN, "aws", "refreshing %s credentials failed (%s: %s); using the "
-                   "current ones, valid %llds more", k->source, e.id, e.msg,
-                   (long long)(k->expiration - now));
+            qr_log(QR_LOG_WARN, "aws",
+                   "refreshing %s credentials failed (%s: %s); using the "
+                   "current ones, valid %llds more",
+                   k->source, e.id, e.msg, (long long)(k->expiration - now));
             return qr_aws_creds_copy(out, k, err);
         }
         if (err && !err->code)

@@ -20,7 +20,7 @@
 #include "qr/log.h"
 #include "qr/s3.h"
 
-#define RESP_MAX (1u << 20)   /* XML answers and error documents */
+#define RESP_MAX (1u << 20) /* XML answers and error documents */
 #define ERRBODY_MAX (64u * 1024u)
 #define MAX_PARTS 10000u
 #define MIB (1024ull * 1024ull)
@@ -209,8 +209,8 @@ static int s3_send(qr_s3_client *c, const s3_req *r, qr_http_response *resp, qr_
     }
     if ((rc = qr_aws_provider_get(c->prov, &cr, err)) < 0)
         goto out;
-    qr_aws_sigv4_request sr = {r->method, url, r->hs, r->nh, r->payload_hash,
-                               c->cfg.region, "s3", time(NULL)};
+    qr_aws_sigv4_request sr = {r->method,       url,           r->hs, r->nh,
+                               r->payload_hash, c->cfg.region, "s3",  time(NULL)};
     if ((rc = qr_aws_sigv4_sign(&sig, &sr, &cr, err)) < 0)
         goto out;
     size_t nh = 0;
@@ -359,8 +359,8 @@ int qr_s3_get_file(qr_s3_client *c, const char *bucket, const char *key, const c
     }
     snprintf(tmp, n, "%s.s3-XXXXXX", path);
     if ((fd = mkstemp(tmp)) < 0) {
-        rc = qr_error_set_cause(err, QR_ERR_WRITE_FAILED, errno, "s3", "cannot create %s: %s",
-                                tmp, strerror(errno));
+        rc = qr_error_set_cause(err, QR_ERR_WRITE_FAILED, errno, "s3", "cannot create %s: %s", tmp,
+                                strerror(errno));
         tmp[0] = '\0';
         goto out;
     }
@@ -381,14 +381,14 @@ int qr_s3_get_file(qr_s3_client *c, const char *bucket, const char *key, const c
     }
     if (fsync(fd) != 0 || close(fd) != 0) {
         fd = -1;
-        rc = qr_error_set_cause(err, QR_ERR_WRITE_FAILED, errno, "s3", "cannot write %s: %s",
-                                path, strerror(errno));
+        rc = qr_error_set_cause(err, QR_ERR_WRITE_FAILED, errno, "s3", "cannot write %s: %s", path,
+                                strerror(errno));
         goto out;
     }
     fd = -1;
     if (rename(tmp, path) != 0) {
-        rc = qr_error_set_cause(err, QR_ERR_WRITE_FAILED, errno, "s3",
-                                "cannot rename into %s: %s", path, strerror(errno));
+        rc = qr_error_set_cause(err, QR_ERR_WRITE_FAILED, errno, "s3", "cannot rename into %s: %s",
+                                path, strerror(errno));
         goto out;
     }
     tmp[0] = '\0';
@@ -435,8 +435,8 @@ static void put_headers(qr_http_header *hs, size_t *nh, const char *content_type
                         const char *cache_control)
 {
     *nh = 0;
-    hs[(*nh)++] = (qr_http_header){"Content-Type",
-                                   content_type ? content_type : "application/octet-stream"};
+    hs[(*nh)++] =
+        (qr_http_header){"Content-Type", content_type ? content_type : "application/octet-stream"};
     if (cache_control && cache_control[0])
         hs[(*nh)++] = (qr_http_header){"Cache-Control", cache_control};
 }
@@ -491,8 +491,8 @@ int qr_s3_delete(qr_s3_client *c, const char *bucket, const char *key, qr_error 
 
 /* ---- uploads from files ---- */
 
-static int put_single(qr_s3_client *c, const char *bucket, const char *key, int fd,
-                      uint64_t size, const char *ct, const char *cc, qr_error *err)
+static int put_single(qr_s3_client *c, const char *bucket, const char *key, int fd, uint64_t size,
+                      const char *ct, const char *cc, qr_error *err)
 {
     char hash[65];
     int rc = qr_aws_sha256_fd_hex(hash, fd, 0, size, err);
@@ -519,12 +519,23 @@ static int xml_escape(qr_buf *b, const char *s, qr_error *err)
     int rc = 0;
     for (; *s && rc == 0; s++) {
         switch (*s) {
-        case '&': rc = qr_buf_appendf(b, err, "&amp;"); break;
-        case '<': rc = qr_buf_appendf(b, err, "&lt;"); break;
-        case '>': rc = qr_buf_appendf(b, err, "&gt;"); break;
-        case '"': rc = qr_buf_appendf(b, err, "&quot;"); break;
-        case '\'': rc = qr_buf_appendf(b, err, "&apos;"); break;
-        default: rc = qr_buf_append(b, s, 1, err);
+        case '&':
+            rc = qr_buf_appendf(b, err, "&amp;");
+            break;
+        case '<':
+            rc = qr_buf_appendf(b, err, "&lt;");
+            break;
+        case '>':
+            rc = qr_buf_appendf(b, err, "&gt;");
+            break;
+        case '"':
+            rc = qr_buf_appendf(b, err, "&quot;");
+            break;
+        case '\'':
+            rc = qr_buf_appendf(b, err, "&apos;");
+            break;
+        default:
+            rc = qr_buf_append(b, s, 1, err);
         }
     }
     return rc;
@@ -537,8 +548,8 @@ typedef struct mpu {
     unsigned nparts;
 } mpu;
 
-static int mpu_create(qr_s3_client *c, mpu *m, const char *bucket, const char *key,
-                      const char *ct, const char *cc, qr_error *err)
+static int mpu_create(qr_s3_client *c, mpu *m, const char *bucket, const char *key, const char *ct,
+                      const char *cc, qr_error *err)
 {
     qr_http_header hs[2];
     s3_req r = req_init("CreateMultipartUpload", "POST", bucket, key);
@@ -592,8 +603,8 @@ static int mpu_part(qr_s3_client *c, mpu *m, const char *bucket, const char *key
         const char *etag = qr_http_response_header(&resp, "ETag");
         if (!etag || !etag[0])
             rc = qr_error_set(err, QR_ERR_REMOTE_ERROR, "s3",
-                              "UploadPart %u s3://%.60s/%.80s: no ETag in the answer", part,
-                              bucket, key);
+                              "UploadPart %u s3://%.60s/%.80s: no ETag in the answer", part, bucket,
+                              key);
         else if (!(m->etags[part - 1] = strdup(etag)))
             rc = qr_error_set(err, QR_ERR_OUT_OF_MEMORY, "s3", "out of memory");
     }
@@ -603,8 +614,7 @@ static int mpu_part(qr_s3_client *c, mpu *m, const char *bucket, const char *key
     return rc;
 }
 
-static int mpu_complete(qr_s3_client *c, mpu *m, const char *bucket, const char *key,
-                        qr_error *err)
+static int mpu_complete(qr_s3_client *c, mpu *m, const char *bucket, const char *key, qr_error *err)
 {
     qr_buf body = QR_BUF_INIT((size_t)m->nparts * 1200 + 256);
     qr_buf answer = QR_BUF_INIT(RESP_MAX);
@@ -653,8 +663,10 @@ static void mpu_abort(qr_s3_client *c, mpu *m, const char *bucket, const char *k
     qr_http_response resp = QR_HTTP_RESPONSE_INIT;
     qr_error e = QR_ERROR_INIT;
     if (s3_simple(c, &r, &answer, &resp, &e) < 0)
-        qr_log(QR_LOG_WARN, "s3", "aborting the multipart upload of s3://%s/%s failed (%s: %s); "
-               "a lifecycle rule for incomplete uploads cleans it up", bucket, key, e.id, e.msg);
+        qr_log(QR_LOG_WARN, "s3",
+               "aborting the multipart upload of s3://%s/%s failed (%s: %s); "
+               "a lifecycle rule for incomplete uploads cleans it up",
+               bucket, key, e.id, e.msg);
     qr_http_response_free(&resp);
     qr_buf_free(&answer);
 }
@@ -703,8 +715,8 @@ int qr_s3_put_file(qr_s3_client *c, const char *bucket, const char *key, const c
         return qr_error_set(err, QR_ERR_INVALID_ARGUMENT, "s3", "no file to upload");
     int fd = open(path, O_RDONLY | O_CLOEXEC);
     if (fd < 0)
-        return qr_error_set_cause(err, errno == ENOENT ? QR_ERR_SOURCE_NOT_FOUND : QR_ERR_IO,
-                                  errno, "s3", "cannot open %s: %s", path, strerror(errno));
+        return qr_error_set_cause(err, errno == ENOENT ? QR_ERR_SOURCE_NOT_FOUND : QR_ERR_IO, errno,
+                                  "s3", "cannot open %s: %s", path, strerror(errno));
     struct stat sb;
     if (fstat(fd, &sb) != 0 || !S_ISREG(sb.st_mode)) {
         rc = qr_error_set_cause(err, QR_ERR_IO, errno, "s3", "%s is not a readable file", path);

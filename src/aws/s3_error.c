@@ -35,8 +35,8 @@ static bool child_text(char *out, size_t cap, xmlNodePtr parent, const char *nam
     return false;
 }
 
-bool qr_s3__parse_error(char *code, size_t code_cap, char *message, size_t msg_cap,
-                        const char *xml, size_t len)
+bool qr_s3__parse_error(char *code, size_t code_cap, char *message, size_t msg_cap, const char *xml,
+                        size_t len)
 {
     code[0] = message[0] = '\0';
     xmlDocPtr doc = parse(xml, len);
@@ -74,10 +74,10 @@ bool qr_s3__parse_upload_id(char *out, size_t cap, const char *xml, size_t len)
 qr_errid qr_s3__errid(long status, const char *code)
 {
     static const char *const missing[] = {"NoSuchKey", "NoSuchBucket", "NoSuchUpload", NULL};
-    static const char *const denied[] = {"AccessDenied", "InvalidAccessKeyId",
-                                         "SignatureDoesNotMatch", "ExpiredToken",
-                                         "InvalidToken", "TokenRefreshRequired",
-                                         "AllAccessDisabled", "AccountProblem", NULL};
+    static const char *const denied[] = {
+        "AccessDenied",      "InvalidAccessKeyId", "SignatureDoesNotMatch",
+        "ExpiredToken",      "InvalidToken",       "TokenRefreshRequired",
+        "AllAccessDisabled", "AccountProblem",     NULL};
     if (code && code[0]) {
         for (size_t i = 0; missing[i]; i++)
             if (strcmp(code, missing[i]) == 0)

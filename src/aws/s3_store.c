@@ -25,11 +25,16 @@ const char *qr_s3_content_type(const char *key)
     static const struct {
         const char *ext;
         const char *type;
-    } types[] = {{".json", "application/json"},   {".qs", "application/octet-stream"},
-                 {".sig", "application/octet-stream"}, {".jpg", "image/jpeg"},
-                 {".jpeg", "image/jpeg"},         {".png", "image/png"},
-                 {".webp", "image/webp"},         {".gif", "image/gif"},
-                 {".epub", "application/epub+zip"}, {".pdf", "application/pdf"}};
+    } types[] = {{".json", "application/json"},
+                 {".qs", "application/octet-stream"},
+                 {".sig", "application/octet-stream"},
+                 {".jpg", "image/jpeg"},
+                 {".jpeg", "image/jpeg"},
+                 {".png", "image/png"},
+                 {".webp", "image/webp"},
+                 {".gif", "image/gif"},
+                 {".epub", "application/epub+zip"},
+                 {".pdf", "application/pdf"}};
     const char *dot = key ? strrchr(key, '.') : NULL;
     if (dot && !strchr(dot, '/'))
         for (size_t i = 0; i < sizeof(types) / sizeof(types[0]); i++)
@@ -41,8 +46,7 @@ const char *qr_s3_content_type(const char *key)
 static const char *cache_control(const s3_store *s, const char *key)
 {
     size_t n = strlen(key);
-    if (n >= 13 && strcmp(key + n - 13, "manifest.json") == 0 &&
-        (n == 13 || key[n - 14] == '/'))
+    if (n >= 13 && strcmp(key + n - 13, "manifest.json") == 0 && (n == 13 || key[n - 14] == '/'))
         return "no-cache";
     return qr_s3_client_config(s->client)->cache_control;
 }
@@ -139,7 +143,7 @@ static void s3s_free(void *ctx)
     free(s);
 }
 
-static const qr_store_ops s3_ops = {s3s_put,  s3s_get,  s3s_exists,
+static const qr_store_ops s3_ops = {s3s_put,    s3s_get,  s3s_exists,
                                     s3s_remove, s3s_free, s3s_put_file};
 
 int qr_store_s3_new(qr_store **out, qr_s3_client *client, const char *bucket, const char *prefix,

@@ -80,7 +80,8 @@ char *qr_aws_uri_encode(const char *s, bool keep_slash)
     char *o = out;
     for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
         unsigned char c = *p;
-        if (isalnum(c) || c == '-' || c == '_' || c == '.' || c == '~' || (keep_slash && c == '/')) {
+        if (isalnum(c) || c == '-' || c == '_' || c == '.' || c == '~' ||
+            (keep_slash && c == '/')) {
             *o++ = (char)c;
         } else {
             *o++ = '%';
@@ -138,12 +139,15 @@ int qr_aws__url_split(qr_aws_url_parts *out, const char *url, qr_error *err)
         if (p == hend)
             return qr_error_set(err, QR_ERR_INVALID_ARGUMENT, "s3", "malformed URL (port)");
         for (; p < hend; p++) {
-            if (!isdigit((unsigned char)*p) || (port = port * 10 + (unsigned long)(*p - '0')) > 65535)
+            if (!isdigit((unsigned char)*p) ||
+                (port = port * 10 + (unsigned long)(*p - '0')) > 65535)
                 return qr_error_set(err, QR_ERR_INVALID_ARGUMENT, "s3", "malformed URL (port)");
         }
         out->port = (unsigned)port;
     }
-    unsigned defport = strcmp(out->scheme, "https") == 0 ? 443 : strcmp(out->scheme, "http") == 0 ? 80 : 0;
+    unsigned defport = strcmp(out->scheme, "https") == 0  ? 443
+                       : strcmp(out->scheme, "http") == 0 ? 80
+                                                          : 0;
     if (out->port && out->port != defport)
         snprintf(out->host_header, sizeof(out->host_header), "%s:%u", out->host, out->port);
     else
@@ -286,8 +290,8 @@ int qr_aws_sigv4_sign(qr_aws_sigv4 *out, const qr_aws_sigv4_request *req, const 
     uint8_t k[32];
     int rc = 0;
     memset(out, 0, sizeof(*out));
-    if (!req || !req->method || !req->url || !req->payload_hash || !req->region ||
-        !req->service || !c || !c->access_key_id || !c->secret_access_key)
+    if (!req || !req->method || !req->url || !req->payload_hash || !req->region || !req->service ||
+        !c || !c->access_key_id || !c->secret_access_key)
         return qr_error_set(err, QR_ERR_INVALID_ARGUMENT, "s3", "incomplete request to sign");
     if (req->nheaders > MAX_SIGNED_HEADERS - 4)
         return qr_error_set(err, QR_ERR_INVALID_ARGUMENT, "s3", "too many headers to sign");
@@ -366,8 +370,8 @@ int qr_aws_sigv4_sign(qr_aws_sigv4 *out, const qr_aws_sigv4_request *req, const 
     /* The string to sign. */
     char crhash[65];
     qr_aws_sha256_hex(crhash, cr.data, cr.len);
-    rc = qr_buf_appendf(&sts, err, "AWS4-HMAC-SHA256\n%s\n%s/%s/%s/aws4_request\n%s",
-                        out->amz_date, date, req->region, req->service, crhash);
+    rc = qr_buf_appendf(&sts, err, "AWS4-HMAC-SHA256\n%s\n%s/%s/%s/aws4_request\n%s", out->amz_date,
+                        date, req->region, req->service, crhash);
     if (rc < 0)
         goto out;
 
@@ -392,8 +396,8 @@ int qr_aws_sigv4_sign(qr_aws_sigv4 *out, const qr_aws_sigv4_request *req, const 
     rc = qr_buf_appendf(&au, err,
                         "AWS4-HMAC-SHA256 Credential=%s/%s/%s/%s/aws4_request, SignedHeaders=%s, "
                         "Signature=%s",
-                        c->access_key_id, date, req->region, req->service,
-                        (const char *)hb.data, sighex);
+                        c->access_key_id, date, req->region, req->service, (const char *)hb.data,
+                        sighex);
     if (rc < 0)
         goto out;
     out->canonical_request = (char *)qr_buf_detach(&cr, NULL);

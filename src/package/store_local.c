@@ -185,8 +185,8 @@ static int local_put_file(void *ctx, const char *key, const char *path, qr_error
     }
     out = -1;
     if (rename(tmp, dst) != 0)
-        rc = qr_error_set_cause(err, QR_ERR_WRITE_FAILED, errno, "store", "cannot rename into %s: %s",
-                                key, strerror(errno));
+        rc = qr_error_set_cause(err, QR_ERR_WRITE_FAILED, errno, "store",
+                                "cannot rename into %s: %s", key, strerror(errno));
 out:
     if (out >= 0)
         close(out);
@@ -211,7 +211,7 @@ static void local_free(void *ctx)
     free(ls);
 }
 
-static const qr_store_ops local_ops = {local_put, local_get,  local_exists,
+static const qr_store_ops local_ops = {local_put,    local_get,  local_exists,
                                        local_remove, local_free, local_put_file};
 
 int qr_store_local_new(qr_store **out, const char *root, qr_error *err)

@@ -45,8 +45,7 @@ static inline int aws_test_private_netns(void)
  * `wait_s` seconds for `port_file` to appear; returns the child pid and the
  * port written there, or -1.
  */
-static inline pid_t aws_test_spawn(char *const argv[], const char *port_file, int *port,
-                                   int wait_s)
+static inline pid_t aws_test_spawn(char *const argv[], const char *port_file, int *port, int wait_s)
 {
     unlink(port_file);
     pid_t pid = fork();

@@ -53,28 +53,27 @@ static int teardown(void **state)
     return 0;
 }
 
-static const char *CONFIG =
-    "# a comment\n"
-    "[default]\n"
-    "region = eu-west-1\n"
-    "\n"
-    "; another comment\n"
-    "[profile dev]\n"
-    "  region=ap-south-1   \n"
-    "endpoint_url = http://127.0.0.1:9000/\n"
-    "s3 =\n"
-    "  addressing_style = virtual\n"
-    "  other = x\n"
-    "output = json\n"
-    "[profile staged]\n"
-    "services = local\n"
-    "aws_access_key_id = AKIDCONFIG\n"
-    "aws_secret_access_key = configsecret\n"
-    "[services local]\n"
-    "s3 =\n"
-    "  endpoint_url = http://localhost:4568\n"
-    "[profile proc]\n"
-    "credential_process = /usr/bin/get-creds\n";
+static const char *CONFIG = "# a comment\n"
+                            "[default]\n"
+                            "region = eu-west-1\n"
+                            "\n"
+                            "; another comment\n"
+                            "[profile dev]\n"
+                            "  region=ap-south-1   \n"
+                            "endpoint_url = http://127.0.0.1:9000/\n"
+                            "s3 =\n"
+                            "  addressing_style = virtual\n"
+                            "  other = x\n"
+                            "output = json\n"
+                            "[profile staged]\n"
+                            "services = local\n"
+                            "aws_access_key_id = AKIDCONFIG\n"
+                            "aws_secret_access_key = configsecret\n"
+                            "[services local]\n"
+                            "s3 =\n"
+                            "  endpoint_url = http://localhost:4568\n"
+                            "[profile proc]\n"
+                            "credential_process = /usr/bin/get-creds\n";
 
 static const char *CREDS = "[default]\n"
                            "aws_access_key_id = AKIDFILE\n"
@@ -130,8 +129,8 @@ static void test_named_profile(void **state)
     fx *f = *state;
     write_file(f->cfg, CONFIG);
     write_file(f->cred, CREDS);
-    fake_env e = {{"AWS_CONFIG_FILE", f->cfg, "AWS_SHARED_CREDENTIALS_FILE", f->cred,
-                   "AWS_PROFILE", "dev", NULL}};
+    fake_env e = {{"AWS_CONFIG_FILE", f->cfg, "AWS_SHARED_CREDENTIALS_FILE", f->cred, "AWS_PROFILE",
+                   "dev", NULL}};
     qr_aws_config c;
     qr_error err = QR_ERROR_INIT;
     assert_int_equal(qr_aws_config_load(&c, lookup, &e, &err), 0);
@@ -148,8 +147,8 @@ static void test_services_section_and_config_creds(void **state)
 {
     fx *f = *state;
     write_file(f->cfg, CONFIG);
-    fake_env e = {{"AWS_CONFIG_FILE", f->cfg, "AWS_SHARED_CREDENTIALS_FILE", f->cred,
-                   "AWS_PROFILE", "staged", NULL}};
+    fake_env e = {{"AWS_CONFIG_FILE", f->cfg, "AWS_SHARED_CREDENTIALS_FILE", f->cred, "AWS_PROFILE",
+                   "staged", NULL}};
     qr_aws_config c;
     qr_error err = QR_ERROR_INIT;
     assert_int_equal(qr_aws_config_load(&c, lookup, &e, &err), 0);
@@ -166,14 +165,37 @@ static void test_env_wins(void **state)
     fx *f = *state;
     write_file(f->cfg, CONFIG);
     write_file(f->cred, CREDS);
-    fake_env e = {{"AWS_CONFIG_FILE", f->cfg, "AWS_SHARED_CREDENTIALS_FILE", f->cred,
-                   "AWS_PROFILE", "dev", "AWS_REGION", "us-west-2", "AWS_DEFAULT_REGION",
-                   "ignored-1", "AWS_ENDPOINT_URL", "http://all:1", "AWS_ENDPOINT_URL_S3",
-                   "http://s3only:2", "QUIRE_S3_PATH_STYLE", "1", "QUIRE_S3_PART_SIZE", "6M",
-                   "QUIRE_S3_MULTIPART_THRESHOLD", "1048576", "QUIRE_S3_CACHE_CONTROL",
-                   "max-age=60", "AWS_ACCESS_KEY_ID", "AKIDENV", "AWS_SECRET_ACCESS_KEY",
-                   "envsecret", "AWS_EC2_METADATA_DISABLED", "TRUE",
-                   "AWS_EC2_METADATA_SERVICE_ENDPOINT", "http://127.0.0.1:1/", NULL}};
+    fake_env e = {{"AWS_CONFIG_FILE",
+                   f->cfg,
+                   "AWS_SHARED_CREDENTIALS_FILE",
+                   f->cred,
+                   "AWS_PROFILE",
+                   "dev",
+                   "AWS_REGION",
+                   "us-west-2",
+                   "AWS_DEFAULT_REGION",
+                   "ignored-1",
+                   "AWS_ENDPOINT_URL",
+                   "http://all:1",
+                   "AWS_ENDPOINT_URL_S3",
+                   "http://s3only:2",
+                   "QUIRE_S3_PATH_STYLE",
+                   "1",
+                   "QUIRE_S3_PART_SIZE",
+                   "6M",
+                   "QUIRE_S3_MULTIPART_THRESHOLD",
+                   "1048576",
+                   "QUIRE_S3_CACHE_CONTROL",
+                   "max-age=60",
+                   "AWS_ACCESS_KEY_ID",
+                   "AKIDENV",
+                   "AWS_SECRET_ACCESS_KEY",
+                   "envsecret",
+                   "AWS_EC2_METADATA_DISABLED",
+                   "TRUE",
+                   "AWS_EC2_METADATA_SERVICE_ENDPOINT",
+                   "http://127.0.0.1:1/",
+                   NULL}};
     qr_aws_config c;
     qr_error err = QR_ERROR_INIT;
     assert_int_equal(qr_aws_config_load(&c, lookup, &e, &err), 0);

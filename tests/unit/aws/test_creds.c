@@ -55,8 +55,8 @@ static void start_server(fx *f, const char *expires_in, const char *ecs_token)
     char exp[32], tok[64];
     snprintf(exp, sizeof(exp), "%s", expires_in);
     snprintf(tok, sizeof(tok), "%s", ecs_token);
-    char *argv[] = {"python3", script, "--port-file", f->port_file, "--expires-in", exp,
-                    "--ecs-token", tok, NULL};
+    char *argv[] = {"python3", script,        "--port-file", f->port_file, "--expires-in",
+                    exp,       "--ecs-token", tok,           NULL};
     f->server = aws_test_spawn(argv, f->port_file, &f->port, 20);
     assert_true(f->server > 0);
     snprintf(f->base, sizeof(f->base), "http://127.0.0.1:%d", f->port);
@@ -140,8 +140,7 @@ static void need_netns(void)
 }
 
 /* Loads the config from f->kv and gets credentials once through a new provider. */
-static int get_once(qr_aws_creds *out, fx *f, int64_t window, qr_aws_provider **keep,
-                    qr_error *err)
+static int get_once(qr_aws_creds *out, fx *f, int64_t window, qr_aws_provider **keep, qr_error *err)
 {
     qr_aws_config cfg;
     int rc = qr_aws_config_load(&cfg, lookup, f, err);
@@ -167,11 +166,21 @@ static void test_chain_order(void **state)
     start_server(f, "3600", "ecs-secret");
     qr_aws_creds c = QR_AWS_CREDS_INIT;
     qr_error err = QR_ERROR_INIT;
-    const char *all[] = {"HOME", f->dir, "AWS_SHARED_CREDENTIALS_FILE", f->cred_file,
-                         "AWS_ACCESS_KEY_ID", "AKIDENV", "AWS_SECRET_ACCESS_KEY", "envsecret",
-                         "AWS_CONTAINER_CREDENTIALS_FULL_URI", f->ecs_uri,
-                         "AWS_CONTAINER_AUTHORIZATION_TOKEN", "ecs-secret",
-                         "AWS_EC2_METADATA_SERVICE_ENDPOINT", f->base, NULL};
+    const char *all[] = {"HOME",
+                         f->dir,
+                         "AWS_SHARED_CREDENTIALS_FILE",
+                         f->cred_file,
+                         "AWS_ACCESS_KEY_ID",
+                         "AKIDENV",
+                         "AWS_SECRET_ACCESS_KEY",
+                         "envsecret",
+                         "AWS_CONTAINER_CREDENTIALS_FULL_URI",
+                         f->ecs_uri,
+                         "AWS_CONTAINER_AUTHORIZATION_TOKEN",
+                         "ecs-secret",
+                         "AWS_EC2_METADATA_SERVICE_ENDPOINT",
+                         f->base,
+                         NULL};
     set_env(f, all);
     assert_int_equal(get_once(&c, f, 0, NULL, &err), 0);
     assert_string_equal(c.source, "env");
@@ -179,19 +188,32 @@ static void test_chain_order(void **state)
     assert_null(c.session_token);
 
     /* Without the env variables: the credentials file. */
-    const char *no_env[] = {"HOME", f->dir, "AWS_SHARED_CREDENTIALS_FILE", f->cred_file,
-                            "AWS_CONTAINER_CREDENTIALS_FULL_URI", f->ecs_uri,
-                            "AWS_CONTAINER_AUTHORIZATION_TOKEN", "ecs-secret",
-                            "AWS_EC2_METADATA_SERVICE_ENDPOINT", f->base, NULL};
+    const char *no_env[] = {"HOME",
+                            f->dir,
+                            "AWS_SHARED_CREDENTIALS_FILE",
+                            f->cred_file,
+                            "AWS_CONTAINER_CREDENTIALS_FULL_URI",
+                            f->ecs_uri,
+                            "AWS_CONTAINER_AUTHORIZATION_TOKEN",
+                            "ecs-secret",
+                            "AWS_EC2_METADATA_SERVICE_ENDPOINT",
+                            f->base,
+                            NULL};
     set_env(f, no_env);
     assert_int_equal(get_once(&c, f, 0, NULL, &err), 0);
     assert_string_equal(c.source, "credentials-file");
     assert_string_equal(c.access_key_id, "AKIDFILE");
 
     /* Without the file: ECS. */
-    const char *no_file[] = {"HOME", f->dir, "AWS_CONTAINER_CREDENTIALS_FULL_URI", f->ecs_uri,
-                             "AWS_CONTAINER_AUTHORIZATION_TOKEN", "ecs-secret",
-                             "AWS_EC2_METADATA_SERVICE_ENDPOINT", f->base, NULL};
+    const char *no_file[] = {"HOME",
+                             f->dir,
+                             "AWS_CONTAINER_CREDENTIALS_FULL_URI",
+                             f->ecs_uri,
+                             "AWS_CONTAINER_AUTHORIZATION_TOKEN",
+                             "ecs-secret",
+                             "AWS_EC2_METADATA_SERVICE_ENDPOINT",
+                             f->base,
+                             NULL};
     set_env(f, no_file);
     assert_int_equal(get_once(&c, f, 0, NULL, &err), 0);
     assert_string_equal(c.source, "ecs");
@@ -223,17 +245,30 @@ static void test_ecs_token_file_and_refusal(void **state)
     fclose(t);
     qr_aws_creds c = QR_AWS_CREDS_INIT;
     qr_error err = QR_ERROR_INIT;
-    const char *env[] = {"HOME", f->dir, "AWS_CONTAINER_CREDENTIALS_FULL_URI", f->ecs_uri,
-                         "AWS_CONTAINER_AUTHORIZATION_TOKEN", "wrong",
-                         "AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE", f->token_file,
-                         "AWS_EC2_METADATA_DISABLED", "true", NULL};
+    const char *env[] = {"HOME",
+                         f->dir,
+                         "AWS_CONTAINER_CREDENTIALS_FULL_URI",
+                         f->ecs_uri,
+                         "AWS_CONTAINER_AUTHORIZATION_TOKEN",
+                         "wrong",
+                         "AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE",
+                         f->token_file,
+                         "AWS_EC2_METADATA_DISABLED",
+                         "true",
+                         NULL};
     set_env(f, env);
     assert_int_equal(get_once(&c, f, 0, NULL, &err), 0);
     assert_string_equal(c.source, "ecs");
 
-    const char *bad[] = {"HOME", f->dir, "AWS_CONTAINER_CREDENTIALS_FULL_URI", f->ecs_uri,
-                         "AWS_CONTAINER_AUTHORIZATION_TOKEN", "wrong-token-value",
-                         "AWS_EC2_METADATA_DISABLED", "true", NULL};
+    const char *bad[] = {"HOME",
+                         f->dir,
+                         "AWS_CONTAINER_CREDENTIALS_FULL_URI",
+                         f->ecs_uri,
+                         "AWS_CONTAINER_AUTHORIZATION_TOKEN",
+                         "wrong-token-value",
+                         "AWS_EC2_METADATA_DISABLED",
+                         "true",
+                         NULL};
     set_env(f, bad);
     assert_int_equal(get_once(&c, f, 0, NULL, &err), QR_EAUTH);
     assert_string_equal(err.id, "access-denied");

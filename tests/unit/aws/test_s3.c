@@ -16,10 +16,11 @@ static void test_url_parse(void **state)
     assert_string_equal(k, "in/a b+c%20.epub"); /* verbatim */
     free(b);
     free(k);
-    const char *bad[] = {"s3://", "s3://bucket", "s3://bucket/", "https://bucket/k",
-                         "s3://ab/k", "s3://Upper/k", "s3://-lead/k", "s3://trail-/k",
-                         "s3://a..b/k", "s3://192.168.1.1/k", "s3://xn--punycode/k",
-                         "s3://under_score/k", NULL};
+    const char *bad[] = {
+        "s3://",       "s3://bucket",        "s3://bucket/",        "https://bucket/k",
+        "s3://ab/k",   "s3://Upper/k",       "s3://-lead/k",        "s3://trail-/k",
+        "s3://a..b/k", "s3://192.168.1.1/k", "s3://xn--punycode/k", "s3://under_score/k",
+        NULL};
     for (size_t i = 0; bad[i]; i++) {
         qr_error_clear(&err);
         assert_int_equal(qr_s3_url_parse(&b, &k, bad[i], &err), QR_EINVAL);
@@ -102,10 +103,8 @@ static void test_store_rejects(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_url_parse),
-        cmocka_unit_test(test_error_documents),
-        cmocka_unit_test(test_errids),
-        cmocka_unit_test(test_content_types),
+        cmocka_unit_test(test_url_parse),     cmocka_unit_test(test_error_documents),
+        cmocka_unit_test(test_errids),        cmocka_unit_test(test_content_types),
         cmocka_unit_test(test_store_rejects),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

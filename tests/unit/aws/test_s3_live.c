@@ -117,8 +117,9 @@ static int group_setup(void **state)
     mkdir(data, 0700);
     snprintf(port, sizeof(port), "%d", g->port);
     snprintf(g->endpoint, sizeof(g->endpoint), "http://127.0.0.1:%d", g->port);
-    char *argv[] = {bin, "--directory", data, "--address", "127.0.0.1", "--port", port,
-                    "--silent", "--configure-bucket", BUCKET, NULL};
+    char *argv[] = {bin,      "--directory", data,       "--address",          "127.0.0.1",
+                    "--port", port,          "--silent", "--configure-bucket", BUCKET,
+                    NULL};
     /* s3rver writes no port file: wait for the port to accept connections. */
     pid_t pid = fork();
     if (pid == 0) {
@@ -201,8 +202,8 @@ static char *raw_head(const char *key, const char *name)
     qr_error err = QR_ERROR_INIT;
     snprintf(url, sizeof(url), "%s/%s/%s", g->endpoint, BUCKET, key);
     qr_aws_creds c = {"S3RVER", "S3RVER", NULL, 0, "test"};
-    qr_aws_sigv4_request sr = {"HEAD", url, NULL, 0, QR_AWS_EMPTY_SHA256, "us-east-1", "s3",
-                               time(NULL)};
+    qr_aws_sigv4_request sr = {"HEAD",      url,  NULL,      0, QR_AWS_EMPTY_SHA256,
+                               "us-east-1", "s3", time(NULL)};
     qr_aws_sigv4 sig = QR_AWS_SIGV4_INIT;
     assert_int_equal(qr_aws_sigv4_sign(&sig, &sr, &c, &err), 0);
     qr_http_header hs[] = {{"x-amz-date", sig.amz_date},
@@ -234,7 +235,8 @@ static void test_round_trip_odd_keys(void **state)
         char body[128];
         int n = snprintf(body, sizeof(body), "object %zu: %s", i, keys[i]);
         assert_int_equal(qr_s3_put(g->client, BUCKET, keys[i], body, (size_t)n,
-                                   qr_s3_content_type(keys[i]), "no-cache", &err), 0);
+                                   qr_s3_content_type(keys[i]), "no-cache", &err),
+                         0);
         bool ex = false;
         uint64_t size = 0;
         assert_int_equal(qr_s3_head(g->client, BUCKET, keys[i], &ex, &size, &err), 0);
@@ -310,8 +312,7 @@ static void test_file_round_trips(void **state)
     }
     /* The cap on a download. */
     qr_error_clear(&err);
-    assert_true(qr_s3_get_file(g->client, BUCKET, "big/file.qs", dst, 1024 * 1024, NULL, &err) <
-                0);
+    assert_true(qr_s3_get_file(g->client, BUCKET, "big/file.qs", dst, 1024 * 1024, NULL, &err) < 0);
     assert_string_equal(err.id, "input-too-large");
     unlink(src);
     unlink(dst);

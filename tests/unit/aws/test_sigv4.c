@@ -36,8 +36,13 @@ static void check_vector(const char *path)
     /* The payload hash is the body's unless the request is unsigned. */
     if (strcmp(payload, QR_AWS_UNSIGNED_PAYLOAD) != 0)
         assert_string_equal(payload, str(v, "body_sha256"));
-    qr_aws_sigv4_request r = {str(v, "method"), str(v, "url"), h, nh, payload,
-                              str(v, "region"), str(v, "service"),
+    qr_aws_sigv4_request r = {str(v, "method"),
+                              str(v, "url"),
+                              h,
+                              nh,
+                              payload,
+                              str(v, "region"),
+                              str(v, "service"),
                               (time_t)json_integer_value(json_object_get(v, "epoch"))};
     qr_aws_sigv4 s = QR_AWS_SIGV4_INIT;
     qr_error err = QR_ERROR_INIT;
@@ -117,8 +122,8 @@ static void test_sign_rejects_incomplete(void **state)
 {
     (void)state;
     qr_aws_creds c = {NULL, NULL, NULL, 0, NULL};
-    qr_aws_sigv4_request r = {"GET", "https://h/", NULL, 0, QR_AWS_EMPTY_SHA256, "us-east-1",
-                              "s3", 0};
+    qr_aws_sigv4_request r = {"GET",       "https://h/", NULL, 0, QR_AWS_EMPTY_SHA256,
+                              "us-east-1", "s3",         0};
     qr_aws_sigv4 s = QR_AWS_SIGV4_INIT;
     qr_error err = QR_ERROR_INIT;
     assert_int_equal(qr_aws_sigv4_sign(&s, &r, &c, &err), QR_EINVAL);
