@@ -493,16 +493,19 @@ int qr_process_book(qr_process_report **out, const char *in_path, const qr_store
     rc = qr_detect_format(&fmt, in_path, err);
     if (rc < 0)
         goto out;
-    if (fmt != QR_FORMAT_EPUB) {
+    if (fmt != QR_FORMAT_EPUB && fmt != QR_FORMAT_PDF) {
         rc = qr_error_set(err, QR_ERR_UNSUPPORTED_FORMAT, "process",
-                          "%s is %s; quire process takes EPUB books", in_path,
-                          fmt == QR_FORMAT_PDF ? "a PDF" : "not an EPUB");
+                          "%s is neither an EPUB nor a PDF", in_path);
         goto out;
     }
     rc = qr_fs_file_size(&R.rep->source_bytes, in_path, err);
     if (rc < 0)
         goto out;
-    {
+    if (fmt == QR_FORMAT_PDF) {
+        rc = qr_package__process_pdf(R.rep, in_path, store, &R.prefix, k, R.o, err);
+        if (rc < 0)
+            goto out;
+    } else {
         rc = open_book(&R.orig, in_path, &R.o->limits, R.rep->warnings, err);
         if (rc < 0)
             goto out;
