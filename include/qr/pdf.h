@@ -50,6 +50,12 @@ typedef struct qr_pdf_info {
  */
 int qr_pdf_open(qr_pdf **out, const char *path, const qr_limits *limits, qr_warnings *w,
                 qr_error *err) QR_WUR;
+/*
+ * As qr_pdf_open, over `len` bytes in memory (copied; the caller keeps its
+ * buffer). `name` (may be NULL) names the input in messages.
+ */
+int qr_pdf_open_buffer(qr_pdf **out, const void *data, size_t len, const char *name,
+                       const qr_limits *limits, qr_warnings *w, qr_error *err) QR_WUR;
 void qr_pdf_close(qr_pdf *p);
 
 /* The facts read at open (owned by `p`). */

@@ -11,6 +11,16 @@
 #include "qr/fs.h"
 
 /* qpdf, like readers, accepts the header anywhere in the first 1024 bytes. */
+static bool has_header(const char *head, size_t n)
+{
+    if (n > 1024)
+        n = 1024;
+    for (size_t i = 0; i + 5 <= n; i++)
+        if (memcmp(head + i, "%PDF-", 5) == 0)
+            return true;
+    return false;
+}
+
 static int sniff_header(const char *path, qr_error *err)
 {
     char head[1024];
@@ -25,32 +35,35 @@ static int sniff_header(const char *path, qr_error *err)
     fclose(f);
     if (bad)
         return qr_error_set(err, QR_ERR_IO, QR_PDF_STAGE, "cannot read %s", path);
-    for (size_t i = 0; i + 5 <= n; i++)
-        if (memcmp(head + i, "%PDF-", 5) == 0)
-            return 0;
-    return qr_error_set(err, QR_ERR_UNSUPPORTED_FORMAT, QR_PDF_STAGE,
-                        "%s has no PDF header", path);
+    if (!has_header(head, n))
+        return qr_error_set(err, QR_ERR_UNSUPPORTED_FORMAT, QR_PDF_STAGE,
+                            "%s has no PDF header", path);
+    return 0;
 }
 
-int qr_pdf__handle_open(qpdf_data *out, qr_pdf__open_facts *facts, const char *path,
-                        const qr_limits *limits, qr_error *err)
+/* Reads a file (data == NULL) or a caller-kept buffer into a fresh handle. */
+static int handle_read(qpdf_data *out, qr_pdf__open_facts *facts, const char *path,
+                       const void *data, size_t len, const qr_limits *limits, qr_error *err)
 {
     qpdf_data q = NULL;
-    uint64_t size = 0;
+    uint64_t size = len;
     int rc = 0;
 
     *out = NULL;
     memset(facts, 0, sizeof(*facts));
-    if (!path || !limits)
+    if (!path || !limits || (!data && len))
         return qr_error_set(err, QR_ERR_INVALID_ARGUMENT, QR_PDF_STAGE, "NULL argument");
-    if ((rc = qr_fs_file_size(&size, path, err)) < 0)
+    if (!data && (rc = qr_fs_file_size(&size, path, err)) < 0)
         return rc;
     if (size > limits->max_input_bytes)
         return qr_error_set(err, QR_ERR_INPUT_TOO_LARGE, QR_PDF_STAGE,
                             "%s is %llu bytes, limit is %llu", path, (unsigned long long)size,
                             (unsigned long long)limits->max_input_bytes);
-    if ((rc = sniff_header(path, err)) < 0)
+    if (!data && (rc = sniff_header(path, err)) < 0)
         return rc;
+    if (data && !has_header(data, len))
+        return qr_error_set(err, QR_ERR_UNSUPPORTED_FORMAT, QR_PDF_STAGE,
+                            "%s has no PDF header", path);
 
     q = qpdf_init();
     if (!q)
@@ -59,7 +72,7 @@ int qr_pdf__handle_open(qpdf_data *out, qr_pdf__open_facts *facts, const char *p
     qpdf_set_suppress_warnings(q, QPDF_TRUE);
     qpdf_set_attempt_recovery(q, QPDF_TRUE);
     /* The empty password opens files whose user password is empty; others need one. */
-    QPDF_ERROR_CODE st = qpdf_read(q, path, "");
+    QPDF_ERROR_CODE st = data ? qpdf_read_memory(q, path, data, len, "") : qpdf_read(q, path, "");
     if (st & QPDF_ERRORS) {
         qpdf_error e = qpdf_has_error(q) ? qpdf_get_error(q) : NULL;
         bool pw = e && qpdf_get_error_code(q, e) == qpdf_e_password;
@@ -101,6 +114,12 @@ out:
     return rc;
 }
 
+int qr_pdf__handle_open(qpdf_data *out, qr_pdf__open_facts *facts, const char *path,
+                        const qr_limits *limits, qr_error *err)
+{
+    return handle_read(out, facts, path, NULL, 0, limits, err);
+}
+
 static void info_free(qr_pdf_info *in)
 {
     free(in->title);
@@ -114,8 +133,8 @@ static void info_free(qr_pdf_info *in)
     memset(in, 0, sizeof(*in));
 }
 
-int qr_pdf_open(qr_pdf **out, const char *path, const qr_limits *limits, qr_warnings *w,
-                qr_error *err)
+static int open_common(qr_pdf **out, const char *path, const void *data, size_t len,
+                       const qr_limits *limits, qr_warnings *w, qr_error *err)
 {
     qr_pdf *p = NULL;
     qr_pdf__open_facts facts;
@@ -129,7 +148,15 @@ int qr_pdf_open(qr_pdf **out, const char *path, const qr_limits *limits, qr_warn
     p = calloc(1, sizeof(*p));
     if (!p)
         return qr_error_set(err, QR_ERR_OUT_OF_MEMORY, QR_PDF_STAGE, "out of memory");
-    if ((rc = qr_pdf__handle_open(&p->q, &facts, path, limits, err)) < 0)
+    if (data && len) {
+        /* qpdf reads the buffer lazily: the object keeps its own copy. */
+        if (!(p->mem = malloc(len))) {
+            rc = qr_error_set(err, QR_ERR_OUT_OF_MEMORY, QR_PDF_STAGE, "out of memory");
+            goto out;
+        }
+        memcpy(p->mem, data, len);
+    }
+    if ((rc = handle_read(&p->q, &facts, path, data ? p->mem : NULL, len, limits, err)) < 0)
         goto out;
     p->limits = *limits;
     if (facts.repaired)
@@ -164,6 +191,20 @@ out:
     return rc;
 }
 
+int qr_pdf_open(qr_pdf **out, const char *path, const qr_limits *limits, qr_warnings *w,
+                qr_error *err)
+{
+    return open_common(out, path, NULL, 0, limits, w, err);
+}
+
+int qr_pdf_open_buffer(qr_pdf **out, const void *data, size_t len, const char *name,
+                       const qr_limits *limits, qr_warnings *w, qr_error *err)
+{
+    if (!data || len == 0)
+        return qr_error_set(err, QR_ERR_UNSUPPORTED_FORMAT, QR_PDF_STAGE, "empty input");
+    return open_common(out, name ? name : "(memory)", data, len, limits, w, err);
+}
+
 void qr_pdf_close(qr_pdf *p)
 {
     if (!p)
@@ -171,6 +212,7 @@ void qr_pdf_close(qr_pdf *p)
     info_free(&p->info);
     if (p->q)
         qpdf_cleanup(&p->q);
+    free(p->mem);
     free(p);
 }
 

@@ -31,6 +31,7 @@
 
 struct qr_pdf {
     qpdf_data q;
+    void *mem; /* the input of qr_pdf_open_buffer, which qpdf reads lazily */
     qr_limits limits;
     qr_pdf_info info;
 };

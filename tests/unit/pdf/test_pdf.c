@@ -149,6 +149,54 @@ static void test_outline_loops(void **state)
     free(path);
 }
 
+/* No Info dictionary: title and author come from the XMP packet; memory input. */
+static void test_xmp_from_buffer(void **state)
+{
+    fixture *f = *state;
+    char *path = NULL;
+    static const char xmp[] =
+        "<x:xmpmeta xmlns:x=\"adobe:ns:meta/\"><rdf:RDF "
+        "xmlns:rdf=\"http://www.w3.org/1999/02/22-rdf-syntax-ns#\"><rdf:Description "
+        "xmlns:dc=\"http://purl.org/dc/elements/1.1/\"><dc:title><rdf:Alt><rdf:li "
+        "xml:lang=\"x-default\"> XMP title </rdf:li></rdf:Alt></dc:title><dc:creator><rdf:Seq>"
+        "<rdf:li>First Author</rdf:li><rdf:li>Second</rdf:li></rdf:Seq></dc:creator>"
+        "</rdf:Description></rdf:RDF></x:xmpmeta>";
+    char meta[1024];
+    snprintf(meta, sizeof(meta), "<< /Type /Metadata /Subtype /XML /Length %zu >>\nstream\n%s\nendstream",
+             strlen(xmp), xmp);
+    const char *objs[] = {
+        "<< /Type /Catalog /Pages 2 0 R /Metadata 4 0 R >>",
+        "<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
+        "<< /Type /Page /Parent 2 0 R /MediaBox [0 0 10 10] >>",
+        meta,
+    };
+    assert_true(asprintf(&path, "%s/xmp.pdf", f->dir) > 0);
+    write_pdf(path, objs, 4, NULL);
+    FILE *fp = fopen(path, "rb");
+    assert_non_null(fp);
+    char buf[4096];
+    size_t n = fread(buf, 1, sizeof(buf), fp);
+    fclose(fp);
+
+    qr_pdf *p = NULL;
+    qr_error err = QR_ERROR_INIT;
+    assert_int_equal(qr_pdf_open_buffer(&p, buf, n, "xmp.pdf", &f->limits, f->w, &err), 0);
+    const qr_pdf_info *in = qr_pdf_info_get(p);
+    assert_int_equal(in->pages, 1);
+    assert_string_equal(in->title, "XMP title");
+    assert_string_equal(in->author, "First Author");
+    assert_null(in->page_labels);
+    assert_int_equal(in->noutline, 0);
+    qr_pdf_close(p);
+
+    /* Over the XML limit: the packet is not read at all. */
+    f->limits.max_xml_bytes = 64;
+    assert_int_equal(qr_pdf_open_buffer(&p, buf, n, "xmp.pdf", &f->limits, f->w, &err), 0);
+    assert_null(qr_pdf_info_get(p)->title);
+    qr_pdf_close(p);
+    free(path);
+}
+
 static void test_errors(void **state)
 {
     fixture *f = *state;
@@ -452,6 +500,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_tiny_info, setup, teardown),
         cmocka_unit_test_setup_teardown(test_outline_loops, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_xmp_from_buffer, setup, teardown),
         cmocka_unit_test_setup_teardown(test_errors, setup, teardown),
         cmocka_unit_test_setup_teardown(test_split_merge_tiny, setup, teardown),
         cmocka_unit_test_setup_teardown(test_corpus_page_counts, setup, teardown),
