@@ -24,6 +24,8 @@
 #include "qr/config.h"
 #include "qr/crypt.h"
 #include "qr/error.h"
+#include "qr/notify.h"
+#include "qr/remote.h"
 #include "qr/resque.h"
 
 /*
@@ -45,9 +47,9 @@ typedef struct qr_worker_opts {
     size_t nqueues;
     const char *hostname;      /* NULL = gethostname() */
     const char *job_class;     /* NULL = QR_PAYLOAD_DEFAULT_CLASS */
-    const char *store_dir;     /* local store root (required) */
+    const char *store_dir;     /* the store (required): a directory or s3://bucket[/prefix] */
     const qr_keyring *keyring; /* borrowed; required */
-    const char *source_dir;    /* when set, job sources must resolve inside it */
+    const char *source_dir;    /* when set, local job sources must resolve inside it */
     const qr_profile *profile; /* default when the job names none; NULL = tablet */
     const char *work_parent;   /* children's work directories; NULL = /tmp */
     int threads;               /* image workers per child; 0 = one per CPU */
@@ -63,18 +65,27 @@ typedef struct qr_worker_opts {
     uint64_t memory_limit;     /* resident bytes per job before the child is killed; 0 = none */
     uint64_t min_free;         /* free bytes needed in the store and work dirs to take a job */
     const char *admin_listen;  /* /healthz and /metrics address (qr/admin.h); NULL = none */
+    const qr_remote_opts *remote;     /* s3:// and https:// sources, S3 stores; NULL: local only */
+    const qr_callback_opts *callback; /* job callbacks; NULL: defaults (a job with a
+                                         callback_url then fails: no secret) */
 } qr_worker_opts;
 
 #define QR_WORKER_OPTS_INIT                                                                        \
     {                                                                                              \
         QR_RESQUE_OPTS_INIT, NULL, 0, NULL, NULL, NULL, NULL, NULL, NULL, NULL, 0, 0, 0, 0, 0, 0,  \
-            0, 0, NULL, 0, 0, 0, NULL                                                              \
+            0, 0, NULL, 0, 0, 0, NULL, NULL, NULL                                                  \
     }
 
 /*
  * Runs the worker until `sig->drain` or `sig->quit` asks it to stop, then
  * unregisters and returns 0. Redis being down is not fatal: the worker
  * retries with the queue layer's backoff and never loses a reserved job.
+ * Each child checks the job's source (a local path inside `source_dir`, or
+ * an s3:// or https:// URL that `remote` fetches under its SSRF policy),
+ * processes the book into the store and, when the job has a callback_url,
+ * POSTs the signed result there (qr/notify.h), success or failure; a
+ * callback that is never delivered fails the job with callback-failed (the
+ * package stays published; a retry re-delivers without republishing).
  * Jobs that fail are recorded as Resque failure entries (exception = the
  * quire error id, backtrace = stage, context and the tail of the child's
  * log); a child killed by a signal is released with an attempt counted (a

@@ -5,8 +5,12 @@
 #include <stdbool.h>
 #include <stdio.h>
 
+#include "qr/aws.h"
 #include "qr/crypt.h"
 #include "qr/error.h"
+#include "qr/http.h"
+#include "qr/notify.h"
+#include "qr/remote.h"
 
 typedef struct qr_cli_cmd {
     const char *name;
@@ -56,6 +60,28 @@ int qr_cli_load_keyring(qr_keyring **out, const char *key_file, bool create_dev,
  */
 struct qr_resque;
 int qr_cli_resque_open(struct qr_resque **out, const char *url, const char *ns, qr_error *err);
+
+/*
+ * Network settings from the environment (remote_env.c): the SSRF policy
+ * (QUIRE_NET_ALLOW, QUIRE_NET_ALLOW_HTTP), source downloads (QUIRE_HTTP_*,
+ * QUIRE_SOURCE_MAX_BYTES, QUIRE_PUBLIC_URL), callbacks (QUIRE_CALLBACK_*)
+ * and, when `with_aws`, the AWS configuration (AWS_* and the shared files).
+ * `ro` and `cb` point into the struct: do not move it after loading.
+ * Free with qr_cli_remote_free, also after a failure.
+ */
+typedef struct qr_cli_remote {
+    char **allow;
+    size_t nallow;
+    qr_net_policy policy;
+    qr_aws_config aws;
+    bool have_aws;
+    char *secret;
+    qr_remote_opts ro;
+    qr_callback_opts cb;
+} qr_cli_remote;
+
+int qr_cli_remote_load(qr_cli_remote *r, bool with_aws, qr_error *err);
+void qr_cli_remote_free(qr_cli_remote *r);
 
 /* Prints "quire: error: <id>: <msg> (<context>)" and returns the exit status for `err`. */
 int qr_cli_fail(const qr_error *err);

@@ -20,7 +20,7 @@
 void qr_cmd_process_usage(FILE *f)
 {
     fprintf(f,
-            "usage: quire process BOOK (-o DIR | --store DIR) [--profile P]\n"
+            "usage: quire process BOOK (-o DIR | --store STORE) [--profile P]\n"
             "                     [--book-id ID] [--revision R] [--key-file F] [--json]\n"
             "\n"
             "Compresses the book (EPUB or PDF), cuts it into slices (EPUB: on spine\n"
@@ -29,7 +29,8 @@ void qr_cmd_process_usage(FILE *f)
             "cover, key.json, manifest.json.sig and last manifest.json (docs/format.md).\n"
             "\n"
             "  -o, --output DIR    write the package itself into DIR (DIR/manifest.json)\n"
-            "      --store DIR     publish into a store, under books/<book_id>/<revision>/\n"
+            "      --store STORE   publish into a store (a directory or s3://bucket[/prefix]),\n"
+            "                      under books/<book_id>/<revision>/\n"
             "  -p, --profile P     %s (default tablet; see docs/profiles.md)\n"
             "      --book-id ID    book id (default: from the EPUB unique identifier;\n"
             "                      for a PDF, pdf- and a hash of the file)\n"
@@ -44,6 +45,8 @@ void qr_cmd_process_usage(FILE *f)
             "  -q, --quiet         no summary and no progress display\n"
             "      --work-dir DIR  parent of the temporary work directory (default /tmp)\n"
             "\n"
+            "BOOK is a path, s3://bucket/key or https://... (docs/operations/s3.md and\n"
+            "network.md: AWS_* variables, QUIRE_NET_ALLOW, ...).\n"
             "Re-running the same job lands on the same revision: a package that verifies\n"
             "is left as it is, anything else is rewritten, manifest last.\n"
             "Exit status: 0 done, 2 usage, 3 malformed or protected book, 4 over a limit,\n"
@@ -276,8 +279,12 @@ int qr_cmd_process(int argc, char **argv)
         return qr_cli_usage_error("process", "expected exactly one input book");
     if ((out_dir != NULL) == (store_dir != NULL))
         return qr_cli_usage_error("process", "give exactly one of -o DIR and --store DIR");
-    if (store_dir && (strncmp(store_dir, "s3://", 5) == 0 || strstr(store_dir, "://")))
-        return qr_cli_usage_error("process", "only local stores are supported: '%s'", store_dir);
+    if (out_dir && qr_remote_classify(out_dir) != QR_REMOTE_LOCAL)
+        return qr_cli_usage_error("process", "-o wants a directory; use --store for '%s'",
+                                  out_dir);
+    if (store_dir && qr_remote_classify(store_dir) != QR_REMOTE_LOCAL &&
+        qr_remote_classify(store_dir) != QR_REMOTE_S3)
+        return qr_cli_usage_error("process", "--store wants a directory or s3://bucket[/prefix]");
     opts.profile = qr_profile_get(profile);
     if (!opts.profile)
         return qr_cli_usage_error("process", "unknown profile '%s' (one of: %s)", profile,
@@ -290,14 +297,34 @@ int qr_cmd_process(int argc, char **argv)
     qr_store *store = NULL;
     qr_process_report *r = NULL;
     qr_warnings *partial = NULL;
-    int rc = qr_cli_load_keyring(&k, key_file, true, &err);
+    qr_cli_remote net;
+    qr_remote *remote = NULL;
+    char *fetch_dir = NULL, *fetched = NULL;
+    bool s3 = qr_remote_classify(in_path) == QR_REMOTE_S3 ||
+              qr_remote_classify(where) == QR_REMOTE_S3;
+    int rc = qr_cli_remote_load(&net, s3, &err);
     if (rc == 0)
-        rc = qr_store_local_new(&store, where, &err);
+        rc = qr_remote_new(&remote, &net.ro, &err);
+    if (rc == 0)
+        rc = qr_cli_load_keyring(&k, key_file, true, &err);
+    if (rc == 0)
+        rc = qr_remote_store_open(remote, where, &store, &err);
+    if (rc == 0 && qr_remote_classify(in_path) != QR_REMOTE_LOCAL) {
+        rc = qr_workdir_create(&fetch_dir, opts.work_parent, "fetch", &err);
+        if (rc == 0)
+            rc = qr_remote_fetch(remote, in_path, fetch_dir, &fetched, NULL, &err);
+    }
     progress_state ps = {!json && !quiet && qr_cli_stderr_tty(), false};
     opts.progress = progress_cb;
     opts.progress_ud = &ps;
     if (rc == 0)
-        rc = qr_process_book(&r, in_path, store, out_dir ? "" : NULL, k, &opts, &partial, &err);
+        rc = qr_process_book(&r, fetched ? fetched : in_path, store, out_dir ? "" : NULL, k, &opts,
+                             &partial, &err);
+    if (fetch_dir) {
+        qr_error werr = QR_ERROR_INIT;
+        if (qr_workdir_remove(fetch_dir, &werr) < 0)
+            qr_log(QR_LOG_WARN, "fetch", "%s", werr.msg);
+    }
     if (ps.drawn)
         fprintf(stderr, "\r\033[K");
     if (rc < 0) {
@@ -323,6 +350,10 @@ int qr_cmd_process(int argc, char **argv)
     qr_warnings_free(partial);
     qr_process_report_free(r);
     qr_store_free(store);
+    qr_remote_free(remote);
+    qr_cli_remote_free(&net);
+    free(fetched);
+    free(fetch_dir);
     qr_keyring_free(k);
     return rc;
 }

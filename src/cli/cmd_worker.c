@@ -67,7 +67,7 @@ static void install_signals(void)
 void qr_cmd_worker_usage(FILE *f)
 {
     fprintf(f,
-            "usage: quire worker --redis URL --queues Q1,Q2|* --store DIR --key-file F\n"
+            "usage: quire worker --redis URL --queues Q1,Q2|* --store STORE --key-file F\n"
             "                    [--namespace N] [--class NAME] [--source-dir DIR]\n"
             "                    [--job-timeout S] [--drain-timeout S] [--interval S]\n"
             "                    [--heartbeat-interval S] [--sweep-interval S]\n"
@@ -84,11 +84,12 @@ void qr_cmd_worker_usage(FILE *f)
             "  --redis URL             redis://[:password@]host[:port][/db]\n"
             "                          (default: $REDIS_URL, else redis://127.0.0.1:6379)\n"
             "  --queues LIST           comma-separated queue names or globs, * = all\n"
-            "  --store DIR             publish under DIR/books/<book_id>/<revision>/\n"
+            "  --store STORE           a directory or s3://bucket[/prefix]: publish under\n"
+            "                          STORE/books/<book_id>/<revision>/\n"
             "  --key-file F            service key file (or $QUIRE_KEY_FILE)\n"
             "  --namespace N           Redis key namespace (default resque)\n"
             "  --class NAME            job class to run (default %s)\n"
-            "  --source-dir DIR        refuse job sources outside DIR\n"
+            "  --source-dir DIR        refuse local job sources outside DIR\n"
             "  --job-timeout S         wall-clock limit per job (default: none)\n"
             "  --drain-timeout S       on SIGTERM, wait this long for the job (default 30)\n"
             "  --interval S            poll interval when the queues are empty (default 5)\n"
@@ -110,7 +111,10 @@ void qr_cmd_worker_usage(FILE *f)
             "                          --slots 1)\n"
             "\n"
             "Every option can also be set as QUIRE_<OPTION> (--job-timeout ->\n"
-            "QUIRE_JOB_TIMEOUT); flags win. Signals: TERM and INT drain (stop taking\n"
+            "QUIRE_JOB_TIMEOUT); flags win. Job sources may be paths, s3:// or https://\n"
+            "URLs; S3 is configured with the AWS_* variables and files, job URLs and\n"
+            "callbacks with QUIRE_NET_*, QUIRE_HTTP_*, QUIRE_CALLBACK_* (docs/operations/).\n"
+            "Signals: TERM and INT drain (stop taking\n"
             "jobs, wait --drain-timeout for the running one, then requeue it at the head\n"
             "of its queue) and exit 0; QUIT finishes the job then exits; USR1 kills the\n"
             "running job; USR2 pauses; CONT resumes.\n",
@@ -303,6 +307,8 @@ int qr_cmd_worker(int argc, char **argv)
     memset(&a, 0, sizeof(a));
     qr_worker_opts wo = QR_WORKER_OPTS_INIT;
     qr_keyring *k = NULL;
+    qr_cli_remote net;
+    memset(&net, 0, sizeof(net));
     qr_error err = QR_ERROR_INIT;
     long n = 0;
     int rc = 0;
@@ -330,8 +336,9 @@ int qr_cmd_worker(int argc, char **argv)
         rc = qr_cli_usage_error("worker", "--queues and --store are required");
         goto out;
     }
-    if (strstr(a.v[O_STORE], "://")) {
-        rc = qr_cli_usage_error("worker", "only local stores are supported: '%s'", a.v[O_STORE]);
+    qr_remote_kind store_kind = qr_remote_classify(a.v[O_STORE]);
+    if (store_kind != QR_REMOTE_LOCAL && store_kind != QR_REMOTE_S3) {
+        rc = qr_cli_usage_error("worker", "--store wants a directory or s3://bucket[/prefix]");
         goto out;
     }
     if ((rc = split_queues(&a)) != 0)
@@ -401,11 +408,22 @@ int qr_cmd_worker(int argc, char **argv)
         goto out;
     }
     wo.keyring = k;
+    if (qr_cli_remote_load(&net, true, &err) < 0) {
+        rc = qr_cli_fail(&err);
+        goto out;
+    }
+    wo.remote = &net.ro;
+    wo.callback = &net.cb;
+    if (!net.secret)
+        qr_log(QR_LOG_WARN, "worker",
+               "no QUIRE_CALLBACK_SECRET: jobs that carry a callback_url will fail "
+               "(docs/operations/callbacks.md)");
     install_signals();
     wo.title = title_area(argc, argv, &wo.title_cap);
     if (qr_worker_run_slots(&wo, (unsigned)slots, &worker_signals, &err) < 0)
         rc = qr_cli_fail(&err);
 out:
+    qr_cli_remote_free(&net);
     qr_keyring_free(k);
     args_free(&a);
     return rc;

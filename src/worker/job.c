@@ -1,5 +1,6 @@
 /*
- * One job, parent side: parse the payload, check the source, fork a child,
+ * One job, parent side: parse the payload, fork a child (which checks and
+ * fetches the source, processes the book and sends the callback),
  * supervise it (heartbeat, wall-clock limit, drain, USR1) and record the
  * outcome through the queue layer.
  */
@@ -229,45 +230,6 @@ static void supervise(qr_worker *w, pid_t pid, int fd, qr_worker_outcome *oc)
     }
 }
 
-/* Checks the job's source; on refusal fills `oc` and returns -1. *resolved is malloc'd. */
-static int check_source(const qr_worker *w, const qr_job *job, char **resolved,
-                        qr_worker_outcome *oc)
-{
-    *resolved = NULL;
-    if (strstr(job->source, "://")) {
-        set_failure(oc, "invalid-argument", "remote sources are not supported yet: %s",
-                    job->source);
-        return -1;
-    }
-    char *real = realpath(job->source, NULL);
-    if (!real) {
-        set_failure(oc, "source-not-found", "cannot open the source %s: %s", job->source,
-                    strerror(errno));
-        return -1;
-    }
-    if (w->o->source_dir) {
-        char *root = realpath(w->o->source_dir, NULL);
-        size_t n = root ? strlen(root) : 0;
-        bool inside =
-            root && strncmp(real, root, n) == 0 && (real[n] == '/' || (n == 1 && root[0] == '/'));
-        free(root);
-        if (!inside) {
-            set_failure(oc, "unsafe-path", "the source %s is outside --source-dir %s", job->source,
-                        w->o->source_dir);
-            free(real);
-            return -1;
-        }
-    }
-    if (job->profile && !qr_profile_get(job->profile)) {
-        set_failure(oc, "invalid-argument", "unknown profile '%s' (one of: %s)", job->profile,
-                    qr_profile_names());
-        free(real);
-        return -1;
-    }
-    *resolved = real;
-    return 0;
-}
-
 /* The last complete lines of `f` that fit in `out` (NUL-terminated). */
 static void read_tail(char *out, size_t n, FILE *f)
 {
@@ -294,7 +256,7 @@ static void read_tail(char *out, size_t n, FILE *f)
 
 /* Forks the child and supervises it. Fills `oc`. */
 static void fork_and_run(qr_worker *w, const qr_resque_job *rj, const qr_job *job,
-                         const char *source, qr_worker_outcome *oc)
+                         qr_worker_outcome *oc)
 {
     int fds[2];
     if (pipe(fds) != 0) {
@@ -315,7 +277,7 @@ static void fork_and_run(qr_worker *w, const qr_resque_job *rj, const qr_job *jo
     }
     if (pid == 0) {
         close(fds[0]);
-        qr_worker__child(w, job, source, rj->queue, fds[1], cap);
+        qr_worker__child(w, job, rj->queue, fds[1], cap);
     }
     close(fds[1]);
     fcntl(fds[0], F_SETFL, fcntl(fds[0], F_GETFL) | O_NONBLOCK);
@@ -411,7 +373,6 @@ static int record(qr_worker *w, const qr_resque_job *rj, const qr_worker_outcome
 int qr_worker__run_job(qr_worker *w, const qr_resque_job *rj, qr_error *err)
 {
     qr_job *job = NULL;
-    char *source = NULL;
     qr_worker_outcome oc;
     memset(&oc, 0, sizeof(oc));
     qr_payload_opts po = QR_PAYLOAD_OPTS_INIT;
@@ -420,15 +381,12 @@ int qr_worker__run_job(qr_worker *w, const qr_resque_job *rj, qr_error *err)
     if (qr_payload_parse_buffer(&job, rj->payload, rj->payload_len, &po, &pe) < 0) {
         set_failure(&oc, pe.id, "%s", pe.msg);
         copy_str(oc.stage, sizeof(oc.stage), "payload");
-    } else if (check_source(w, job, &source, &oc) == 0) {
-        double t0 = qr_worker__now();
-        fork_and_run(w, rj, job, source, &oc);
-        oc.seconds = qr_worker__now() - t0;
     } else {
-        copy_str(oc.stage, sizeof(oc.stage), "worker");
+        double t0 = qr_worker__now();
+        fork_and_run(w, rj, job, &oc);
+        oc.seconds = qr_worker__now() - t0;
     }
     int rc = record(w, rj, &oc, err);
-    free(source);
     qr_job_free(job);
     return rc;
 }

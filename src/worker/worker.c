@@ -138,10 +138,12 @@ static void join_queues(char *out, size_t n, char *const *q, size_t nq)
 /* Free space in the store and the work directory, checked before taking a job. */
 static bool enough_disk(qr_worker *w)
 {
-    const char *dirs[2] = {w->o->store_dir, w->o->work_parent ? w->o->work_parent : "/tmp"};
+    const char *dirs[2] = {w->o->work_parent ? w->o->work_parent : "/tmp", w->o->store_dir};
+    /* A remote store has no local free space to check. */
+    size_t ndirs = qr_remote_classify(w->o->store_dir) == QR_REMOTE_LOCAL ? 2 : 1;
     if (w->o->min_free == 0)
         return true;
-    for (size_t i = 0; i < 2; i++) {
+    for (size_t i = 0; i < ndirs; i++) {
         uint64_t free_b = 0;
         qr_error e = QR_ERROR_INIT;
         if (qr_fs_free_bytes(&free_b, dirs[i], &e) < 0) {

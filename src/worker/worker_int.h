@@ -64,11 +64,13 @@ void qr_worker__reap_slot(const qr_worker_opts *o, long pid);
 int qr_worker__run_job(qr_worker *w, const qr_resque_job *job, qr_error *err);
 
 /*
- * Child side: processes `job` (source already checked) and writes the result
- * as one JSON line to `fd`, stage lines before it. Its log goes to stderr
- * and, as text lines, to `capture` (nullable). Never returns.
+ * Child side: checks the job's source and profile, fetches a remote source
+ * into a work directory, processes the book into the store, sends the
+ * callback when the job has one, and writes the result as one JSON line to
+ * `fd`, stage lines before it. Its log goes to stderr and, as text lines, to
+ * `capture` (nullable). Never returns.
  */
-void qr_worker__child(const qr_worker *w, const qr_job *job, const char *source, const char *queue,
-                      int fd, FILE *capture) __attribute__((noreturn));
+void qr_worker__child(const qr_worker *w, const qr_job *job, const char *queue, int fd,
+                      FILE *capture) __attribute__((noreturn));
 
 #endif
