@@ -30,6 +30,7 @@ typedef struct pdf_run {
     char **paths;
     qr_package__slice *slices;
     qr_content_key *ck;
+    double t_open, t_plan, t_split, t_read; /* parts of the slice stage, for the debug log */
 } pdf_run;
 
 static char *work_path(const pdf_run *P, const char *name)
@@ -58,7 +59,8 @@ static int compress_open(pdf_run *P, const char *in_path, const char *comp_path,
         return rc;
     t0 = qr_now();
     rc = qr_pdf_open(&P->pdf, comp_path, &P->o->limits, rep->warnings, err);
-    rep->t_slice += qr_now() - t0;
+    P->t_open = qr_now() - t0;
+    rep->t_slice += P->t_open;
     return rc;
 }
 
@@ -101,8 +103,11 @@ static int plan_split(pdf_run *P, const char *comp_path, qr_error *err)
             return qr_error_set(err, QR_ERR_OUT_OF_MEMORY, "slice", "out of memory");
     }
     rep->t_positions = 0;
+    double t1 = qr_now();
+    P->t_plan = t1 - t0;
     rc = qr_pdf_split(comp_path, P->ranges, P->nranges, (const char *const *)P->paths, o->threads,
                       &o->limits, err);
+    P->t_split = qr_now() - t1;
     rep->t_slice += qr_now() - t0;
     return rc;
 }
@@ -122,6 +127,7 @@ static int publish_slices(pdf_run *P, qr_error *err)
         qr_buf_reset(&plain);
         t0 = qr_now();
         rc = qr_buf_read_file(&plain, P->paths[i], "slice", err);
+        P->t_read += qr_now() - t0;
         rep->t_slice += qr_now() - t0;
         if (rc < 0) {
             qr_error_set_context(err, "slices/%04zu.qs", i);
@@ -232,6 +238,9 @@ int qr_package__process_pdf(qr_process_report *rep, const char *in_path, const q
     rc = publish_slices(&P, err);
     if (rc < 0)
         goto out;
+    qr_log(QR_LOG_DEBUG, "slice",
+           "%zu slices: open %.3f s, page sizes and plan %.3f s, split %.3f s, read back %.3f s",
+           P.nranges, P.t_open, P.t_plan, P.t_split, P.t_read);
     rc = publish_rest(&P, src_sha, err);
 out:
     if (P.workdir) {
