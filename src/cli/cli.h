@@ -83,6 +83,15 @@ typedef struct qr_cli_remote {
 int qr_cli_remote_load(qr_cli_remote *r, bool with_aws, qr_error *err);
 void qr_cli_remote_free(qr_cli_remote *r);
 
+/*
+ * The store holding a package for verify/unpack: an existing directory
+ * (source-not-found otherwise) or s3://bucket[/prefix] (loads `net` with
+ * the AWS settings). Free *store, then *remote, then `net`, also on failure.
+ */
+struct qr_store;
+int qr_cli_package_store(qr_cli_remote *net, qr_remote **remote, struct qr_store **store,
+                         const char *spec, qr_error *err);
+
 /* Prints "quire: error: <id>: <msg> (<context>)" and returns the exit status for `err`. */
 int qr_cli_fail(const qr_error *err);
 /* Usage error: prints the message and returns exit status 2. */

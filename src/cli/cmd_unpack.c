@@ -10,9 +10,10 @@
 
 void qr_cmd_unpack_usage(FILE *f)
 {
-    fprintf(f, "usage: quire unpack DIR -o BOOK [--key-file F] [--prefix P] [--slices-dir D]\n"
+    fprintf(f, "usage: quire unpack STORE -o BOOK [--key-file F] [--prefix P] [--slices-dir D]\n"
                "\n"
-               "Verifies the package in DIR as `quire verify` does, decrypts every slice\n"
+               "Verifies the package in STORE (a directory or s3://bucket[/prefix], under\n"
+               "--prefix P) as `quire verify` does, decrypts every slice\n"
                "and writes one book. EPUB: mimetype first and stored, then every resource\n"
                "with its compressed bytes untouched (text is byte-identical to the input).\n"
                "PDF: the slice PDFs joined in order into one PDF.\n"
@@ -20,7 +21,7 @@ void qr_cmd_unpack_usage(FILE *f)
                "  -o, --output FILE   the book to write (required; replaced atomically)\n"
                "  -k, --key-file F    the key file the package was made with (default:\n"
                "                      $QUIRE_KEY_FILE, else the development key)\n"
-               "      --prefix P      the package's prefix in a store (default: DIR itself)\n"
+               "      --prefix P      the package's prefix in a store (default: STORE itself)\n"
                "      --work-dir DIR  parent of the temporary work directory (default /tmp)\n"
                "      --slices-dir D  also leave each decrypted slice in D (created when\n"
                "                      missing): NNNN.zip for an EPUB, NNNN.pdf for a PDF\n"
@@ -65,19 +66,16 @@ int qr_cmd_unpack(int argc, char **argv)
         return qr_cli_usage_error("unpack", "-o BOOK is required");
     const char *dir = argv[optind];
     qr_error err = QR_ERROR_INIT;
-    struct stat sb;
-    /* The local store would create a missing directory: a package must exist. */
-    if (stat(dir, &sb) != 0 || !S_ISDIR(sb.st_mode)) {
-        qr_error_set(&err, QR_ERR_SOURCE_NOT_FOUND, "verify", "no package directory %s", dir);
-        return qr_cli_fail(&err);
-    }
     qr_keyring *k = NULL;
     qr_store *store = NULL;
     qr_verify_report vr;
     memset(&vr, 0, sizeof(vr));
-    int rc = qr_cli_load_keyring(&k, key_file, false, &err);
+    qr_cli_remote net;
+    qr_remote *remote = NULL;
+    memset(&net, 0, sizeof(net));
+    int rc = qr_cli_package_store(&net, &remote, &store, dir, &err);
     if (rc == 0)
-        rc = qr_store_local_new(&store, dir, &err);
+        rc = qr_cli_load_keyring(&k, key_file, false, &err);
     if (rc == 0)
         rc = qr_package_unpack_with(&vr, store, prefix, k, out_path, &ro, &err);
     if (rc < 0)
@@ -87,6 +85,8 @@ int qr_cmd_unpack(int argc, char **argv)
     else
         printf("%s -> %s: %zu slices, %zu resources\n", dir, out_path, vr.slices, vr.resources);
     qr_store_free(store);
+    qr_remote_free(remote);
+    qr_cli_remote_free(&net);
     qr_keyring_free(k);
     return rc;
 }

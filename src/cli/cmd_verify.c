@@ -12,10 +12,10 @@
 
 void qr_cmd_verify_usage(FILE *f)
 {
-    fprintf(f, "usage: quire verify DIR [--key-file F] [--prefix P] [--work-dir D] [--json]\n"
+    fprintf(f, "usage: quire verify STORE [--key-file F] [--prefix P] [--work-dir D] [--json]\n"
                "\n"
-               "Checks the package in DIR (or under prefix P of the store DIR, e.g.\n"
-               "books/<book_id>/<revision>): the manifest's Ed25519 signature, key.json,\n"
+               "Checks the package in STORE, a directory or s3://bucket[/prefix] (or under\n"
+               "prefix P of the store, e.g. books/<book_id>/<revision>): the manifest's Ed25519 signature, key.json,\n"
                "and for every slice its size and SHA-256, its authenticated decryption\n"
                "and what it holds (EPUB: the listed resources; PDF: a PDF that opens with\n"
                "the listed page count). The first failure is named with its slice\n"
@@ -23,7 +23,7 @@ void qr_cmd_verify_usage(FILE *f)
                "\n"
                "  -k, --key-file F    the key file the package was made with (default:\n"
                "                      $QUIRE_KEY_FILE, else the development key)\n"
-               "      --prefix P      the package's prefix in a store (default: DIR itself)\n"
+               "      --prefix P      the package's prefix in a store (default: STORE itself)\n"
                "      --work-dir D    parent of the temporary work directory where PDF\n"
                "                      slices are checked (default /tmp)\n"
                "      --json          print the result as JSON on stdout\n"
@@ -66,19 +66,16 @@ int qr_cmd_verify(int argc, char **argv)
         return qr_cli_usage_error("verify", "expected exactly one package directory");
     const char *dir = argv[optind];
     qr_error err = QR_ERROR_INIT;
-    struct stat sb;
-    /* The local store would create a missing directory: a package must exist. */
-    if (stat(dir, &sb) != 0 || !S_ISDIR(sb.st_mode)) {
-        qr_error_set(&err, QR_ERR_SOURCE_NOT_FOUND, "verify", "no package directory %s", dir);
-        return qr_cli_fail(&err);
-    }
     qr_keyring *k = NULL;
     qr_store *store = NULL;
     qr_verify_report vr;
     memset(&vr, 0, sizeof(vr));
-    int rc = qr_cli_load_keyring(&k, key_file, false, &err);
+    qr_cli_remote net;
+    qr_remote *remote = NULL;
+    memset(&net, 0, sizeof(net));
+    int rc = qr_cli_package_store(&net, &remote, &store, dir, &err);
     if (rc == 0)
-        rc = qr_store_local_new(&store, dir, &err);
+        rc = qr_cli_load_keyring(&k, key_file, false, &err);
     if (rc == 0)
         rc = qr_package_verify_with(&vr, store, prefix, k, &ro, &err);
     json_t *o = NULL;
@@ -107,6 +104,8 @@ int qr_cmd_verify(int argc, char **argv)
     free(s);
     json_decref(o);
     qr_store_free(store);
+    qr_remote_free(remote);
+    qr_cli_remote_free(&net);
     qr_keyring_free(k);
     return rc;
 }

@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include <sodium.h>
 
@@ -156,4 +157,28 @@ void qr_cli_remote_free(qr_cli_remote *r)
     }
     qr_aws_config_free(&r->aws);
     memset(r, 0, sizeof(*r));
+}
+
+int qr_cli_package_store(qr_cli_remote *net, qr_remote **remote, qr_store **store,
+                         const char *spec, qr_error *err)
+{
+    *remote = NULL;
+    *store = NULL;
+    qr_remote_kind kind = qr_remote_classify(spec);
+    if (kind == QR_REMOTE_LOCAL) {
+        struct stat sb;
+        /* The local store would create a missing directory: a package must exist. */
+        if (stat(spec, &sb) != 0 || !S_ISDIR(sb.st_mode))
+            return qr_error_set(err, QR_ERR_SOURCE_NOT_FOUND, "verify", "no package directory %s",
+                                spec);
+    } else if (kind != QR_REMOTE_S3) {
+        return qr_error_set(err, QR_ERR_INVALID_ARGUMENT, "verify",
+                            "a package is in a directory or under s3://bucket[/prefix]");
+    }
+    int rc = qr_cli_remote_load(net, kind == QR_REMOTE_S3, err);
+    if (rc == 0)
+        rc = qr_remote_new(remote, &net->ro, err);
+    if (rc == 0)
+        rc = qr_remote_store_open(*remote, spec, store, err);
+    return rc;
 }
