@@ -640,6 +640,40 @@ qr_epubcheck() {
     fi
 }
 
+# ---- private network namespace and s3rver ------------------------------------
+
+# qr_netns_reexec "$@": re-runs the calling test inside a new network namespace
+# that has only loopback (root and unshare needed; skips otherwise), so a test
+# whose code could, if wrong, aim a packet off the host cannot send it. Call
+# before qr_init; returns only inside the namespace, with lo up.
+qr_netns_reexec() {
+    if [[ -z "${QR_IN_NETNS:-}" ]]; then
+        if [[ "$(id -u)" != 0 ]] || ! command -v unshare >/dev/null || ! unshare --net true 2>/dev/null; then
+            qr_skip "needs root and unshare --net for a private network namespace"
+        fi
+        QR_IN_NETNS=1 exec unshare --net bash "${BASH_SOURCE[1]}" "$@"
+    fi
+    ip link set lo up 2>/dev/null || qr_skip "cannot bring up loopback in the namespace (iproute2)"
+}
+
+# qr_s3rver: prints the path of the pinned s3rver (tests/s3), installing it
+# with npm ci when missing; skips without node/npm unless CI=true. Call after
+# qr_init.
+qr_s3rver() {
+    local bin="$QR_SRCDIR/tests/s3/node_modules/.bin/s3rver"
+    if [[ ! -x "$bin" ]]; then
+        if command -v npm >/dev/null && command -v node >/dev/null; then
+            npm ci --prefix "$QR_SRCDIR/tests/s3" --no-audit --no-fund >"$QR_TMP/npm.log" 2>&1 ||
+                qr_die "npm ci --prefix tests/s3 failed: $(tail -n 3 "$QR_TMP/npm.log")"
+        elif [[ "${CI:-}" == true ]]; then
+            qr_die "node/npm missing (CI=true: the S3 tests must run)"
+        else
+            qr_skip "node/npm missing: cannot install s3rver"
+        fi
+    fi
+    echo "$bin"
+}
+
 # ---- waiting and ports -------------------------------------------------------
 
 # qr_wait_for SECONDS COMMAND...: polls COMMAND every 0.1 s; status 1 on timeout.

@@ -19,29 +19,13 @@ set -euo pipefail
 # shellcheck source=tests/integration/lib.sh
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
-if [[ -z "${QR_IN_NETNS:-}" ]]; then
-    if [[ "$(id -u)" != 0 ]] || ! command -v unshare >/dev/null || ! unshare --net true 2>/dev/null; then
-        qr_skip "needs root and unshare --net for a private network namespace"
-    fi
-    QR_IN_NETNS=1 exec unshare --net bash "${BASH_SOURCE[0]}" "$@"
-fi
-ip link set lo up 2>/dev/null || qr_skip "cannot bring up loopback in the namespace (iproute2)"
+qr_netns_reexec "$@"
 
 qr_init remote
 command -v redis-server >/dev/null || qr_skip "redis-server not installed"
 command -v redis-cli >/dev/null || qr_skip "redis-cli not installed"
 python3 -c 'import botocore' 2>/dev/null || qr_skip "python3-botocore not installed"
-S3RVER="$QR_SRCDIR/tests/s3/node_modules/.bin/s3rver"
-if [[ ! -x "$S3RVER" ]]; then
-    if command -v npm >/dev/null && command -v node >/dev/null; then
-        npm ci --prefix "$QR_SRCDIR/tests/s3" --no-audit --no-fund >"$QR_TMP/npm.log" 2>&1 ||
-            qr_die "npm ci --prefix tests/s3 failed: $(tail -n 3 "$QR_TMP/npm.log")"
-    elif [[ "${CI:-}" == true ]]; then
-        qr_die "node/npm missing (CI=true: the S3 tests must run)"
-    else
-        qr_skip "node/npm missing: cannot install s3rver"
-    fi
-fi
+S3RVER="$(qr_s3rver)"
 
 t="$QR_TMP"
 PIDS=()

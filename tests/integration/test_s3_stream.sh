@@ -9,28 +9,12 @@ set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 # Only loopback: re-run inside a new network namespace (root only).
-if [[ -z "${QR_IN_NETNS:-}" ]]; then
-    if [[ "$(id -u)" != 0 ]] || ! command -v unshare >/dev/null || ! unshare --net true 2>/dev/null; then
-        qr_skip "needs root and unshare --net for a private network namespace"
-    fi
-    QR_IN_NETNS=1 exec unshare --net bash "${BASH_SOURCE[0]}" "$@"
-fi
-ip link set lo up 2>/dev/null || qr_skip "cannot bring up loopback in the namespace (iproute2)"
+qr_netns_reexec "$@"
 
 qr_init s3-stream
 DRIVER="$(dirname "$QUIRE_BIN")/tests/aws_test_s3_stream"
 [[ -x "$DRIVER" ]] || qr_die "$DRIVER missing (build the aws_test_s3_stream target)"
-S3RVER="$QR_SRCDIR/tests/s3/node_modules/.bin/s3rver"
-if [[ ! -x "$S3RVER" ]]; then
-    if command -v npm >/dev/null && command -v node >/dev/null; then
-        npm ci --prefix "$QR_SRCDIR/tests/s3" --no-audit --no-fund >"$QR_TMP/npm.log" 2>&1 ||
-            qr_die "npm ci --prefix tests/s3 failed: $(tail -n 3 "$QR_TMP/npm.log")"
-    elif [[ "${CI:-}" == true ]]; then
-        qr_die "node/npm missing (CI=true: the S3 tests must run)"
-    else
-        qr_skip "node/npm missing: cannot install s3rver"
-    fi
-fi
+S3RVER="$(qr_s3rver)"
 
 BOUND_KIB="${QR_S3_RSS_BOUND_KIB:-65536}"
 BUCKET=quire-stream
