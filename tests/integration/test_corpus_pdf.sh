@@ -11,6 +11,11 @@
 # count; the slices' page ranges tile the document; every manifest validates
 # against the RWPM schemas with ajv (as test_corpus_process.sh does).
 #
+# Slices carry only what their pages need: together they are at most 1.5x (+64 KiB) what
+# `qpdf --empty --pages IN a-b --` (which drops unreferenced resources) writes for the same
+# ranges. Files listed in known_bloat fail that check for a known reason; the test says so,
+# and fails if one of them passes (so the list is kept true).
+#
 # Damaged files: a success (then the same package checks, without the text
 # comparison) or a clean failure naming pdf-damaged or unsupported-format.
 # Password-protected files: drm-protected. Never a crash, a sanitizer report
@@ -30,6 +35,12 @@ key="$QR_TMP/service.key"
 "$QUIRE_BIN" keys generate -o "$key" >/dev/null 2>&1 || qr_die "quire keys generate failed"
 # ASan and a 10 MB manual: give process more than the default timeout.
 QR_TIMEOUT=600
+
+# Its pages share one /Resources dictionary naming every image of the book: qr_pdf_split copies
+# the whole dictionary into every slice (src/pdf/split.c does not yet drop unreferenced
+# resources as qpdf --pages does).
+known_bloat=(pdf/debian/massxpert-manual.pdf)
+BLOAT="slices carry objects their pages do not use"
 
 # pdf_expected FILE STATUS: what quire must do with a corpus PDF.
 #   ok       exit 0, full checks including the text
@@ -84,6 +95,7 @@ if ps != list(range(1, len(ps) + 1)) or pos.get("total") != len(ps) or len(ps) !
     print("positions.json: %d positions, total %r, numberOfPages %r" % (len(ps), pos.get("total"), pages))
 links = m.get("urn:quire:slices", {}).get("links", [])
 last = 0
+quire_bytes = ref_bytes = 0
 for i, l in enumerate(links):
     p = l.get("properties", {})
     if l.get("href") != "slices/%04d.qs" % i:
@@ -103,8 +115,17 @@ for i, l in enumerate(links):
     n = npages(f)
     if n != p.get("lastPage", 0) - p.get("firstPage", 0) + 1:
         print("slice %d has %r pages, the manifest says %r-%r" % (i, n, p.get("firstPage"), p.get("lastPage")))
+    ref = os.path.join(os.path.dirname(out), "ref.pdf")
+    r = subprocess.run(["qpdf", "--empty", "--pages", inp, "%s-%s" % (p.get("firstPage"), p.get("lastPage")), "--", ref],
+                       capture_output=True)
+    if r.returncode in (0, 3) and os.path.isfile(ref):
+        quire_bytes += os.path.getsize(f)
+        ref_bytes += os.path.getsize(ref)
 if last != pages:
     print("slices end at page %d, numberOfPages is %r" % (last, pages))
+if ref_bytes and quire_bytes > 1.5 * ref_bytes + 65536:
+    print("slices carry objects their pages do not use: %d bytes of slice PDFs, qpdf --pages writes %d for the same ranges"
+          % (quire_bytes, ref_bytes))
 got = npages(out)
 if got != want:
     print("unpacked PDF has %r pages, the input %r" % (got, want))
@@ -194,8 +215,20 @@ for row in "${rows[@]}"; do
     fi
     text=1
     [[ "$expect" != lenient ]] || text=0
-    check_package "$in" "$dir/pkg" "$dir/unpacked.pdf" "$dir/slices" "$text" >>"$reasons" 2>&1 ||
+    check_package "$in" "$dir/pkg" "$dir/unpacked.pdf" "$dir/slices" "$text" >"$dir/check" 2>&1 ||
         echo "package check crashed" >>"$reasons"
+    known=0
+    for k in "${known_bloat[@]}"; do [[ "$k" != "$file" ]] || known=1; done
+    if ((known)); then
+        if grep -qF "$BLOAT" "$dir/check"; then
+            echo "note: $file: known: $(grep -F "$BLOAT" "$dir/check")"
+        else
+            echo "$file is in known_bloat but its slices are no longer bloated: remove it from the list" >>"$reasons"
+        fi
+        grep -vF "$BLOAT" "$dir/check" >>"$reasons" || true
+    else
+        cat "$dir/check" >>"$reasons"
+    fi
     # Work directories are private and removed: nothing but our own files is left beside them.
     left="$(find "$dir" -maxdepth 1 -name 'quire-*' | head -n 3 | tr '\n' ' ')"
     [[ -z "$left" ]] || echo "work directories left behind: $left" >>"$reasons"
