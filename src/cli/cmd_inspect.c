@@ -39,8 +39,8 @@ static void print_pdf(json_t *o)
 {
     printf("  pages       %lld (about %lld bytes of page content and resources)\n",
            jint(o, "pages"), jint(o, "page_bytes_estimate"));
-    printf("  title       %s\n", jstr(o, "title"));
-    printf("  author      %s\n", jstr(o, "author"));
+    printf("  title       %s\n", jstr(o, "title")[0] ? jstr(o, "title") : "(none)");
+    printf("  author      %s\n", jstr(o, "author")[0] ? jstr(o, "author") : "(none)");
     printf("  linearized  %s\n", json_is_true(json_object_get(o, "linearized")) ? "yes" : "no");
     printf("  repaired    %s\n", json_is_true(json_object_get(o, "repaired")) ? "yes" : "no");
     printf("  encrypted   %s\n", json_is_true(json_object_get(o, "encrypted_empty_password"))

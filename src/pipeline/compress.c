@@ -325,8 +325,8 @@ int qr_compress_epub(qr_compress_report **out, const char *in_path, const char *
     if (rc < 0)
         goto out;
     if (fmt != QR_FORMAT_EPUB) {
-        rc = qr_error_set(err, QR_ERR_UNSUPPORTED_FORMAT, "detect", "%s is %s, not an EPUB",
-                          in_path, fmt == QR_FORMAT_PDF ? "a PDF" : "neither an EPUB nor a PDF");
+        rc = qr_error_set(err, QR_ERR_UNSUPPORTED_FORMAT, "detect", "%s is %s", in_path,
+                          fmt == QR_FORMAT_PDF ? "a PDF, not an EPUB" : "neither an EPUB nor a PDF");
         goto out;
     }
     rc = qr_fs_file_size(&r->file_bytes_in, in_path, err);
@@ -491,8 +491,8 @@ int qr_compress_pdf(qr_compress_report **out, const char *in_path, const char *o
     if (rc < 0)
         goto out;
     if (fmt != QR_FORMAT_PDF) {
-        rc = qr_error_set(err, QR_ERR_UNSUPPORTED_FORMAT, "detect", "%s is %s, not a PDF",
-                          in_path, fmt == QR_FORMAT_EPUB ? "an EPUB" : "neither an EPUB nor a PDF");
+        rc = qr_error_set(err, QR_ERR_UNSUPPORTED_FORMAT, "detect", "%s is %s", in_path,
+                          fmt == QR_FORMAT_EPUB ? "an EPUB, not a PDF" : "neither an EPUB nor a PDF");
         goto out;
     }
     rc = qr_fs_file_size(&r->file_bytes_in, in_path, err);
