@@ -92,7 +92,7 @@ typedef struct qr_pdf_compress_report {
  * unencrypted file comes out larger, the input bytes are copied instead.
  * Warnings: pdf-repaired, pdf-encrypted-empty-password, pdf-image-kept.
  * `rep` (may be NULL) is filled on success and, as far as known, on failure.
- * Errors: those of qr_pdf_open, write-failed, io, out-of-memory.
+ * Errors: those of qr_pdf_open, write-failed, disk-full, io, out-of-memory.
  */
 int qr_pdf_compress(const char *in_path, const char *out_path, const qr_profile *profile,
                     const qr_limits *limits, int threads, qr_pdf_compress_report *rep,
@@ -113,7 +113,8 @@ typedef struct qr_pdf_range {
  * On failure, slices already written stay; the caller owns the directory.
  * Output is deterministic (same input and ranges, same bytes).
  * Errors: those of qr_pdf_open, invalid-argument (a range outside the
- * document or empty), write-failed, io, out-of-memory.
+ * document or empty), write-failed, disk-full, io, out-of-memory; the error
+ * of the earliest failing range is reported.
  */
 int qr_pdf_split(const char *in_path, const qr_pdf_range *ranges, size_t n,
                  const char *const *out_paths, int threads, const qr_limits *limits,
@@ -121,7 +122,9 @@ int qr_pdf_split(const char *in_path, const qr_pdf_range *ranges, size_t n,
 
 /*
  * Joins the PDFs `in_paths` (slices, in order) into one PDF at `out_path`
- * (atomically). Errors: those of qr_pdf_open, write-failed, io.
+ * (atomically, fsynced), with the first input's Info title/author and the
+ * inputs' page labels renumbered. Errors: those of qr_pdf_open,
+ * invalid-argument, write-failed, disk-full, io, out-of-memory.
  */
 int qr_pdf_merge(const char *const *in_paths, size_t n, const char *out_path,
                  const qr_limits *limits, qr_error *err) QR_WUR;
