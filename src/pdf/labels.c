@@ -108,8 +108,8 @@ void qr_pdf__label_ranges_free(qr_pdf__label_range *r, size_t n)
     free(r);
 }
 
-int qr_pdf__read_label_ranges(qr_pdf__label_range **out, size_t *n, qpdf_data q,
-                              uint32_t npages, qr_error *err)
+int qr_pdf__read_label_ranges(qr_pdf__label_range **out, size_t *n, qpdf_data q, uint32_t npages,
+                              qr_error *err)
 {
     tree_walk tw;
     memset(&tw, 0, sizeof(tw));
@@ -151,9 +151,8 @@ static void roman(char *buf, size_t cap, long long v, bool upper)
     static const struct {
         int v;
         const char *s;
-    } t[] = {{1000, "m"}, {900, "cm"}, {500, "d"}, {400, "cd"}, {100, "c"}, {90, "xc"},
-             {50, "l"},   {40, "xl"},  {10, "x"},  {9, "ix"},   {5, "v"},   {4, "iv"},
-             {1, "i"}};
+    } t[] = {{1000, "m"}, {900, "cm"}, {500, "d"}, {400, "cd"}, {100, "c"}, {90, "xc"}, {50, "l"},
+             {40, "xl"},  {10, "x"},   {9, "ix"},  {5, "v"},    {4, "iv"},  {1, "i"}};
     size_t len = 0;
     for (size_t i = 0; i < sizeof(t) / sizeof(t[0]); i++)
         while (v >= t[i].v && len + 3 < cap) {
@@ -262,8 +261,7 @@ void qr_pdf__labels_append(qpdf_data dst, qpdf_oh nums, const qr_pdf__label_rang
         append_entry(dst, nums, dst_first, r[k - 1].style, r[k - 1].prefix,
                      r[k - 1].st + (long long)(first - r[k - 1].start));
     for (; k < n && r[k].start < first + count; k++)
-        append_entry(dst, nums, dst_first + (r[k].start - first), r[k].style, r[k].prefix,
-                     r[k].st);
+        append_entry(dst, nums, dst_first + (r[k].start - first), r[k].style, r[k].prefix, r[k].st);
     (void)qr_pdf__failed(dst);
 }
 

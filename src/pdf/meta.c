@@ -75,8 +75,7 @@ static unsigned char *xmp_bytes(size_t *len, qpdf_data q, const qr_limits *limit
     if (raw < 0 || (uint64_t)raw > (filtered ? cap / FLATE_MAX_RATIO : cap))
         goto out;
     QPDF_BOOL ok = QPDF_FALSE;
-    if (qpdf_oh_get_stream_data(q, md, qpdf_dl_generalized, &ok, &buf, len) & QPDF_ERRORS ||
-        !ok) {
+    if (qpdf_oh_get_stream_data(q, md, qpdf_dl_generalized, &ok, &buf, len) & QPDF_ERRORS || !ok) {
         (void)qr_pdf__failed(q);
         free(buf);
         buf = NULL;

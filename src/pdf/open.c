@@ -36,8 +36,8 @@ static int sniff_header(const char *path, qr_error *err)
     if (bad)
         return qr_error_set(err, QR_ERR_IO, QR_PDF_STAGE, "cannot read %s", path);
     if (!has_header(head, n))
-        return qr_error_set(err, QR_ERR_UNSUPPORTED_FORMAT, QR_PDF_STAGE,
-                            "%s has no PDF header", path);
+        return qr_error_set(err, QR_ERR_UNSUPPORTED_FORMAT, QR_PDF_STAGE, "%s has no PDF header",
+                            path);
     return 0;
 }
 
@@ -62,8 +62,8 @@ static int handle_read(qpdf_data *out, qr_pdf__open_facts *facts, const char *pa
     if (!data && (rc = sniff_header(path, err)) < 0)
         return rc;
     if (data && !has_header(data, len))
-        return qr_error_set(err, QR_ERR_UNSUPPORTED_FORMAT, QR_PDF_STAGE,
-                            "%s has no PDF header", path);
+        return qr_error_set(err, QR_ERR_UNSUPPORTED_FORMAT, QR_PDF_STAGE, "%s has no PDF header",
+                            path);
 
     q = qpdf_init();
     if (!q)

@@ -113,9 +113,8 @@ static qpdf_oh name_tree_get(walk *wk, const char *key, size_t klen)
         wk->names_loaded = true;
     }
     named probe = {(char *)(uintptr_t)key, klen, 0};
-    named *hit = wk->nnames ? bsearch(&probe, wk->names, wk->nnames, sizeof(*wk->names),
-                                      cmp_named)
-                            : NULL;
+    named *hit =
+        wk->nnames ? bsearch(&probe, wk->names, wk->nnames, sizeof(*wk->names), cmp_named) : NULL;
     return hit ? hit->val : 0;
 }
 

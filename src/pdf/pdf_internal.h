@@ -23,8 +23,8 @@
 #define QR_PDF_STAGE "pdf"
 
 /* Walk bounds for hostile files. */
-#define QR_PDF_MAX_DEPTH 64         /* outline / name tree / number tree / form nesting */
-#define QR_PDF_MAX_OUTLINE 100000   /* outline entries read */
+#define QR_PDF_MAX_DEPTH 64          /* outline / name tree / number tree / form nesting */
+#define QR_PDF_MAX_OUTLINE 100000    /* outline entries read */
 #define QR_PDF_MAX_TREE_NODES 200000 /* nodes visited in one name or number tree walk */
 #define QR_PDF_MAX_LABEL_RANGES 100000
 #define QR_PDF_MAX_PAGES 1000000
@@ -38,8 +38,8 @@ struct qr_pdf {
 
 /* What opening a file found besides the handle. */
 typedef struct qr_pdf__open_facts {
-    bool repaired;        /* qpdf reported warnings while reading */
-    bool empty_password;  /* encrypted, opened with the empty user password */
+    bool repaired;       /* qpdf reported warnings while reading */
+    bool empty_password; /* encrypted, opened with the empty user password */
     char first_warning[200];
     size_t nwarnings;
 } qr_pdf__open_facts;
@@ -79,7 +79,8 @@ typedef struct qr_pdf__idset {
 int qr_pdf__idset_add(qr_pdf__idset *s, qpdf_data q, qpdf_oh oh);
 void qr_pdf__idset_free(qr_pdf__idset *s);
 
-/* UTF-8 copy of a PDF text string (PDFDocEncoding or UTF-16BE), NUL-free and trimmed; NULL if not a string or empty. */
+/* UTF-8 copy of a PDF text string (PDFDocEncoding or UTF-16BE), NUL-free and trimmed; NULL if not a
+ * string or empty. */
 char *qr_pdf__text(qpdf_data q, qpdf_oh oh);
 
 /* Integer value of a number object, `dflt` when it is not one. */
@@ -105,8 +106,8 @@ typedef struct qr_pdf__label_range {
 } qr_pdf__label_range;
 
 /* The /PageLabels number tree as sorted, deduplicated ranges inside [0, npages). */
-int qr_pdf__read_label_ranges(qr_pdf__label_range **out, size_t *n, qpdf_data q,
-                              uint32_t npages, qr_error *err);
+int qr_pdf__read_label_ranges(qr_pdf__label_range **out, size_t *n, qpdf_data q, uint32_t npages,
+                              qr_error *err);
 void qr_pdf__label_ranges_free(qr_pdf__label_range *r, size_t n);
 /* One label per page from the ranges (npages strings). */
 int qr_pdf__format_labels(char ***out, const qr_pdf__label_range *r, size_t n, uint32_t npages,

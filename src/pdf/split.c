@@ -36,8 +36,7 @@ typedef struct split_worker {
 } split_worker;
 
 /* Copies pages [first, first+count) of src into the fresh document dst. */
-static int add_pages(qpdf_data dst, qpdf_data src, uint32_t first, uint32_t count,
-                     qr_error *err)
+static int add_pages(qpdf_data dst, qpdf_data src, uint32_t first, uint32_t count, qr_error *err)
 {
     for (uint32_t i = first; i < first + count; i++) {
         qpdf_oh page = qpdf_get_page_n(src, i);
@@ -77,8 +76,7 @@ static int write_range(split_worker *wk, size_t idx)
 
     if (!wk->labels_read) {
         uint32_t np = (uint32_t)qpdf_get_num_pages(wk->src);
-        if ((rc = qr_pdf__read_label_ranges(&wk->labels, &wk->nlabels, wk->src, np, &wk->err)) <
-            0)
+        if ((rc = qr_pdf__read_label_ranges(&wk->labels, &wk->nlabels, wk->src, np, &wk->err)) < 0)
             return rc;
         wk->labels_read = true;
     }
@@ -134,8 +132,7 @@ static void *split_main(void *arg)
 }
 
 int qr_pdf_split(const char *in_path, const qr_pdf_range *ranges, size_t n,
-                 const char *const *out_paths, int threads, const qr_limits *limits,
-                 qr_error *err)
+                 const char *const *out_paths, int threads, const qr_limits *limits, qr_error *err)
 {
     split_job job;
     split_worker *wks = NULL;

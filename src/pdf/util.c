@@ -239,8 +239,8 @@ int qr_pdf__write(qpdf_data q, const char *out_path, bool durable, qr_error *err
     }
     if (fchmod(fd, 0644) != 0 || (durable && fsync(fd) != 0)) {
         int e = errno;
-        rc = qr_error_set_cause(err, QR_ERR_WRITE_FAILED, e, QR_PDF_STAGE,
-                                "cannot sync %s: %s", out_path, strerror(e));
+        rc = qr_error_set_cause(err, QR_ERR_WRITE_FAILED, e, QR_PDF_STAGE, "cannot sync %s: %s",
+                                out_path, strerror(e));
         goto out;
     }
     if (rename(tmp, out_path) != 0) {

@@ -85,14 +85,18 @@ static char *tiny_pdf(const fixture *f, const char *name, bool loop)
         /* 7 */ "<< /Length 8 >>\nstream\n1 1 m S\n\nendstream",
         /* 8 */ "<< /Length 8 >>\nstream\n2 2 m S\n\nendstream",
         /* 9 */ "<< /Type /Outlines /First 10 0 R /Last 12 0 R /Count 3 >>",
-        /* 10 */ "<< /Title (One) /Parent 9 0 R /Next 12 0 R /First 11 0 R /Last 11 0 R"
-                 " /Dest [3 0 R /Fit] >>",
-        /* 11 */ loop ? "<< /Title (Two) /Parent 10 0 R /Next 11 0 R /A << /S /GoTo /D (chap2) >> >>"
-                      : "<< /Title (Two) /Parent 10 0 R /A << /S /GoTo /D (chap2) >> >>",
-        /* 12 */ loop ? "<< /Title (Three) /Parent 9 0 R /Dest /third /Next 10 0 R >>"
-                      : "<< /Title (Three) /Parent 9 0 R /Dest /third >>",
+        /* 10 */
+        "<< /Title (One) /Parent 9 0 R /Next 12 0 R /First 11 0 R /Last 11 0 R"
+        " /Dest [3 0 R /Fit] >>",
+        /* 11 */
+            loop ? "<< /Title (Two) /Parent 10 0 R /Next 11 0 R /A << /S /GoTo /D (chap2) >> >>"
+                 : "<< /Title (Two) /Parent 10 0 R /A << /S /GoTo /D (chap2) >> >>",
+        /* 12 */
+            loop ? "<< /Title (Three) /Parent 9 0 R /Dest /third /Next 10 0 R >>"
+                 : "<< /Title (Three) /Parent 9 0 R /Dest /third >>",
         /* 13 */ "<< /Kids [14 0 R] >>",
-        /* 14 */ "<< /Limits [(chap1) (chap3)] /Names [(chap1) [3 0 R /Fit] (chap2) [5 0 R /Fit]] >>",
+        /* 14 */
+        "<< /Limits [(chap1) (chap3)] /Names [(chap1) [3 0 R /Fit] (chap2) [5 0 R /Fit]] >>",
         /* 15 */ "<< /Title (Tiny book) /Author <FEFF00C9006D0069006C0065> >>",
     };
     write_pdf(path, objs, sizeof(objs) / sizeof(objs[0]), "15 0 R");
@@ -162,8 +166,9 @@ static void test_xmp_from_buffer(void **state)
         "<rdf:li>First Author</rdf:li><rdf:li>Second</rdf:li></rdf:Seq></dc:creator>"
         "</rdf:Description></rdf:RDF></x:xmpmeta>";
     char meta[1024];
-    snprintf(meta, sizeof(meta), "<< /Type /Metadata /Subtype /XML /Length %zu >>\nstream\n%s\nendstream",
-             strlen(xmp), xmp);
+    snprintf(meta, sizeof(meta),
+             "<< /Type /Metadata /Subtype /XML /Length %zu >>\nstream\n%s\nendstream", strlen(xmp),
+             xmp);
     const char *objs[] = {
         "<< /Type /Catalog /Pages 2 0 R /Metadata 4 0 R >>",
         "<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
@@ -322,10 +327,14 @@ static const struct {
     const char *file;
     int pages; /* qpdf --show-npages (with the password for encrypted files) */
 } valid[] = {
-    {"pdf/debian/debian-refcard-en-a4.pdf", 2}, {"pdf/debian/lure-manual-scanned.pdf", 36},
-    {"pdf/debian/massxpert-manual.pdf", 137},   {"pdf/pdfjs/cmyk-jpeg.pdf", 1},
-    {"pdf/pdfjs/freeculture.pdf", 352},          {"pdf/qpdf/bad-xref.pdf", 1},
-    {"pdf/qpdf/linearized.pdf", 30},             {"pdf/qpdf/object-streams-large.pdf", 1},
+    {"pdf/debian/debian-refcard-en-a4.pdf", 2},
+    {"pdf/debian/lure-manual-scanned.pdf", 36},
+    {"pdf/debian/massxpert-manual.pdf", 137},
+    {"pdf/pdfjs/cmyk-jpeg.pdf", 1},
+    {"pdf/pdfjs/freeculture.pdf", 352},
+    {"pdf/qpdf/bad-xref.pdf", 1},
+    {"pdf/qpdf/linearized.pdf", 30},
+    {"pdf/qpdf/object-streams-large.pdf", 1},
     {"pdf/qpdf/encrypted-aes128-empty-password.pdf", 30},
 };
 

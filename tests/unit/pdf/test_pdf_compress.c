@@ -154,8 +154,7 @@ static unsigned char *image_of(const char *path, size_t *len, int *w, int *h)
     qpdf_oh d = qpdf_oh_get_dict(q, im);
     *w = qpdf_oh_get_int_value_as_int(q, qpdf_oh_get_key(q, d, "/Width"));
     *h = qpdf_oh_get_int_value_as_int(q, qpdf_oh_get_key(q, d, "/Height"));
-    assert_false(qpdf_oh_get_stream_data(q, im, qpdf_dl_none, &filtered, &buf, len) &
-                 QPDF_ERRORS);
+    assert_false(qpdf_oh_get_stream_data(q, im, qpdf_dl_none, &filtered, &buf, len) & QPDF_ERRORS);
     qpdf_cleanup(&q);
     return buf;
 }
@@ -194,8 +193,7 @@ static void test_jpeg_profiles(void **state)
         qr_pdf_compress_report rep;
         qr_error err = QR_ERROR_INIT;
         assert_true(asprintf(&out, "%s/out-%s.pdf", f->dir, names[i]) > 0);
-        if (qr_pdf_compress(in, out, qr_profile_get(names[i]), &f->limits, 2, &rep, f->w, &err) <
-            0)
+        if (qr_pdf_compress(in, out, qr_profile_get(names[i]), &f->limits, 2, &rep, f->w, &err) < 0)
             fail_msg("%s: %s: %s", names[i], err.id, err.msg);
         assert_int_equal(rep.images_seen, 1);
         assert_int_equal(rep.pages, 1);
@@ -240,8 +238,8 @@ static void test_refuses_and_errors(void **state)
     qr_error err = QR_ERROR_INIT;
     assert_true(asprintf(&in, "%s/nothing.pdf", f->dir) > 0);
     assert_true(asprintf(&out, "%s/out.pdf", f->dir) > 0);
-    assert_true(qr_pdf_compress(in, out, qr_profile_get("tablet"), &f->limits, 1, NULL, f->w,
-                                &err) < 0);
+    assert_true(
+        qr_pdf_compress(in, out, qr_profile_get("tablet"), &f->limits, 1, NULL, f->w, &err) < 0);
     assert_string_equal(err.id, "source-not-found");
     struct stat st;
     assert_int_not_equal(stat(out, &st), 0);
