@@ -126,6 +126,17 @@ void qr_pdf__labels_install(qpdf_data dst, qpdf_oh nums);
 /* Copies the Info /Title and /Author strings (raw bytes) of src into dst. */
 void qr_pdf__copy_info(qpdf_data dst, qpdf_data src);
 
+/*
+ * Gives `page` (a page of q, inherited attributes already pushed down) a
+ * direct /Resources whose XObject, Font, ExtGState, Pattern, Shading,
+ * Properties and ColorSpace sub-dictionaries keep only the names its
+ * content, its annotations' appearances and the forms and Type 3 fonts that
+ * borrow its resources use (resources.c). Shared objects are not modified.
+ * Returns 1 when pruned, 0 when left unchanged (no resources, content or
+ * borrowing streams unreadable, a bound exceeded), QR_ENOMEM.
+ */
+int qr_pdf__prune_page_resources(qpdf_data q, qpdf_oh page);
+
 /* Number of worker threads to use for `n` jobs (0 requested: online CPUs). */
 int qr_pdf__threads(int requested, size_t n);
 

@@ -30,18 +30,27 @@ typedef struct split_worker {
     qpdf_data src; /* opened by the main thread for worker 0, by the worker otherwise */
     qr_pdf__label_range *labels;
     size_t nlabels;
-    bool labels_read;
+    bool prepared;    /* labels read, inherited attributes pushed to the pages */
     size_t failed_at; /* index of the range that failed, or SIZE_MAX */
     qr_error err;
 } split_worker;
 
-/* Copies pages [first, first+count) of src into the fresh document dst. */
-static int add_pages(qpdf_data dst, qpdf_data src, uint32_t first, uint32_t count, qr_error *err)
+/*
+ * Copies pages [first, first+count) of src into the fresh document dst.
+ * With `prune`, each source page first loses the resources its content does
+ * not use (src must have had its inherited attributes pushed to the pages).
+ */
+static int add_pages(qpdf_data dst, qpdf_data src, uint32_t first, uint32_t count, bool prune,
+                     qr_error *err)
 {
     for (uint32_t i = first; i < first + count; i++) {
         qpdf_oh page = qpdf_get_page_n(src, i);
         if (qpdf_has_error(src))
             return qr_pdf__error_from_qpdf(err, src, QR_ERR_PDF_DAMAGED, "cannot read a page");
+        if (prune && qr_pdf__prune_page_resources(src, page) == QR_ENOMEM) {
+            qpdf_oh_release(src, page);
+            return qr_error_set(err, QR_ERR_OUT_OF_MEMORY, QR_PDF_STAGE, "out of memory");
+        }
         QPDF_ERROR_CODE st = qpdf_add_page(dst, src, page, QPDF_FALSE);
         qpdf_oh_release(src, page);
         if ((st & QPDF_ERRORS) || qpdf_has_error(dst))
@@ -74,15 +83,19 @@ static int write_range(split_worker *wk, size_t idx)
     qpdf_data dst = NULL;
     int rc = 0;
 
-    if (!wk->labels_read) {
+    if (!wk->prepared) {
         uint32_t np = (uint32_t)qpdf_get_num_pages(wk->src);
         if ((rc = qr_pdf__read_label_ranges(&wk->labels, &wk->nlabels, wk->src, np, &wk->err)) < 0)
             return rc;
-        wk->labels_read = true;
+        /* Pages get their own /Resources before pruning; shared parents stay as they are. */
+        if (qpdf_push_inherited_attributes_to_page(wk->src) & QPDF_ERRORS)
+            return qr_pdf__error_from_qpdf(&wk->err, wk->src, QR_ERR_PDF_DAMAGED,
+                                           "cannot read the page tree");
+        wk->prepared = true;
     }
     if (!(dst = new_doc(&wk->err)))
         return QR_ENOMEM;
-    if ((rc = add_pages(dst, wk->src, r->first, r->count, &wk->err)) < 0)
+    if ((rc = add_pages(dst, wk->src, r->first, r->count, true, &wk->err)) < 0)
         goto out;
     qr_pdf__copy_info(dst, wk->src);
     qpdf_oh nums = qpdf_oh_new_array(dst);
@@ -243,7 +256,7 @@ int qr_pdf_merge(const char *const *in_paths, size_t n, const char *out_path,
             rc = qr_error_set(err, QR_ERR_INPUT_TOO_LARGE, QR_PDF_STAGE, "too many pages");
             goto out;
         }
-        if ((rc = add_pages(dst, srcs[i], 0, np, err)) < 0) {
+        if ((rc = add_pages(dst, srcs[i], 0, np, false, err)) < 0) {
             qr_error_set_context(err, "%s", in_paths[i]);
             goto out;
         }
