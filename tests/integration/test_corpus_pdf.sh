@@ -13,8 +13,7 @@
 #
 # Slices carry only what their pages need: together they are at most 1.5x (+64 KiB) what
 # `qpdf --empty --pages IN a-b --` (which drops unreferenced resources) writes for the same
-# ranges. Files listed in known_bloat fail that check for a known reason; the test says so,
-# and fails if one of them passes (so the list is kept true).
+# ranges.
 #
 # Damaged files: a success (then the same package checks, without the text
 # comparison) or a clean failure naming pdf-damaged or unsupported-format.
@@ -35,12 +34,6 @@ key="$QR_TMP/service.key"
 "$QUIRE_BIN" keys generate -o "$key" >/dev/null 2>&1 || qr_die "quire keys generate failed"
 # ASan and a 10 MB manual: give process more than the default timeout.
 QR_TIMEOUT=600
-
-# Its pages share one /Resources dictionary naming every image of the book: qr_pdf_split copies
-# the whole dictionary into every slice (src/pdf/split.c does not yet drop unreferenced
-# resources as qpdf --pages does).
-known_bloat=(pdf/debian/massxpert-manual.pdf)
-BLOAT="slices carry objects their pages do not use"
 
 # pdf_expected FILE STATUS: what quire must do with a corpus PDF.
 #   ok       exit 0, full checks including the text
@@ -215,20 +208,8 @@ for row in "${rows[@]}"; do
     fi
     text=1
     [[ "$expect" != lenient ]] || text=0
-    check_package "$in" "$dir/pkg" "$dir/unpacked.pdf" "$dir/slices" "$text" >"$dir/check" 2>&1 ||
+    check_package "$in" "$dir/pkg" "$dir/unpacked.pdf" "$dir/slices" "$text" >>"$reasons" 2>&1 ||
         echo "package check crashed" >>"$reasons"
-    known=0
-    for k in "${known_bloat[@]}"; do [[ "$k" != "$file" ]] || known=1; done
-    if ((known)); then
-        if grep -qF "$BLOAT" "$dir/check"; then
-            echo "note: $file: known: $(grep -F "$BLOAT" "$dir/check")"
-        else
-            echo "$file is in known_bloat but its slices are no longer bloated: remove it from the list" >>"$reasons"
-        fi
-        grep -vF "$BLOAT" "$dir/check" >>"$reasons" || true
-    else
-        cat "$dir/check" >>"$reasons"
-    fi
     # Work directories are private and removed: nothing but our own files is left beside them.
     left="$(find "$dir" -maxdepth 1 -name 'quire-*' | head -n 3 | tr '\n' ' ')"
     [[ -z "$left" ]] || echo "work directories left behind: $left" >>"$reasons"
