@@ -77,6 +77,8 @@ typedef struct qr_pdf__idset {
 
 /* Returns 1 if added, 0 if already present, QR_ENOMEM. Direct objects (id 0) are never added. */
 int qr_pdf__idset_add(qr_pdf__idset *s, qpdf_data q, qpdf_oh oh);
+/* True when the indirect object `oh` is in the set. */
+bool qr_pdf__idset_has(const qr_pdf__idset *s, qpdf_data q, qpdf_oh oh);
 void qr_pdf__idset_free(qr_pdf__idset *s);
 
 /* UTF-8 copy of a PDF text string (PDFDocEncoding or UTF-16BE), NUL-free and trimmed; NULL if not a
@@ -136,6 +138,20 @@ void qr_pdf__copy_info(qpdf_data dst, qpdf_data src);
  * borrowing streams unreadable, a bound exceeded), QR_ENOMEM.
  */
 int qr_pdf__prune_page_resources(qpdf_data q, qpdf_oh page);
+
+/*
+ * Fills `shared` with the resource dictionaries (a page's /Resources or one
+ * of its name sub-dictionaries) that more than one page of q uses, after
+ * the inherited attributes were pushed down. Errors: QR_ENOMEM.
+ */
+int qr_pdf__shared_resources(qr_pdf__idset *shared, qpdf_data q);
+/*
+ * True when `page` draws on a shared resource dictionary. Only such pages
+ * are pruned: a page's own resource list is what its producer wrote for it
+ * (qpdf --split-pages decides the same way), and pruning costs a decode of
+ * the content.
+ */
+bool qr_pdf__page_resources_shared(const qr_pdf__idset *shared, qpdf_data q, qpdf_oh page);
 
 /* Number of worker threads to use for `n` jobs (0 requested: online CPUs). */
 int qr_pdf__threads(int requested, size_t n);

@@ -485,3 +485,64 @@ out:
         return rc;
     return rc < 0 ? 0 : rc;
 }
+
+/* Calls `fn` on the page's /Resources and its name sub-dictionaries that are indirect. */
+static int each_resource_dict(qpdf_data q, qpdf_oh page,
+                              int (*fn)(void *ctx, qpdf_data q, qpdf_oh dict), void *ctx)
+{
+    qpdf_oh res = qpdf_oh_get_key(q, page, "/Resources");
+    int rc = 0;
+    if (!qpdf_oh_is_dictionary(q, res))
+        goto out;
+    if (qpdf_oh_is_indirect(q, res) && (rc = fn(ctx, q, res)) != 0)
+        goto out;
+    for (size_t c = 0; c < sizeof(name_categories) / sizeof(name_categories[0]) && rc == 0; c++) {
+        qpdf_oh sub = qpdf_oh_get_key(q, res, name_categories[c]);
+        if (qpdf_oh_is_indirect(q, sub) && qpdf_oh_is_dictionary(q, sub))
+            rc = fn(ctx, q, sub);
+        qpdf_oh_release(q, sub);
+    }
+out:
+    (void)qr_pdf__failed(q);
+    qpdf_oh_release(q, res);
+    return rc;
+}
+
+typedef struct share_count {
+    qr_pdf__idset seen;
+    qr_pdf__idset *shared;
+} share_count;
+
+static int count_use(void *ctx, qpdf_data q, qpdf_oh dict)
+{
+    share_count *sc = ctx;
+    int rc = qr_pdf__idset_add(&sc->seen, q, dict);
+    if (rc == 0)
+        rc = qr_pdf__idset_add(sc->shared, q, dict);
+    return rc < 0 ? rc : 0;
+}
+
+int qr_pdf__shared_resources(qr_pdf__idset *shared, qpdf_data q)
+{
+    share_count sc = {.shared = shared};
+    int n = qpdf_get_num_pages(q), rc = 0;
+    (void)qr_pdf__failed(q);
+    for (int i = 0; i < n && rc == 0; i++) {
+        qpdf_oh page = qpdf_get_page_n(q, (size_t)i);
+        rc = each_resource_dict(q, page, count_use, &sc);
+        qpdf_oh_release(q, page);
+    }
+    qr_pdf__idset_free(&sc.seen);
+    return rc;
+}
+
+static int is_shared(void *ctx, qpdf_data q, qpdf_oh dict)
+{
+    return qr_pdf__idset_has(ctx, q, dict) ? 1 : 0;
+}
+
+bool qr_pdf__page_resources_shared(const qr_pdf__idset *shared, qpdf_data q, qpdf_oh page)
+{
+    qr_pdf__idset lookup = *shared; /* read only: the callback's context is not const */
+    return each_resource_dict(q, page, is_shared, &lookup) == 1;
+}

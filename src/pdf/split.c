@@ -14,6 +14,12 @@
 
 #include "pdf/pdf_internal.h"
 
+/* Ranges [next, end) of one worker's share; others take from the end when theirs is done. */
+typedef struct split_block {
+    size_t next;
+    size_t end;
+} split_block;
+
 typedef struct split_job {
     const char *in_path;
     const qr_pdf_range *ranges;
@@ -21,33 +27,38 @@ typedef struct split_job {
     const char *const *out_paths;
     const qr_limits *limits;
     pthread_mutex_t lock;
-    size_t next;
+    split_block *blocks; /* one per worker */
+    int nblocks;
     bool stop;
 } split_job;
 
 typedef struct split_worker {
     split_job *job;
+    int index;
     qpdf_data src; /* opened by the main thread for worker 0, by the worker otherwise */
     qr_pdf__label_range *labels;
     size_t nlabels;
-    bool prepared;    /* labels read, inherited attributes pushed to the pages */
-    size_t failed_at; /* index of the range that failed, or SIZE_MAX */
+    qr_pdf__idset shared; /* resource dictionaries used by several pages */
+    bool prepared;        /* labels read, inherited attributes pushed, sharing known */
+    size_t failed_at;     /* index of the range that failed, or SIZE_MAX */
     qr_error err;
 } split_worker;
 
 /*
  * Copies pages [first, first+count) of src into the fresh document dst.
- * With `prune`, each source page first loses the resources its content does
- * not use (src must have had its inherited attributes pushed to the pages).
+ * With `shared` (the shared resource dictionaries of src, whose inherited
+ * attributes were pushed to the pages), each source page that uses a shared
+ * one first loses the resources its content does not use.
  */
-static int add_pages(qpdf_data dst, qpdf_data src, uint32_t first, uint32_t count, bool prune,
-                     qr_error *err)
+static int add_pages(qpdf_data dst, qpdf_data src, uint32_t first, uint32_t count,
+                     const qr_pdf__idset *shared, qr_error *err)
 {
     for (uint32_t i = first; i < first + count; i++) {
         qpdf_oh page = qpdf_get_page_n(src, i);
         if (qpdf_has_error(src))
             return qr_pdf__error_from_qpdf(err, src, QR_ERR_PDF_DAMAGED, "cannot read a page");
-        if (prune && qr_pdf__prune_page_resources(src, page) == QR_ENOMEM) {
+        if (shared && qr_pdf__page_resources_shared(shared, src, page) &&
+            qr_pdf__prune_page_resources(src, page) == QR_ENOMEM) {
             qpdf_oh_release(src, page);
             return qr_error_set(err, QR_ERR_OUT_OF_MEMORY, QR_PDF_STAGE, "out of memory");
         }
@@ -91,11 +102,13 @@ static int write_range(split_worker *wk, size_t idx)
         if (qpdf_push_inherited_attributes_to_page(wk->src) & QPDF_ERRORS)
             return qr_pdf__error_from_qpdf(&wk->err, wk->src, QR_ERR_PDF_DAMAGED,
                                            "cannot read the page tree");
+        if (qr_pdf__shared_resources(&wk->shared, wk->src) < 0)
+            return qr_error_set(&wk->err, QR_ERR_OUT_OF_MEMORY, QR_PDF_STAGE, "out of memory");
         wk->prepared = true;
     }
     if (!(dst = new_doc(&wk->err)))
         return QR_ENOMEM;
-    if ((rc = add_pages(dst, wk->src, r->first, r->count, true, &wk->err)) < 0)
+    if ((rc = add_pages(dst, wk->src, r->first, r->count, &wk->shared, &wk->err)) < 0)
         goto out;
     qr_pdf__copy_info(dst, wk->src);
     qpdf_oh nums = qpdf_oh_new_array(dst);
@@ -111,6 +124,28 @@ out:
     if (rc < 0)
         qr_error_set_context(&wk->err, "%s", job->out_paths[idx]);
     return rc;
+}
+
+/*
+ * The next range for worker `w` (job->n when none is left), under the lock.
+ * Each worker walks its own contiguous share forward, so its handle parses
+ * only the objects of its pages; then it takes from the end of the largest
+ * share left.
+ */
+static size_t next_range(split_job *job, int w)
+{
+    split_block *b = &job->blocks[w];
+    if (job->stop)
+        return job->n;
+    if (b->next < b->end)
+        return b->next++;
+    split_block *big = NULL;
+    for (int i = 0; i < job->nblocks; i++) {
+        split_block *o = &job->blocks[i];
+        if (o->end > o->next && (!big || o->end - o->next > big->end - big->next))
+            big = o;
+    }
+    return big ? --big->end : job->n;
 }
 
 static void *split_main(void *arg)
@@ -129,7 +164,7 @@ static void *split_main(void *arg)
     }
     for (;;) {
         pthread_mutex_lock(&job->lock);
-        size_t idx = job->stop ? job->n : job->next++;
+        size_t idx = next_range(job, wk->index);
         pthread_mutex_unlock(&job->lock);
         if (idx >= job->n)
             break;
@@ -166,12 +201,17 @@ int qr_pdf_split(const char *in_path, const qr_pdf_range *ranges, size_t n,
     nthreads = qr_pdf__threads(threads, n);
     wks = calloc((size_t)nthreads, sizeof(*wks));
     tids = calloc((size_t)nthreads, sizeof(*tids));
-    if (!wks || !tids) {
+    job.blocks = calloc((size_t)nthreads, sizeof(*job.blocks));
+    job.nblocks = nthreads;
+    if (!wks || !tids || !job.blocks) {
         rc = qr_error_set(err, QR_ERR_OUT_OF_MEMORY, QR_PDF_STAGE, "out of memory");
         goto out;
     }
     for (int i = 0; i < nthreads; i++) {
+        job.blocks[i].next = n * (size_t)i / (size_t)nthreads;
+        job.blocks[i].end = n * (size_t)(i + 1) / (size_t)nthreads;
         wks[i].job = &job;
+        wks[i].index = i;
         wks[i].failed_at = SIZE_MAX;
         qr_error_clear(&wks[i].err);
     }
@@ -218,7 +258,9 @@ out:
         if (wks[i].src)
             qpdf_cleanup(&wks[i].src);
         qr_pdf__label_ranges_free(wks[i].labels, wks[i].nlabels);
+        qr_pdf__idset_free(&wks[i].shared);
     }
+    free(job.blocks);
     free(wks);
     free(tids);
     return rc;
@@ -256,7 +298,7 @@ int qr_pdf_merge(const char *const *in_paths, size_t n, const char *out_path,
             rc = qr_error_set(err, QR_ERR_INPUT_TOO_LARGE, QR_PDF_STAGE, "too many pages");
             goto out;
         }
-        if ((rc = add_pages(dst, srcs[i], 0, np, false, err)) < 0) {
+        if ((rc = add_pages(dst, srcs[i], 0, np, NULL, err)) < 0) {
             qr_error_set_context(err, "%s", in_paths[i]);
             goto out;
         }

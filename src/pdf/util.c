@@ -98,6 +98,20 @@ int qr_pdf__idset_add(qr_pdf__idset *s, qpdf_data q, qpdf_oh oh)
     return 1;
 }
 
+bool qr_pdf__idset_has(const qr_pdf__idset *s, qpdf_data q, qpdf_oh oh)
+{
+    uint64_t k = id_key(q, oh);
+    if (k == 0 || s->cap == 0)
+        return false;
+    size_t j = slot_of(k, s->cap);
+    while (s->slots[j]) {
+        if (s->slots[j] == k)
+            return true;
+        j = (j + 1) & (s->cap - 1);
+    }
+    return false;
+}
+
 void qr_pdf__idset_free(qr_pdf__idset *s)
 {
     free(s->slots);
