@@ -92,7 +92,7 @@ else
         log "no corpus at $corpus: only the Debian documentation PDFs"
     fi
     inputs+=(/usr/share/doc/c++-annotations/cplusplus.pdf)
-    geo=$(dpkg -L texlive-pstricks-doc 2>/dev/null | grep -E '/pst-geo-doc\.pdf(\.gz)?$' | head -n 1 || true)
+    geo=$(dpkg -L texlive-pstricks-doc 2>/dev/null | awk '/\/pst-geo-doc\.pdf(\.gz)?$/ && !n++' || true)
     if [[ "$geo" == *.gz ]]; then
         gunzip -c "$geo" >"$tmp/pst-geo-doc.pdf"
         geo=$tmp/pst-geo-doc.pdf
@@ -190,10 +190,11 @@ for in in "${present[@]}"; do
 done
 load_end=$(cut -d' ' -f1-3 /proc/loadavg)
 
-ver_quire="$("$quire" --version 2>/dev/null | sed 's/^quire //') (binary built $(date -u -r "$quire" '+%H:%M UTC'); tree at git $(git -C "$repo" rev-parse --short HEAD 2>/dev/null || echo '?'))"
-ver_qpdf=$(qpdf --version 2>/dev/null | head -n 1 | sed 's/^qpdf version //')
-ver_pdftk=$(pdftk --version 2>/dev/null | grep -m1 -i pdftk | sed 's/^pdftk //')
-cpu=$(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -n 1)
+ver_quire="$("$quire" --version 2>/dev/null | sed 's/^quire //' || true) (binary built $(date -u -r "$quire" '+%H:%M UTC'); tree at git $(git -C "$repo" rev-parse --short HEAD 2>/dev/null || echo '?'))"
+# awk reads all its input: a reader that stops early would kill the writer with SIGPIPE.
+ver_qpdf=$(qpdf --version 2>/dev/null | awk 'NR == 1 {sub(/^qpdf version /, ""); print}' || true)
+ver_pdftk=$(pdftk --version 2>/dev/null | awk 'tolower($0) ~ /pdftk/ && !n++ {sub(/^pdftk /, ""); print}' || true)
+cpu=$(awk -F': ' '/^model name/ && !n++ {print $2}' /proc/cpuinfo)
 section=$tmp/section.md
 python3 - "$results" "$big_n" >"$tmp/tables.md" <<'PY'
 import os, subprocess, sys
