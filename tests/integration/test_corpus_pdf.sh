@@ -13,7 +13,9 @@
 #
 # Slices carry only what their pages need: together they are at most 1.5x (+64 KiB) what
 # `qpdf --empty --pages IN a-b --` (which drops unreferenced resources) writes for the same
-# ranges.
+# ranges. Slices are sized toward the 256 KiB default target: one of more than one page is at
+# most 4x the target. Files listed in known_oversized fail that last check for a known
+# reason; the test says so, and fails if one of them passes (so the list is kept true).
 #
 # Damaged files: a success (then the same package checks, without the text
 # comparison) or a clean failure naming pdf-damaged or unsupported-format.
@@ -34,6 +36,13 @@ key="$QR_TMP/service.key"
 "$QUIRE_BIN" keys generate -o "$key" >/dev/null 2>&1 || qr_die "quire keys generate failed"
 # ASan and a 10 MB manual: give process more than the default timeout.
 QR_TIMEOUT=600
+
+# Its pages share one /Resources dictionary naming every image of the book. qr_pdf_page_bytes
+# (src/pdf/page_bytes.c) charges every image to page 1, which reaches them all, while the
+# split copies into each slice only what its pages use: pages 2-133 look small to the planner
+# and land in one 10 MB slice.
+known_oversized=(pdf/debian/massxpert-manual.pdf)
+OVERSIZED="pages is over 4x the target"
 
 # pdf_expected FILE STATUS: what quire must do with a corpus PDF.
 #   ok       exit 0, full checks including the text
@@ -98,6 +107,9 @@ for i, l in enumerate(links):
     if p.get("firstPosition") != p.get("firstPage") or p.get("lastPosition") != p.get("lastPage"):
         print("slice %d: positions differ from pages" % i)
     last = p.get("lastPage", last)
+    if p.get("lastPage", 0) > p.get("firstPage", 0) and p.get("plainLength", 0) > 4 * 262144:
+        print("slice %d of %d pages is over 4x the target: %d bytes" % (
+            i, p["lastPage"] - p["firstPage"] + 1, p["plainLength"]))
     f = os.path.join(slices, "%04d.pdf" % i)
     if not os.path.isfile(f):
         print("unpack --slices-dir left no %s" % os.path.basename(f))
@@ -208,8 +220,20 @@ for row in "${rows[@]}"; do
     fi
     text=1
     [[ "$expect" != lenient ]] || text=0
-    check_package "$in" "$dir/pkg" "$dir/unpacked.pdf" "$dir/slices" "$text" >>"$reasons" 2>&1 ||
+    check_package "$in" "$dir/pkg" "$dir/unpacked.pdf" "$dir/slices" "$text" >"$dir/check" 2>&1 ||
         echo "package check crashed" >>"$reasons"
+    known=0
+    for k in "${known_oversized[@]}"; do [[ "$k" != "$file" ]] || known=1; done
+    if ((known)); then
+        if grep -qF "$OVERSIZED" "$dir/check"; then
+            echo "note: $file: known: $(grep -F "$OVERSIZED" "$dir/check" | head -n 1)"
+        else
+            echo "$file is in known_oversized but no slice is oversized: remove it from the list" >>"$reasons"
+        fi
+        grep -vF "$OVERSIZED" "$dir/check" >>"$reasons" || true
+    else
+        cat "$dir/check" >>"$reasons"
+    fi
     # Work directories are private and removed: nothing but our own files is left beside them.
     left="$(find "$dir" -maxdepth 1 -name 'quire-*' | head -n 3 | tr '\n' ' ')"
     [[ -z "$left" ]] || echo "work directories left behind: $left" >>"$reasons"
