@@ -178,7 +178,10 @@ typedef struct qr_read_opts {
     const char *slices_dir;  /* unpack: also leave each decrypted slice here (NULL: no) */
 } qr_read_opts;
 
-#define QR_READ_OPTS_INIT {QR_LIMITS_INIT, NULL, NULL}
+#define QR_READ_OPTS_INIT                                                                          \
+    {                                                                                              \
+        QR_LIMITS_INIT, NULL, NULL                                                                 \
+    }
 
 /*
  * Verifies the package under `prefix` in `store` against the key file `k`:
