@@ -18,20 +18,24 @@
 #include "qr/package.h"
 
 typedef struct qr_remote_opts {
-    const qr_aws_config *aws;     /* NULL: s3:// names are refused (invalid-argument) */
-    const qr_net_policy *policy;  /* for https:// sources; NULL: the default (public https) */
-    double http_timeout_s;        /* one attempt of a source download; 0: qr_http's default */
-    unsigned http_attempts;       /* 0: qr_http's default */
-    unsigned max_redirects;       /* for https:// sources; 0: 5 */
-    uint64_t source_max_bytes;    /* largest source accepted; 0: 4 GiB */
-    const char *public_base_url;  /* base of manifest URLs (a CDN); NULL: s3:// or file names */
+    const qr_aws_config *aws;    /* NULL: s3:// names are refused (invalid-argument) */
+    const qr_net_policy *policy; /* for https:// sources; NULL: the default (public https) */
+    double http_timeout_s;       /* one attempt of a source download; 0: qr_http's default */
+    unsigned http_attempts;      /* 0: qr_http's default */
+    unsigned max_redirects;      /* for https:// sources; 0: 5 */
+    uint64_t source_max_bytes;   /* largest source accepted; 0: 4 GiB */
+    const char *public_base_url; /* base of manifest URLs (a CDN); NULL: s3:// or file names */
 } qr_remote_opts;
 
-#define QR_REMOTE_OPTS_INIT {NULL, NULL, 0, 0, 0, 0, NULL}
+#define QR_REMOTE_OPTS_INIT                                                                        \
+    {                                                                                              \
+        NULL, NULL, 0, 0, 0, 0, NULL                                                               \
+    }
 
 typedef struct qr_remote qr_remote;
 
-/* A context over `opts` (borrowed: it and what it points to must outlive it). Errors: out-of-memory. */
+/* A context over `opts` (borrowed: it and what it points to must outlive it). Errors:
+ * out-of-memory. */
 int qr_remote_new(qr_remote **out, const qr_remote_opts *opts, qr_error *err) QR_WUR;
 void qr_remote_free(qr_remote *r);
 

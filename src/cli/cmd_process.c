@@ -280,8 +280,7 @@ int qr_cmd_process(int argc, char **argv)
     if ((out_dir != NULL) == (store_dir != NULL))
         return qr_cli_usage_error("process", "give exactly one of -o DIR and --store DIR");
     if (out_dir && qr_remote_classify(out_dir) != QR_REMOTE_LOCAL)
-        return qr_cli_usage_error("process", "-o wants a directory; use --store for '%s'",
-                                  out_dir);
+        return qr_cli_usage_error("process", "-o wants a directory; use --store for '%s'", out_dir);
     if (store_dir && qr_remote_classify(store_dir) != QR_REMOTE_LOCAL &&
         qr_remote_classify(store_dir) != QR_REMOTE_S3)
         return qr_cli_usage_error("process", "--store wants a directory or s3://bucket[/prefix]");
@@ -300,8 +299,8 @@ int qr_cmd_process(int argc, char **argv)
     qr_cli_remote net;
     qr_remote *remote = NULL;
     char *fetch_dir = NULL, *fetched = NULL;
-    bool s3 = qr_remote_classify(in_path) == QR_REMOTE_S3 ||
-              qr_remote_classify(where) == QR_REMOTE_S3;
+    bool s3 =
+        qr_remote_classify(in_path) == QR_REMOTE_S3 || qr_remote_classify(where) == QR_REMOTE_S3;
     int rc = qr_cli_remote_load(&net, s3, &err);
     if (rc == 0)
         rc = qr_remote_new(&remote, &net.ro, &err);

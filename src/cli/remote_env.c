@@ -116,8 +116,7 @@ int qr_cli_remote_load(qr_cli_remote *r, bool with_aws, qr_error *err)
     if ((rc = env_bool(&r->policy.allow_http, "QUIRE_NET_ALLOW_HTTP", err)) < 0 ||
         (rc = env_double(&r->ro.http_timeout_s, "QUIRE_HTTP_TIMEOUT", 0.1, 86400, err)) < 0 ||
         (rc = env_u64(&attempts, "QUIRE_HTTP_ATTEMPTS", 1, 100, err)) < 0 ||
-        (rc = env_u64(&r->ro.source_max_bytes, "QUIRE_SOURCE_MAX_BYTES", 1, UINT64_MAX, err)) <
-            0 ||
+        (rc = env_u64(&r->ro.source_max_bytes, "QUIRE_SOURCE_MAX_BYTES", 1, UINT64_MAX, err)) < 0 ||
         (rc = env_u64(&cb_attempts, "QUIRE_CALLBACK_ATTEMPTS", 1, 100, err)) < 0 ||
         (rc = env_double(&r->cb.timeout_s, "QUIRE_CALLBACK_TIMEOUT", 0.1, 3600, err)) < 0)
         return rc;
@@ -159,8 +158,8 @@ void qr_cli_remote_free(qr_cli_remote *r)
     memset(r, 0, sizeof(*r));
 }
 
-int qr_cli_package_store(qr_cli_remote *net, qr_remote **remote, qr_store **store,
-                         const char *spec, qr_error *err)
+int qr_cli_package_store(qr_cli_remote *net, qr_remote **remote, qr_store **store, const char *spec,
+                         qr_error *err)
 {
     *remote = NULL;
     *store = NULL;

@@ -191,8 +191,7 @@ int qr_remote_store_open(qr_remote *r, const char *spec, qr_store **out, qr_erro
     size_t blen = slash ? (size_t)(slash - rest) : strlen(rest);
     char bucket[64];
     if (blen == 0 || blen >= sizeof(bucket))
-        return qr_error_set(err, QR_ERR_INVALID_ARGUMENT, "store", "no valid bucket in '%s'",
-                            spec);
+        return qr_error_set(err, QR_ERR_INVALID_ARGUMENT, "store", "no valid bucket in '%s'", spec);
     memcpy(bucket, rest, blen);
     bucket[blen] = '\0';
     if (!qr_s3_bucket_valid(bucket))
@@ -221,8 +220,9 @@ char *qr_remote_manifest_url(const qr_remote *r, const char *spec, const char *p
             const char *bsep = base[0] && base[strlen(base) - 1] != '/' ? "/" : "";
             n = asprintf(&out, "%s%s%s%s%s%s%s", base, bsep, sp, sp_sep, pre, sep, name);
         } else {
-            n = asprintf(&out, "s3://%.*s/%s%s%s%s%s", (int)(slash ? slash - rest : (long)strlen(rest)),
-                         rest, sp, sp_sep, pre, sep, name);
+            n = asprintf(&out, "s3://%.*s/%s%s%s%s%s",
+                         (int)(slash ? slash - rest : (long)strlen(rest)), rest, sp, sp_sep, pre,
+                         sep, name);
         }
     } else if (r->o->public_base_url) {
         const char *base = r->o->public_base_url;

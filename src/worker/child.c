@@ -122,10 +122,9 @@ static int take_source(const qr_worker *w, qr_remote *remote, const qr_job *job,
     if (kind != QR_REMOTE_LOCAL) {
         if (!w->o->remote || kind == QR_REMOTE_OTHER) {
             char *safe = qr_http_redact_url(job->source);
-            int rc = qr_error_set(err, QR_ERR_SOURCE_FORBIDDEN, "fetch",
-                                  "this worker does not fetch %s sources: %s",
-                                  kind == QR_REMOTE_OTHER ? "such" : "remote",
-                                  safe ? safe : "(unprintable URL)");
+            int rc = qr_error_set(
+                err, QR_ERR_SOURCE_FORBIDDEN, "fetch", "this worker does not fetch %s sources: %s",
+                kind == QR_REMOTE_OTHER ? "such" : "remote", safe ? safe : "(unprintable URL)");
             free(safe);
             return rc;
         }

@@ -337,8 +337,8 @@ static int record(qr_worker *w, const qr_resque_job *rj, const qr_worker_outcome
         if (rc == 0) {
             qr_admin_record_job(w->admin,
                                 oc->released || (oc->crashed && !poisoned) ? QR_ADMIN_REQUEUED
-                                : oc->ok                                  ? QR_ADMIN_SUCCEEDED
-                                                                          : QR_ADMIN_FAILED,
+                                : oc->ok                                   ? QR_ADMIN_SUCCEEDED
+                                                                           : QR_ADMIN_FAILED,
                                 oc->seconds);
             if (oc->released)
                 qr_log(QR_LOG_INFO, "worker", "drain: job returned to the head of %s", rj->queue);
