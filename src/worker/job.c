@@ -21,6 +21,7 @@
 #include <unistd.h>
 
 #include "qr/log.h"
+#include "qr/notify.h"
 #include "worker_int.h"
 
 #define LINE_MAX_BYTES 16384
@@ -203,6 +204,7 @@ static void supervise(qr_worker *w, pid_t pid, int fd, qr_worker_outcome *oc)
     const char *stage = oc->stage[0] ? oc->stage : "unknown";
     if (have && !killed_timeout && !killed_drain && !killed_usr1 && !killed_memory)
         return;
+    oc->by_parent = true;
     if (killed_memory) {
         set_failure(oc, "out-of-memory",
                     "job exceeded the memory limit of %llu MB (resident %llu MB) in stage %s",
@@ -294,9 +296,58 @@ static void fork_and_run(qr_worker *w, const qr_resque_job *rj, const qr_job *jo
     }
 }
 
-/* Records the outcome; retried while Redis is away, until a stop is asked. */
-static int record(qr_worker *w, const qr_resque_job *rj, const qr_worker_outcome *oc, qr_error *err)
+/*
+ * A job the parent ended (wall-clock or memory limit, USR1, a crash after
+ * the last attempt) sent no callback: a short-lived child delivers
+ * book.failed, so the application hears of it, without holding up the loop.
+ */
+static void notify_in_background(qr_worker *w, const qr_job *job, const qr_worker_outcome *oc)
 {
+    if (w->nnotifiers == QR_WORKER_MAX_NOTIFIERS) {
+        int status = 0;
+        waitpid(w->notifiers[0], &status, 0);
+        memmove(w->notifiers, w->notifiers + 1, (w->nnotifiers - 1) * sizeof(w->notifiers[0]));
+        w->nnotifiers--;
+    }
+    fflush(NULL);
+    pid_t pid = fork();
+    if (pid < 0) {
+        qr_log(QR_LOG_ERROR, "notify",
+               "fork failed (%s): the failure callback of book %s is not sent", strerror(errno),
+               job->book_id);
+        return;
+    }
+    if (pid > 0) {
+        w->notifiers[w->nnotifiers++] = pid;
+        return;
+    }
+    /* Resque::DirtyExit is no quire id: a crash is internal, a USR1 kill canceled. */
+    qr_errid id = qr_errid_from_str(oc->id);
+    if (id == QR_ERR_NONE)
+        id = strstr(oc->msg, "SIGUSR1") ? QR_ERR_CANCELED : QR_ERR_INTERNAL;
+    qr_error e = QR_ERROR_INIT;
+    qr_error_set(&e, id, "worker", "%s", oc->msg);
+    qr_callback_result res = QR_CALLBACK_RESULT_INIT;
+    qr_callback_result_from_error(&res, job, &e, NULL);
+    res.error_stage = oc->stage[0] ? oc->stage : NULL;
+    res.duration_s = oc->seconds;
+    qr_callback_opts def = QR_CALLBACK_OPTS_INIT;
+    qr_callback_report rep;
+    qr_error ce = QR_ERROR_INIT;
+    if (qr_callback_deliver(&rep, job, &res, w->o->callback ? w->o->callback : &def, &ce) == 0)
+        qr_log(QR_LOG_INFO, "notify", "failure callback of book %s delivered (key %s)",
+               job->book_id, rep.key);
+    else
+        qr_log(QR_LOG_ERROR, "notify", "failure callback of book %s not delivered: %s: %s (key %s)",
+               job->book_id, ce.id, ce.msg, rep.key);
+    _exit(0);
+}
+
+/* Records the outcome; retried while Redis is away, until a stop is asked. */
+static int record(qr_worker *w, const qr_resque_job *rj, const qr_worker_outcome *oc,
+                  bool *final_failure, qr_error *err)
+{
+    *final_failure = false;
     char stage_line[64], context_line[300];
     char log[sizeof(oc->log)];
     const char *bt[2 + MAX_LOG_LINES];
@@ -335,6 +386,7 @@ static int record(qr_worker *w, const qr_resque_job *rj, const qr_worker_outcome
         else
             rc = qr_resque_done(w->r, rj, oc->ok ? NULL : &f, &e);
         if (rc == 0) {
+            *final_failure = !oc->ok && !oc->released && (!oc->crashed || poisoned);
             qr_admin_record_job(w->admin,
                                 oc->released || (oc->crashed && !poisoned) ? QR_ADMIN_REQUEUED
                                 : oc->ok                                   ? QR_ADMIN_SUCCEEDED
@@ -386,7 +438,10 @@ int qr_worker__run_job(qr_worker *w, const qr_resque_job *rj, qr_error *err)
         fork_and_run(w, rj, job, &oc);
         oc.seconds = qr_worker__now() - t0;
     }
-    int rc = record(w, rj, &oc, err);
+    bool final_failure = false;
+    int rc = record(w, rj, &oc, &final_failure, err);
+    if (rc == 0 && final_failure && oc.by_parent && job && job->callback_url)
+        notify_in_background(w, job, &oc);
     qr_job_free(job);
     return rc;
 }

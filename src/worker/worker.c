@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/prctl.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -61,8 +62,21 @@ void qr_worker__title(const qr_worker *w, const char *fmt, ...)
     snprintf(w->o->title, w->o->title_cap, "resque-%s: %s", QR_VERSION, what);
 }
 
+void qr_worker__reap_notifiers(qr_worker *w, bool wait_all)
+{
+    size_t kept = 0;
+    for (size_t i = 0; i < w->nnotifiers; i++) {
+        int status = 0;
+        pid_t got = waitpid(w->notifiers[i], &status, wait_all ? 0 : WNOHANG);
+        if (got == 0)
+            w->notifiers[kept++] = w->notifiers[i];
+    }
+    w->nnotifiers = kept;
+}
+
 void qr_worker__tick(qr_worker *w)
 {
+    qr_worker__reap_notifiers(w, false);
     double now = qr_worker__now();
     qr_error err = QR_ERROR_INIT;
     if (now >= w->next_heartbeat) {
@@ -358,6 +372,10 @@ int qr_worker_run(const qr_worker_opts *o, qr_worker_signals *sig, qr_error *err
     else
         qr_log(QR_LOG_INFO, "worker", "unregistered %s", qr_resque_worker_id(w.r));
 out:
+    qr_worker__reap_notifiers(&w, false);
+    if (w.nnotifiers)
+        qr_log(QR_LOG_INFO, "worker",
+               "%zu failure callback(s) still being delivered in the background", w.nnotifiers);
     qr_admin_free(w.admin);
     qr_resque_free(w.r);
     return rc;

@@ -11,6 +11,9 @@
 #include "qr/resque.h"
 #include "qr/worker.h"
 
+/* Failure callbacks in flight at once; one more waits for the oldest. */
+#define QR_WORKER_MAX_NOTIFIERS 8
+
 /* One worker slot: options, flags, the Redis context and its timers. */
 typedef struct qr_worker {
     const qr_worker_opts *o;
@@ -23,6 +26,9 @@ typedef struct qr_worker {
     unsigned max_attempts;
     pid_t parent_pid; /* this worker's pid, for children to notice an orphaning */
     qr_admin *admin;  /* metrics for /healthz and /metrics; NULL when disabled */
+    /* Children delivering the failure callback of a job the parent ended (reaped by tick). */
+    pid_t notifiers[QR_WORKER_MAX_NOTIFIERS];
+    size_t nnotifiers;
 } qr_worker;
 
 /* What a child reported, or what happened to it. */
@@ -30,6 +36,7 @@ typedef struct qr_worker_outcome {
     bool ok;        /* the child reported success */
     bool crashed;   /* no result: killed by a signal or exited without one */
     bool released;  /* drain: the job went back to its queue */
+    bool by_parent; /* the parent ended the job (limit, USR1, crash): the child sent no callback */
     char id[64];    /* error id (the failure's exception) */
     char msg[512];  /* the failure's error line */
     char stage[32]; /* last stage the child reported */
@@ -42,8 +49,10 @@ typedef struct qr_worker_outcome {
 double qr_worker__now(void);
 /* Sleeps up to `s` seconds in short steps, returning early when a stop flag is set. */
 void qr_worker__sleep(qr_worker *w, double s);
-/* Heartbeat and sweep when due; errors are logged, never fatal. */
+/* Heartbeat and sweep when due, and reaps finished notifiers; errors are logged, never fatal. */
 void qr_worker__tick(qr_worker *w);
+/* Reaps notifier children: those that have exited, or (`wait_all`) every one. */
+void qr_worker__reap_notifiers(qr_worker *w, bool wait_all);
 /* Writes the process title ("resque-<version>: <what>"); no-op without title memory. */
 void qr_worker__title(const qr_worker *w, const char *fmt, ...) QR_PRINTF(2, 3);
 

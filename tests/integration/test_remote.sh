@@ -238,4 +238,35 @@ prefix104="$(s3py keys books fleet/books/104/ | grep -m1 '/manifest.json$' || tr
 [[ -n "$prefix104" ]] || reasons+=("book 104 is not published in s3://books/fleet")
 qr_case "worker: a callback that never gets through fails the job with callback-failed; the book stays published" "${reasons[@]}"
 qr_case "worker: no secret in the worker's log" "$(grep -q "$SECRET" "$t/worker.err" && echo "the callback secret is in the log")"
+
+# A job the parent kills (wall-clock limit) still tells the application.
+qr_run "$t/slow" sample-book "$t/slow.epub" --chapters 4 --images 12 --size 3200x2400
+[[ "$(qr_rc "$t/slow")" == 0 ]] || qr_die "sample-book failed: $(cat "$t/slow.err")"
+s3py put inbox slow.epub "$t/slow.epub"
+qr_run "$t/enq" enqueue s3://inbox/slow.epub --book-id 105 --queue slow \
+    --callback "http://127.0.0.1:$CBPORT/hook" --redis "redis://127.0.0.1:$RPORT"
+QUIRE_NET_ALLOW=127.0.0.1/32 QUIRE_NET_ALLOW_HTTP=1 QUIRE_CALLBACK_SECRET="$SECRET" \
+    timeout -k 5 120 "$QUIRE_BIN" worker --redis "redis://127.0.0.1:$RPORT" --queues slow \
+    --store s3://books/fleet --interval 0.2 --admin off --work-dir "$t" --min-free 1 \
+    --job-timeout 0.5 >"$t/worker2.out" 2>"$t/worker2.err" &
+WPID=$!
+PIDS+=("$WPID")
+# shellcheck disable=SC2317  # called through qr_wait_for
+timeout_reported() {
+    python3 - "$t/cb.json" <<'PY'
+import json, sys
+cb = json.load(open(sys.argv[1]))
+for d in cb["deliveries"].values():
+    body = json.loads(d["body"]) if isinstance(d["body"], str) else d["body"]
+    if body["book_id"] == "105" and body["status"] == "failed" and (body.get("error") or {}).get("code") == "timeout":
+        sys.exit(0)
+sys.exit(1)
+PY
+}
+reasons=()
+qr_wait_for 60 timeout_reported || reasons+=("no book.failed callback with error timeout for book 105")
+kill -TERM "$WPID" 2>/dev/null || true
+wait "$WPID" 2>/dev/null || true
+rc LRANGE resque:failed 0 -1 | grep -q '"exception":"timeout"' || reasons+=("no timeout failure entry")
+qr_case "worker: a job killed at the wall-clock limit sends a book.failed callback (timeout)" "${reasons[@]+"${reasons[@]}"}"
 qr_summary
