@@ -106,11 +106,13 @@ typedef struct qr_pdf_range {
 
 /*
  * Writes each range of the PDF at `in_path` as a standalone PDF to
- * out_paths[i]: only the objects its pages reach, with the document's
- * Info title/author, and page labels for its pages. Uses `threads` workers,
- * each with its own qpdf handle (0: one per online CPU). Each slice appears
- * by rename (never half-written) but is not fsynced: slices are work files.
- * On failure, slices already written stay; the caller owns the directory.
+ * out_paths[i]: only the objects its pages reach (a resource dictionary
+ * shared by several pages keeps, for each page, only the names its content
+ * uses), with the document's Info title/author, and page labels for its
+ * pages. Uses `threads` workers, each with its own qpdf handle (0: one per
+ * online CPU). Each slice appears by rename (never half-written) but is not
+ * fsynced: slices are work files. On failure, slices already written stay;
+ * the caller owns the directory.
  * Output is deterministic (same input and ranges, same bytes).
  * Errors: those of qr_pdf_open, invalid-argument (a range outside the
  * document or empty), write-failed, disk-full, io, out-of-memory; the error

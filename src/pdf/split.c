@@ -4,9 +4,14 @@
  * A slice is an empty document into which qpdf copies the range's pages
  * (qpdf_add_page: a foreign-object copy of everything each page reaches,
  * shared objects copied once per slice), plus the Info title/author and the
- * page labels of those pages. Workers each hold their own qpdf handle on the
- * input, opened once, and take ranges from a shared counter; qpdf handles are
- * never shared between threads.
+ * page labels of those pages. A page that draws on a resource dictionary
+ * shared with other pages first gets its own, naming only what it uses
+ * (resources.c), so a slice does not carry the whole book's images.
+ *
+ * Workers each hold their own qpdf handle on the input, opened once; each
+ * works through a contiguous share of the ranges (its handle then parses
+ * only its part of the book) and helps the others when done. qpdf handles
+ * are never shared between threads.
  */
 #include <pthread.h>
 #include <stdlib.h>

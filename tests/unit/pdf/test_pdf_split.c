@@ -171,18 +171,29 @@ static int qpdf_check(const char *path)
     return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
 }
 
+static bool same_file(const char *a, const char *b)
+{
+    char *cmd = NULL;
+    assert_true(asprintf(&cmd, "cmp -s '%s' '%s'", a, b) > 0);
+    int st = system(cmd);
+    free(cmd);
+    return st == 0;
+}
+
 /*
- * Splits `path` one page per slice (2 pages) and reads both slices; with
- * `check`, each must pass `qpdf --check`.
+ * Splits `path` one page per slice (2 pages) with `threads` workers into
+ * <dir>/<tag>0.pdf and <tag>1.pdf and reads both slices; with `check`, each
+ * must pass `qpdf --check`.
  */
-static void split_two(const fixture *f, const char *path, slice_facts sf[2], bool check)
+static void split_two(const fixture *f, const char *path, slice_facts sf[2], bool check,
+                      int threads, const char *tag)
 {
     char *outs[2] = {NULL, NULL};
     qr_pdf_range ranges[] = {{0, 1}, {1, 1}};
     qr_error err = QR_ERROR_INIT;
     for (int i = 0; i < 2; i++)
-        assert_true(asprintf(&outs[i], "%s/slice%d.pdf", f->dir, i) > 0);
-    if (qr_pdf_split(path, ranges, 2, (const char *const *)outs, 1, &f->limits, &err) < 0)
+        assert_true(asprintf(&outs[i], "%s/%s%d.pdf", f->dir, tag, i) > 0);
+    if (qr_pdf_split(path, ranges, 2, (const char *const *)outs, threads, &f->limits, &err) < 0)
         fail_msg("split: %s: %s", err.id, err.msg);
     for (int i = 0; i < 2; i++) {
         if (check)
@@ -198,7 +209,7 @@ static void test_each_slice_holds_its_image(void **state)
     slice_facts sf[2];
     char *path = shared_pdf(f, "shared.pdf", "q 10 0 0 10 0 0 cm /Im1 Do Q",
                             "q 10 0 0 10 0 0 cm /Im2 Do Q", "");
-    split_two(f, path, sf, true);
+    split_two(f, path, sf, true, 1, "s");
     assert_string_equal(sf[0].images, "A");
     assert_string_equal(sf[0].xobjects, " /Im1");
     assert_string_equal(sf[1].images, "B");
@@ -206,7 +217,56 @@ static void test_each_slice_holds_its_image(void **state)
     /* Default colour spaces apply without being named; unused named ones go. */
     assert_true(sf[0].default_rgb);
     assert_false(sf[0].cs9);
+
+    /* Two workers write the same bytes as one. */
+    slice_facts sf2[2];
+    char *a = NULL, *b = NULL;
+    split_two(f, path, sf2, true, 2, "t");
+    for (int i = 0; i < 2; i++) {
+        assert_true(asprintf(&a, "%s/s%d.pdf", f->dir, i) > 0);
+        assert_true(asprintf(&b, "%s/t%d.pdf", f->dir, i) > 0);
+        assert_true(same_file(a, b));
+        free(a);
+        free(b);
+    }
     free(path);
+}
+
+static void test_own_resources_kept(void **state)
+{
+    fixture *f = *state;
+    slice_facts sf;
+    /* A page's own, unshared resource list is what its producer wrote for
+     * it: kept whole, as qpdf --split-pages does. */
+    char *c = stream_obj("", "/Im1 Do");
+    const char *objs[] = {
+        /* 1 */ "<< /Type /Catalog /Pages 2 0 R >>",
+        /* 2 */ "<< /Type /Pages /Kids [3 0 R] /Count 1 /MediaBox [0 0 100 100] >>",
+        /* 3 */
+        "<< /Type /Page /Parent 2 0 R /Contents 4 0 R"
+        " /Resources << /XObject << /Im1 5 0 R /Im2 6 0 R >> >> >>",
+        /* 4 */ c,
+        /* 5 */
+        "<< /Type /XObject /Subtype /Image /Width 1 /Height 1 /ColorSpace /DeviceGray"
+        " /BitsPerComponent 8 /Length 1 >>\nstream\nA\nendstream",
+        /* 6 */
+        "<< /Type /XObject /Subtype /Image /Width 1 /Height 1 /ColorSpace /DeviceGray"
+        " /BitsPerComponent 8 /Length 1 >>\nstream\nB\nendstream",
+    };
+    char *path = write_pdf(f, "own.pdf", objs, sizeof(objs) / sizeof(objs[0]));
+    char *out = NULL;
+    const char *outs[1];
+    qr_pdf_range r = {0, 1};
+    qr_error err = QR_ERROR_INIT;
+    assert_true(asprintf(&out, "%s/own-slice.pdf", f->dir) > 0);
+    outs[0] = out;
+    assert_int_equal(qr_pdf_split(path, &r, 1, outs, 1, &f->limits, &err), 0);
+    assert_int_equal(qpdf_check(out), 0);
+    read_slice(&sf, out);
+    assert_string_equal(sf.images, "AB");
+    free(out);
+    free(path);
+    free(c);
 }
 
 static void test_names_found_everywhere(void **state)
@@ -216,7 +276,7 @@ static void test_names_found_everywhere(void **state)
     /* #xx escapes; the form Fm1 borrows the page's resources and draws Im2; a
      * name that only appears inside a string or comment is kept (a superset). */
     char *path = shared_pdf(f, "names.pdf", "/CS9 cs /Im#31 Do", "/Fm1 Do (/Im1) Tj % /CS9", "");
-    split_two(f, path, sf, true);
+    split_two(f, path, sf, true, 1, "s");
     assert_string_equal(sf[0].images, "A");
     assert_true(sf[0].cs9);
     assert_string_equal(sf[1].images, "AB");
@@ -232,7 +292,7 @@ static void test_unreadable_content_keeps_all(void **state)
     /* Page 2's content has a filter qpdf cannot decode: its names are unknown.
      * (`qpdf --check` rejects such a content stream in the input already.) */
     char *path = shared_pdf(f, "unreadable.pdf", "/Im1 Do", "xyz", "/Filter /NoSuchDecode");
-    split_two(f, path, sf, false);
+    split_two(f, path, sf, false, 1, "s");
     assert_string_equal(sf[0].images, "A");
     assert_string_equal(sf[1].images, "AB");
     assert_string_equal(sf[1].xobjects, " /Fm1 /Im1 /Im2");
@@ -270,15 +330,6 @@ static bool page_text(const char *path, int first, int last, const char *out)
     assert_int_equal(system(cmd), 0);
     free(cmd);
     return true;
-}
-
-static bool same_file(const char *a, const char *b)
-{
-    char *cmd = NULL;
-    assert_true(asprintf(&cmd, "cmp -s '%s' '%s'", a, b) > 0);
-    int st = system(cmd);
-    free(cmd);
-    return st == 0;
 }
 
 /* qpdf --split-pages=1 of massxpert-manual.pdf (qpdf 11.3) when qpdf is absent. */
@@ -357,6 +408,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_each_slice_holds_its_image, setup, teardown),
         cmocka_unit_test_setup_teardown(test_names_found_everywhere, setup, teardown),
         cmocka_unit_test_setup_teardown(test_unreadable_content_keeps_all, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_own_resources_kept, setup, teardown),
         cmocka_unit_test_setup_teardown(test_corpus_massxpert_one_page_slices, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
