@@ -299,6 +299,52 @@ static void test_unreadable_content_keeps_all(void **state)
     free(path);
 }
 
+static void test_appearances_and_type3_borrow(void **state)
+{
+    fixture *f = *state;
+    slice_facts sf[2];
+    /* Page 1 draws nothing itself; its annotation's appearance (no resources
+     * of its own) draws Im1. Page 2 shows text in a Type 3 font without
+     * resources whose glyph draws Im2. */
+    char *c2 = stream_obj("", "BT /T3 1 Tf (a) Tj ET");
+    char *ap = stream_obj("/Type /XObject /Subtype /Form /BBox [0 0 10 10]", "/Im1 Do");
+    char *glyph = stream_obj("", "1 0 d0 /Im2 Do");
+    const char *objs[] = {
+        /* 1 */ "<< /Type /Catalog /Pages 2 0 R >>",
+        /* 2 */
+        "<< /Type /Pages /Kids [3 0 R 4 0 R] /Count 2 /MediaBox [0 0 100 100]"
+        " /Resources 5 0 R >>",
+        /* 3 */
+        "<< /Type /Page /Parent 2 0 R /Annots [<< /Type /Annot /Subtype /Square"
+        " /Rect [0 0 10 10] /AP << /N 9 0 R >> >>] >>",
+        /* 4 */ "<< /Type /Page /Parent 2 0 R /Contents 6 0 R >>",
+        /* 5 */ "<< /XObject << /Im1 7 0 R /Im2 8 0 R >> /Font << /T3 10 0 R >> >>",
+        /* 6 */ c2,
+        /* 7 */
+        "<< /Type /XObject /Subtype /Image /Width 1 /Height 1 /ColorSpace /DeviceGray"
+        " /BitsPerComponent 8 /Length 1 >>\nstream\nA\nendstream",
+        /* 8 */
+        "<< /Type /XObject /Subtype /Image /Width 1 /Height 1 /ColorSpace /DeviceGray"
+        " /BitsPerComponent 8 /Length 1 >>\nstream\nB\nendstream",
+        /* 9 */ ap,
+        /* 10 */
+        "<< /Type /Font /Subtype /Type3 /FontBBox [0 0 1 1] /FontMatrix [1 0 0 1 0 0]"
+        " /CharProcs << /a 11 0 R >> /Encoding << /Differences [97 /a] >>"
+        " /FirstChar 97 /LastChar 97 /Widths [1] >>",
+        /* 11 */ glyph,
+    };
+    char *path = write_pdf(f, "borrow.pdf", objs, sizeof(objs) / sizeof(objs[0]));
+    split_two(f, path, sf, true, 1, "b");
+    assert_string_equal(sf[0].images, "A");
+    assert_string_equal(sf[0].xobjects, " /Im1");
+    assert_string_equal(sf[1].images, "B");
+    assert_string_equal(sf[1].xobjects, " /Im2");
+    free(path);
+    free(c2);
+    free(ap);
+    free(glyph);
+}
+
 /* ---- corpus ---- */
 
 /* Total size of the regular files in `dir`. */
@@ -409,6 +455,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_names_found_everywhere, setup, teardown),
         cmocka_unit_test_setup_teardown(test_unreadable_content_keeps_all, setup, teardown),
         cmocka_unit_test_setup_teardown(test_own_resources_kept, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_appearances_and_type3_borrow, setup, teardown),
         cmocka_unit_test_setup_teardown(test_corpus_massxpert_one_page_slices, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
