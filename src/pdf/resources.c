@@ -14,7 +14,9 @@
  * spurious name only keeps a resource). Streams that borrow the page's
  * resources because they have none of their own (Form XObjects the page
  * draws, Type 3 glyph procedures, annotation appearances) are scanned too.
- * Whatever cannot be read or exceeds a bound leaves the page unchanged.
+ * Whatever cannot be read or exceeds a bound leaves the page unchanged; the
+ * streams decoded for one page may store at most 2 MB (qpdf's decoding has
+ * no output limit: this caps what a small, hostile file makes it inflate).
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -25,7 +27,9 @@
 #define NAME_MAX_BYTES 512     /* longer resource names are always kept */
 #define NAMES_MAX 200000       /* distinct names per page */
 #define EXTRA_STREAMS_MAX 2000 /* borrowing streams scanned per page */
-#define KEYS_MAX 100000        /* keys of one resource sub-dictionary */
+/* Stored bytes of the streams decoded for one page: decoding is not bounded by qpdf. */
+#define STORED_BYTES_MAX (2LL * 1024 * 1024)
+#define KEYS_MAX 100000 /* keys of one resource sub-dictionary */
 
 /* The resource categories whose entries are looked up by name from content. */
 static const char *const name_categories[] = {
@@ -188,8 +192,27 @@ typedef struct pruner {
     name_set used;
     name_set scanned; /* "/XObject/Fm1", "/Font/T3": borrowing objects already scanned */
     size_t extra;     /* borrowing streams scanned */
+    long long budget; /* stored bytes that may still be decoded */
     bool added;       /* a scan found a new name */
 } pruner;
+
+/* The stored /Length of a stream, or STORED_BYTES_MAX + 1 when it has none. */
+static long long stored_length(qpdf_data q, qpdf_oh stream)
+{
+    qpdf_oh d = qpdf_oh_get_dict(q, stream);
+    qpdf_oh l = qpdf_oh_get_key(q, d, "/Length");
+    long long len = qr_pdf__int(q, l, STORED_BYTES_MAX + 1);
+    qpdf_oh_release(q, l);
+    qpdf_oh_release(q, d);
+    return len < 0 ? STORED_BYTES_MAX + 1 : len;
+}
+
+/* Charges `stream`'s stored size to the page's budget; false when over it. */
+static bool charge(long long *budget, qpdf_data q, qpdf_oh stream)
+{
+    *budget -= stored_length(q, stream);
+    return *budget >= 0;
+}
 
 /* Adds the names of a stream's decoded data. Negative when it cannot be read. */
 static int scan_stream(pruner *pr, qpdf_oh stream)
@@ -197,7 +220,7 @@ static int scan_stream(pruner *pr, qpdf_oh stream)
     unsigned char *buf = NULL;
     size_t len = 0;
     QPDF_BOOL filtered = QPDF_FALSE;
-    if (++pr->extra > EXTRA_STREAMS_MAX)
+    if (++pr->extra > EXTRA_STREAMS_MAX || !charge(&pr->budget, pr->q, stream))
         return QR_ELIMIT;
     QPDF_ERROR_CODE st =
         qpdf_oh_get_stream_data(pr->q, stream, qpdf_dl_specialized, &filtered, &buf, &len);
@@ -436,9 +459,30 @@ static int build_pruned(qpdf_oh *out, pruner *pr, qpdf_oh res)
     return rc;
 }
 
+/* Charges the page's content streams; QR_ELIMIT when they are too large to decode here. */
+static int charge_contents(pruner *pr, qpdf_oh page)
+{
+    qpdf_data q = pr->q;
+    qpdf_oh c = qpdf_oh_get_key(q, page, "/Contents");
+    int rc = 0;
+    if (qpdf_oh_is_stream(q, c)) {
+        rc = charge(&pr->budget, q, c) ? 0 : QR_ELIMIT;
+    } else if (qpdf_oh_is_array(q, c)) {
+        int n = qpdf_oh_get_array_n_items(q, c);
+        for (int i = 0; i < n && rc == 0; i++) {
+            qpdf_oh s = qpdf_oh_get_array_item(q, c, i);
+            if (qpdf_oh_is_stream(q, s) && !charge(&pr->budget, q, s))
+                rc = QR_ELIMIT;
+            qpdf_oh_release(q, s);
+        }
+    }
+    qpdf_oh_release(q, c);
+    return rc;
+}
+
 int qr_pdf__prune_page_resources(qpdf_data q, qpdf_oh page)
 {
-    pruner pr = {.q = q};
+    pruner pr = {.q = q, .budget = STORED_BYTES_MAX};
     unsigned char *content = NULL;
     size_t len = 0;
     qpdf_oh res = 0, nres = 0;
@@ -446,6 +490,8 @@ int qr_pdf__prune_page_resources(qpdf_data q, qpdf_oh page)
 
     res = qpdf_oh_get_key(q, page, "/Resources");
     if (!qpdf_oh_is_dictionary(q, res))
+        goto out;
+    if ((rc = charge_contents(&pr, page)) < 0)
         goto out;
     if ((qpdf_oh_get_page_content_data(q, page, &content, &len) & QPDF_ERRORS) ||
         qr_pdf__failed(q)) {

@@ -345,6 +345,25 @@ static void test_appearances_and_type3_borrow(void **state)
     free(glyph);
 }
 
+static void test_large_content_keeps_all(void **state)
+{
+    fixture *f = *state;
+    slice_facts sf[2];
+    /* More than 2 MB of stored content is not decoded for pruning. */
+    size_t big = 2u * 1024 * 1024 + 16;
+    char *c2 = malloc(big + 1);
+    assert_non_null(c2);
+    memset(c2, ' ', big);
+    memcpy(c2, "/Im2 Do", 7);
+    c2[big] = '\0';
+    char *path = shared_pdf(f, "large.pdf", "/Im1 Do", c2, "");
+    split_two(f, path, sf, true, 1, "l");
+    assert_string_equal(sf[0].images, "A");
+    assert_string_equal(sf[1].images, "AB");
+    free(path);
+    free(c2);
+}
+
 /* ---- corpus ---- */
 
 /* Total size of the regular files in `dir`. */
@@ -456,6 +475,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_unreadable_content_keeps_all, setup, teardown),
         cmocka_unit_test_setup_teardown(test_own_resources_kept, setup, teardown),
         cmocka_unit_test_setup_teardown(test_appearances_and_type3_borrow, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_large_content_keeps_all, setup, teardown),
         cmocka_unit_test_setup_teardown(test_corpus_massxpert_one_page_slices, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
