@@ -2,7 +2,9 @@
  * Per-page size estimate for slice planning: each page is charged for the
  * objects it reaches (content streams, resources, annotations, nested forms)
  * that no earlier page reached, as qpdf's foreign-object copy would bring
- * them into a slice. Stream objects count their stored /Length; every object
+ * them into a slice. A page drawing on a shared resource dictionary is first
+ * pruned to the resources it uses, as qr_pdf_split prunes it (resources.c),
+ * so a dictionary naming every image of the book is not charged to page 1. Stream objects count their stored /Length; every object
  * adds a small overhead. Other pages are never crossed into. The whole walk
  * has a node budget, so hostile object graphs cost bounded time.
  */
@@ -58,6 +60,10 @@ static uint64_t cost(sizer *sz, qpdf_oh oh, int depth)
     if (depth > WALK_DEPTH || sz->budget == 0 || sz->nomem)
         return 0;
     sz->budget--;
+    /* Another page (a link's destination) is a slice boundary, not part of this page; it
+     * must not be marked seen either, or it would be charged nothing when its turn comes. */
+    if (depth > 0 && qpdf_oh_is_dictionary_of_type(q, oh, "/Page", ""))
+        return 0;
     if (qpdf_oh_is_indirect(q, oh)) {
         int added = qr_pdf__idset_add(&sz->seen, q, oh);
         if (added < 0)
@@ -73,9 +79,6 @@ static uint64_t cost(sizer *sz, qpdf_oh oh, int depth)
         total += dict_cost(sz, d, depth, true);
         qpdf_oh_release(q, d);
     } else if (qpdf_oh_is_dictionary(q, oh)) {
-        /* Another page is a slice boundary, not part of this page. */
-        if (depth > 0 && qpdf_oh_is_dictionary_of_type(q, oh, "/Page", ""))
-            return 0;
         total += dict_cost(sz, oh, depth, true);
     } else if (qpdf_oh_is_array(q, oh)) {
         int n = qpdf_oh_get_array_n_items(q, oh);
@@ -104,22 +107,35 @@ int qr_pdf_page_bytes(qr_pdf *p, uint64_t *out, qr_error *err)
     /* Resources inherited from /Pages nodes move onto each page first. */
     qpdf_push_inherited_attributes_to_page(p->q);
     (void)qr_pdf__failed(p->q);
+    qr_pdf__idset shared;
+    memset(&shared, 0, sizeof(shared));
+    if (qr_pdf__shared_resources(&shared, p->q) < 0) {
+        qr_pdf__idset_free(&shared);
+        return qr_error_set(err, QR_ERR_OUT_OF_MEMORY, QR_PDF_STAGE, "page sizes: out of memory");
+    }
     for (uint32_t i = 0; i < p->info.pages; i++) {
         qpdf_oh page = qpdf_get_page_n(p->q, i);
         if (qr_pdf__failed(p->q)) {
             qr_pdf__idset_free(&sz.seen);
+            qr_pdf__idset_free(&shared);
             return qr_error_set(err, QR_ERR_PDF_DAMAGED, QR_PDF_STAGE, "page %u is unreadable",
                                 i + 1);
         }
+        /* The handle is private to this qr_pdf: pruning it changes no file. */
+        if (qr_pdf__page_resources_shared(&shared, p->q, page) &&
+            qr_pdf__prune_page_resources(p->q, page) == QR_ENOMEM)
+            sz.nomem = true;
         out[i] = cost(&sz, page, 0);
         qpdf_oh_release(p->q, page);
         if (sz.nomem) {
             qr_pdf__idset_free(&sz.seen);
+            qr_pdf__idset_free(&shared);
             return qr_error_set(err, QR_ERR_OUT_OF_MEMORY, QR_PDF_STAGE,
                                 "page sizes: out of memory");
         }
     }
     qr_pdf__idset_free(&sz.seen);
+    qr_pdf__idset_free(&shared);
     qr_pdf__drain_warnings(p->q, NULL);
     return 0;
 }

@@ -139,6 +139,44 @@ static void test_tiny_info(void **state)
     free(path);
 }
 
+/*
+ * A link on page 1 to page 3 must not make page 3 count as already reached:
+ * page 3 is charged for its own 4000-byte content stream.
+ */
+static void test_page_bytes_link_to_later_page(void **state)
+{
+    fixture *f = *state;
+    char *path = NULL;
+    assert_true(asprintf(&path, "%s/link.pdf", f->dir) > 0);
+    char big[4200];
+    memset(big, ' ', sizeof(big));
+    int n = snprintf(big, sizeof(big), "<< /Length 4000 >>\nstream\n");
+    memset(big + n, '%', 4000);
+    snprintf(big + n + 4000, sizeof(big) - (size_t)n - 4000, "\nendstream");
+    const char *objs[] = {
+        /* 1 */ "<< /Type /Catalog /Pages 2 0 R >>",
+        /* 2 */ "<< /Type /Pages /Kids [3 0 R 4 0 R 5 0 R] /Count 3 >>",
+        /* 3 */ "<< /Type /Page /Parent 2 0 R /MediaBox [0 0 200 200] /Contents 6 0 R"
+                " /Annots [<< /Type /Annot /Subtype /Link /Rect [0 0 10 10]"
+                " /Dest [5 0 R /Fit] >>] >>",
+        /* 4 */ "<< /Type /Page /Parent 2 0 R /MediaBox [0 0 200 200] /Contents 7 0 R >>",
+        /* 5 */ "<< /Type /Page /Parent 2 0 R /MediaBox [0 0 200 200] /Contents 8 0 R >>",
+        /* 6 */ "<< /Length 8 >>\nstream\n0 0 m S\n\nendstream",
+        /* 7 */ "<< /Length 8 >>\nstream\n1 1 m S\n\nendstream",
+        /* 8 */ big,
+    };
+    write_pdf(path, objs, sizeof(objs) / sizeof(objs[0]), NULL);
+    qr_pdf *p = NULL;
+    qr_error err = QR_ERROR_INIT;
+    assert_int_equal(qr_pdf_open(&p, path, &f->limits, f->w, &err), 0);
+    uint64_t sizes[3];
+    assert_int_equal(qr_pdf_page_bytes(p, sizes, &err), 0);
+    assert_true(sizes[2] >= 4000);
+    assert_true(sizes[0] < 4000);
+    qr_pdf_close(p);
+    free(path);
+}
+
 static void test_outline_loops(void **state)
 {
     fixture *f = *state;
@@ -508,6 +546,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_tiny_info, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_page_bytes_link_to_later_page, setup, teardown),
         cmocka_unit_test_setup_teardown(test_outline_loops, setup, teardown),
         cmocka_unit_test_setup_teardown(test_xmp_from_buffer, setup, teardown),
         cmocka_unit_test_setup_teardown(test_errors, setup, teardown),
