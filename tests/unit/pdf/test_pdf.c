@@ -89,11 +89,11 @@ static char *tiny_pdf(const fixture *f, const char *name, bool loop)
         "<< /Title (One) /Parent 9 0 R /Next 12 0 R /First 11 0 R /Last 11 0 R"
         " /Dest [3 0 R /Fit] >>",
         /* 11 */
-            loop ? "<< /Title (Two) /Parent 10 0 R /Next 11 0 R /A << /S /GoTo /D (chap2) >> >>"
-                 : "<< /Title (Two) /Parent 10 0 R /A << /S /GoTo /D (chap2) >> >>",
+        loop ? "<< /Title (Two) /Parent 10 0 R /Next 11 0 R /A << /S /GoTo /D (chap2) >> >>"
+             : "<< /Title (Two) /Parent 10 0 R /A << /S /GoTo /D (chap2) >> >>",
         /* 12 */
-            loop ? "<< /Title (Three) /Parent 9 0 R /Dest /third /Next 10 0 R >>"
-                 : "<< /Title (Three) /Parent 9 0 R /Dest /third >>",
+        loop ? "<< /Title (Three) /Parent 9 0 R /Dest /third /Next 10 0 R >>"
+             : "<< /Title (Three) /Parent 9 0 R /Dest /third >>",
         /* 13 */ "<< /Kids [14 0 R] >>",
         /* 14 */
         "<< /Limits [(chap1) (chap3)] /Names [(chap1) [3 0 R /Fit] (chap2) [5 0 R /Fit]] >>",
@@ -156,9 +156,10 @@ static void test_page_bytes_link_to_later_page(void **state)
     const char *objs[] = {
         /* 1 */ "<< /Type /Catalog /Pages 2 0 R >>",
         /* 2 */ "<< /Type /Pages /Kids [3 0 R 4 0 R 5 0 R] /Count 3 >>",
-        /* 3 */ "<< /Type /Page /Parent 2 0 R /MediaBox [0 0 200 200] /Contents 6 0 R"
-                " /Annots [<< /Type /Annot /Subtype /Link /Rect [0 0 10 10]"
-                " /Dest [5 0 R /Fit] >>] >>",
+        /* 3 */
+        "<< /Type /Page /Parent 2 0 R /MediaBox [0 0 200 200] /Contents 6 0 R"
+        " /Annots [<< /Type /Annot /Subtype /Link /Rect [0 0 10 10]"
+        " /Dest [5 0 R /Fit] >>] >>",
         /* 4 */ "<< /Type /Page /Parent 2 0 R /MediaBox [0 0 200 200] /Contents 7 0 R >>",
         /* 5 */ "<< /Type /Page /Parent 2 0 R /MediaBox [0 0 200 200] /Contents 8 0 R >>",
         /* 6 */ "<< /Length 8 >>\nstream\n0 0 m S\n\nendstream",
