@@ -20,7 +20,7 @@
 # usage: bench/pdf.sh [--no-write] [--help]
 #
 # Environment (defaults in brackets):
-#   QUIRE_BIN        quire binary, a Release build [<repo>/build-bench/quire, else build/quire]
+#   QUIRE_BIN        quire binary, a Release build [default: <repo>/build-bench/quire, rebuilt first]
 #   QR_SHARED_DIR    directory holding corpus/ [<repo>/../shared]
 #   BENCH_INPUTS     space-separated PDF paths, replacing the default list (the corpus's valid
 #                    PDFs, cplusplus.pdf of c++-annotations and pst-geo-doc.pdf of
@@ -55,6 +55,12 @@ limit=${BENCH_LIMIT:-300}
 runs=${BENCH_RUNS:-3}
 doc=${BENCH_DOC:-$repo/docs/benchmarks.md}
 quire=${QUIRE_BIN:-}
+# Without QUIRE_BIN, build-bench is (re)built first (Release): a stale binary measures old code.
+if [[ -z "$quire" ]] && command -v cmake >/dev/null; then
+    cmake -S "$repo" -B "$repo/build-bench" -DCMAKE_BUILD_TYPE=Release -DQR_BUILD_TESTS=OFF >/dev/null &&
+        cmake --build "$repo/build-bench" -j "$(nproc)" --target quire >/dev/null ||
+        echo "[bench] warning: building build-bench failed; using what is there" >&2
+fi
 if [[ -z "$quire" ]]; then
     for c in "$repo/build-bench/quire" "$repo/build/quire"; do
         if [[ -x "$c" ]]; then

@@ -113,7 +113,10 @@ typedef struct qr_pdf_range {
  * online CPU). Each slice appears by rename (never half-written) but is not
  * fsynced: slices are work files. On failure, slices already written stay;
  * the caller owns the directory.
- * Output is deterministic (same input and ranges, same bytes).
+ * Output is the same for the same input and ranges but for the trailer's
+ * /ID, which is fresh per write (a deterministic /ID hashes the whole
+ * output: half the split's time on large files). Compressed and merged
+ * files (qr_pdf_compress, qr_pdf_merge) have deterministic IDs.
  * Errors: those of qr_pdf_open, invalid-argument (a range outside the
  * document or empty), write-failed, disk-full, io, out-of-memory; the error
  * of the earliest failing range is reported.

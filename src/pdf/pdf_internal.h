@@ -63,8 +63,9 @@ int qr_pdf__error_from_qpdf(qr_error *err, qpdf_data q, qr_errid id, const char 
 
 /*
  * Writes `q` to `out_path` atomically (temp file, rename; fsync first when
- * `durable`): object streams generated, streams compressed, deterministic
- * /ID, unencrypted. Errors: write-failed (id), io.
+ * `durable`): object streams generated, streams compressed, unencrypted;
+ * a deterministic /ID when `durable` (work files get a fresh one: hashing
+ * the whole output costs too much there). Errors: write-failed (id), io.
  */
 int qr_pdf__write(qpdf_data q, const char *out_path, bool durable, qr_error *err);
 

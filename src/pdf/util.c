@@ -245,7 +245,9 @@ int qr_pdf__write(qpdf_data q, const char *out_path, bool durable, qr_error *err
     qpdf_set_decode_level(q, qpdf_dl_generalized);
     qpdf_set_preserve_unreferenced_objects(q, QPDF_FALSE);
     qpdf_set_preserve_encryption(q, QPDF_FALSE);
-    qpdf_set_deterministic_ID(q, QPDF_TRUE);
+    /* A deterministic /ID hashes the whole output: kept for files a user keeps, not for
+     * work files (slices), where it was half the split's time on large PDFs. */
+    qpdf_set_deterministic_ID(q, durable ? QPDF_TRUE : QPDF_FALSE);
     qpdf_set_linearization(q, QPDF_FALSE);
     if (qpdf_write(q) & QPDF_ERRORS) {
         rc = qr_pdf__error_from_qpdf(err, q, QR_ERR_WRITE_FAILED, "cannot write the PDF");
