@@ -288,6 +288,40 @@ static int check_output(const char *in_path, const char *out_path, uint64_t in_s
     return rc;
 }
 
+/*
+ * What both compressors do first: default profile, limits, the report and
+ * its warnings (*rp, *wp: the caller frees them), the format by content
+ * (`want`, else unsupported-format), the input size and a writable output.
+ */
+static int begin(qr_compress_opts *o, qr_format want, const char *in_path, const char *out_path,
+                 qr_compress_report **rp, qr_warnings **wp, qr_error *err)
+{
+    if (!o->profile)
+        o->profile = qr_profile_get(NULL);
+    int rc = qr_limits_validate(&o->limits, err);
+    if (rc < 0)
+        return rc;
+    qr_compress_report *r = *rp = calloc(1, sizeof(*r));
+    *wp = qr_warnings_new();
+    if (!r || !*wp)
+        return qr_error_set(err, QR_ERR_OUT_OF_MEMORY, "compress", "out of memory");
+    r->profile = o->profile;
+    r->format = want;
+    qr_format fmt = QR_FORMAT_UNKNOWN;
+    rc = qr_detect_format(&fmt, in_path, err);
+    if (rc < 0)
+        return rc;
+    if (fmt != want)
+        return qr_error_set(err, QR_ERR_UNSUPPORTED_FORMAT, "detect", "%s is %s", in_path,
+                            fmt == QR_FORMAT_UNKNOWN ? "neither an EPUB nor a PDF"
+                            : want == QR_FORMAT_EPUB ? "a PDF, not an EPUB"
+                                                     : "an EPUB, not a PDF");
+    rc = qr_fs_file_size(&r->file_bytes_in, in_path, err);
+    if (rc < 0)
+        return rc;
+    return check_output(in_path, out_path, r->file_bytes_in, err);
+}
+
 int qr_compress_epub(qr_compress_report **out, const char *in_path, const char *out_path,
                      const qr_compress_opts *opts, qr_warnings **warnings_on_error,
                      qr_error *err)
@@ -306,33 +340,7 @@ int qr_compress_epub(qr_compress_report **out, const char *in_path, const char *
     *out = NULL;
     if (warnings_on_error)
         *warnings_on_error = NULL;
-    if (!o.profile)
-        o.profile = qr_profile_get(NULL);
-    rc = qr_limits_validate(&o.limits, err);
-    if (rc < 0)
-        goto out;
-    r = calloc(1, sizeof(*r));
-    w = qr_warnings_new();
-    if (!r || !w) {
-        rc = qr_error_set(err, QR_ERR_OUT_OF_MEMORY, "compress", "out of memory");
-        goto out;
-    }
-    r->profile = o.profile;
-    r->format = QR_FORMAT_EPUB;
-
-    qr_format fmt = QR_FORMAT_UNKNOWN;
-    rc = qr_detect_format(&fmt, in_path, err);
-    if (rc < 0)
-        goto out;
-    if (fmt != QR_FORMAT_EPUB) {
-        rc = qr_error_set(err, QR_ERR_UNSUPPORTED_FORMAT, "detect", "%s is %s", in_path,
-                          fmt == QR_FORMAT_PDF ? "a PDF, not an EPUB" : "neither an EPUB nor a PDF");
-        goto out;
-    }
-    rc = qr_fs_file_size(&r->file_bytes_in, in_path, err);
-    if (rc < 0)
-        goto out;
-    rc = check_output(in_path, out_path, r->file_bytes_in, err);
+    rc = begin(&o, QR_FORMAT_EPUB, in_path, out_path, &r, &w, err);
     if (rc < 0)
         goto out;
 
@@ -473,32 +481,7 @@ int qr_compress_pdf(qr_compress_report **out, const char *in_path, const char *o
     *out = NULL;
     if (warnings_on_error)
         *warnings_on_error = NULL;
-    if (!o.profile)
-        o.profile = qr_profile_get(NULL);
-    rc = qr_limits_validate(&o.limits, err);
-    if (rc < 0)
-        goto out;
-    r = calloc(1, sizeof(*r));
-    w = qr_warnings_new();
-    if (!r || !w) {
-        rc = qr_error_set(err, QR_ERR_OUT_OF_MEMORY, "compress", "out of memory");
-        goto out;
-    }
-    r->profile = o.profile;
-    r->format = QR_FORMAT_PDF;
-    qr_format fmt = QR_FORMAT_UNKNOWN;
-    rc = qr_detect_format(&fmt, in_path, err);
-    if (rc < 0)
-        goto out;
-    if (fmt != QR_FORMAT_PDF) {
-        rc = qr_error_set(err, QR_ERR_UNSUPPORTED_FORMAT, "detect", "%s is %s", in_path,
-                          fmt == QR_FORMAT_EPUB ? "an EPUB, not a PDF" : "neither an EPUB nor a PDF");
-        goto out;
-    }
-    rc = qr_fs_file_size(&r->file_bytes_in, in_path, err);
-    if (rc < 0)
-        goto out;
-    rc = check_output(in_path, out_path, r->file_bytes_in, err);
+    rc = begin(&o, QR_FORMAT_PDF, in_path, out_path, &r, &w, err);
     if (rc < 0)
         goto out;
     long cpus = sysconf(_SC_NPROCESSORS_ONLN);
