@@ -78,17 +78,50 @@ bool qr_package__valid_name(const char *s)
     return true;
 }
 
-/* json_object_set_new that remembers a failure (jansson fails only on ENOMEM). */
-static void put(bool *ok, json_t *o, const char *k, json_t *v)
+void qr_package__json_put(bool *ok, json_t *o, const char *k, json_t *v)
 {
     if (!v || json_object_set_new(o, k, v) != 0)
         *ok = false;
 }
 
-static void push(bool *ok, json_t *a, json_t *v)
+void qr_package__json_push(bool *ok, json_t *a, json_t *v)
 {
     if (!v || json_array_append_new(a, v) != 0)
         *ok = false;
+}
+
+void qr_package__nest_init(qr_package__nest *n, bool *ok)
+{
+    memset(n, 0, sizeof(*n));
+    n->top = -1;
+    n->root = json_array();
+    if (!n->root)
+        *ok = false;
+}
+
+void qr_package__nest_add(qr_package__nest *n, json_t *link, int depth, bool *ok)
+{
+    int d = depth < 0 ? 0 : depth;
+    if (d > n->top + 1)
+        d = n->top + 1;
+    if (d >= QR_PKG_NAV_MAXD)
+        d = QR_PKG_NAV_MAXD - 1;
+    json_t *parent = n->root;
+    if (d > 0) {
+        json_t *kids = json_object_get(n->last[d - 1], "children");
+        if (!kids) {
+            kids = json_array();
+            qr_package__json_put(ok, n->last[d - 1], "children", kids);
+        }
+        parent = kids;
+    }
+    if (!parent) {
+        json_decref(link);
+        return;
+    }
+    qr_package__json_push(ok, parent, link);
+    n->last[d] = link;
+    n->top = d;
 }
 
 /*
@@ -196,25 +229,28 @@ static json_t *build_metadata(const qr_package__manifest_in *in, bool *ok)
         *ok = false;
         return NULL;
     }
-    put(ok, m, "@type", json_string("http://schema.org/Book"));
-    put(ok, m, "conformsTo", json_string("https://readium.org/webpub-manifest/profiles/epub"));
+    qr_package__json_put(ok, m, "@type", json_string("http://schema.org/Book"));
+    qr_package__json_put(ok, m, "conformsTo",
+                         json_string("https://readium.org/webpub-manifest/profiles/epub"));
     if (info->unique_identifier && info->unique_identifier[0])
-        put(ok, m, "identifier", identifier_uri(info->unique_identifier));
-    put(ok, m, "title", json_string(info->title && info->title[0] ? info->title : "Untitled"));
+        qr_package__json_put(ok, m, "identifier", identifier_uri(info->unique_identifier));
+    qr_package__json_put(ok, m, "title",
+                         json_string(info->title && info->title[0] ? info->title : "Untitled"));
     if (bcp47(info->language))
-        put(ok, m, "language", json_string(info->language));
+        qr_package__json_put(ok, m, "language", json_string(info->language));
     if (info->creator && info->creator[0])
-        put(ok, m, "author", json_string(info->creator));
+        qr_package__json_put(ok, m, "author", json_string(info->creator));
     if (info->publisher && info->publisher[0])
-        put(ok, m, "publisher", json_string(info->publisher));
+        qr_package__json_put(ok, m, "publisher", json_string(info->publisher));
     if (info->modified && rfc3339(info->modified))
-        put(ok, m, "modified", json_string(info->modified));
-    put(ok, m, "layout", json_string(info->layout == QR_LAYOUT_FIXED ? "fixed" : "reflowable"));
+        qr_package__json_put(ok, m, "modified", json_string(info->modified));
+    qr_package__json_put(ok, m, "layout",
+                         json_string(info->layout == QR_LAYOUT_FIXED ? "fixed" : "reflowable"));
     if (info->page_progression &&
         (strcmp(info->page_progression, "rtl") == 0 || strcmp(info->page_progression, "ltr") == 0))
-        put(ok, m, "readingProgression", json_string(info->page_progression));
+        qr_package__json_put(ok, m, "readingProgression", json_string(info->page_progression));
     if (in->pages->count > 0)
-        put(ok, m, "numberOfPages", json_integer(in->pages->count));
+        qr_package__json_put(ok, m, "numberOfPages", json_integer(in->pages->count));
     return m;
 }
 
@@ -244,18 +280,19 @@ static json_t *item_link(const qr_package__manifest_in *in, size_t idx, bool *ok
         *ok = false;
         return NULL;
     }
-    put(ok, l, "href", json_string(href));
-    put(ok, l, "type",
-        json_string(it->media_type && it->media_type[0] ? it->media_type
-                                                        : "application/octet-stream"));
+    qr_package__json_put(ok, l, "href", json_string(href));
+    qr_package__json_put(ok, l, "type",
+                         json_string(it->media_type && it->media_type[0]
+                                         ? it->media_type
+                                         : "application/octet-stream"));
     if (ent->size > 0)
-        put(ok, l, "size", json_integer((json_int_t)ent->size));
+        qr_package__json_put(ok, l, "size", json_integer((json_int_t)ent->size));
     const qr_epub_info *info = qr_epub_get_info(in->comp);
     if ((int)idx == info->cover_item)
-        put(ok, l, "rel", json_string("cover"));
+        qr_package__json_put(ok, l, "rel", json_string("cover"));
     else if ((int)idx == info->nav_item)
-        put(ok, l, "rel", json_string("contents"));
-    put(ok, l, "properties", resource_properties(ent));
+        qr_package__json_put(ok, l, "rel", json_string("contents"));
+    qr_package__json_put(ok, l, "properties", resource_properties(ent));
     free(href);
     return l;
 }
@@ -278,7 +315,7 @@ static int reading_order(json_t *ro, json_t *res, const qr_package__manifest_in 
         if (!l)
             continue;
         seen[ent] = true;
-        push(ok, ro, l);
+        qr_package__json_push(ok, ro, l);
     }
     for (size_t i = 0; i < qr_epub_item_count(in->comp); i++) {
         int ent = qr_epub_get_item(in->comp, i)->entry;
@@ -288,7 +325,7 @@ static int reading_order(json_t *ro, json_t *res, const qr_package__manifest_in 
         if (!l)
             continue;
         seen[ent] = true;
-        push(ok, res, l);
+        qr_package__json_push(ok, res, l);
     }
     free(seen);
     return 0;
@@ -297,14 +334,10 @@ static int reading_order(json_t *ro, json_t *res, const qr_package__manifest_in 
 /* Navigation points (flattened with depths) as nested links with children. */
 static json_t *nav_links(const qr_epub *e, bool toc, bool *ok)
 {
-    enum { MAXD = 32 };
-    json_t *root = json_array();
-    json_t *last[MAXD] = {0};
-    int top = -1;
-    if (!root) {
-        *ok = false;
+    qr_package__nest nest;
+    qr_package__nest_init(&nest, ok);
+    if (!nest.root)
         return NULL;
-    }
     size_t n = toc ? qr_epub_toc_count(e) : qr_epub_pagelist_count(e);
     for (size_t i = 0; i < n; i++) {
         const qr_epub_navpoint *np = toc ? qr_epub_get_toc(e, i) : qr_epub_get_pagelist(e, i);
@@ -317,36 +350,14 @@ static json_t *nav_links(const qr_epub *e, bool toc, bool *ok)
             *ok = false;
             continue;
         }
-        put(ok, l, "href", json_string(href));
+        qr_package__json_put(ok, l, "href", json_string(href));
         free(href);
         if (np->title && np->title[0])
-            put(ok, l, "title", json_string(np->title));
-        /* A page list is flat; a toc level may not skip a level below its parent. */
-        int d = toc ? np->depth : 0;
-        if (d < 0)
-            d = 0;
-        if (d > top + 1)
-            d = top + 1;
-        if (d >= MAXD)
-            d = MAXD - 1;
-        json_t *parent = root;
-        if (d > 0) {
-            json_t *kids = json_object_get(last[d - 1], "children");
-            if (!kids) {
-                kids = json_array();
-                put(ok, last[d - 1], "children", kids);
-            }
-            parent = kids;
-        }
-        if (!parent) {
-            json_decref(l);
-            continue;
-        }
-        push(ok, parent, l);
-        last[d] = l;
-        top = d;
+            qr_package__json_put(ok, l, "title", json_string(np->title));
+        /* A page list is flat. */
+        qr_package__nest_add(&nest, l, toc ? np->depth : 0, ok);
     }
-    return root;
+    return nest.root;
 }
 
 static json_t *slices_collection(const qr_package__manifest_in *in, bool *ok)
@@ -375,24 +386,24 @@ static json_t *slices_collection(const qr_package__manifest_in *in, bool *ok)
         json_t *res = json_array();
         for (size_t j = 0; res && j < si->nentries; j++) {
             char *h = qr_package__href(qr_epub_get_entry(in->comp, si->entries[j])->path);
-            push(ok, res, h ? json_string(h) : NULL);
+            qr_package__json_push(ok, res, h ? json_string(h) : NULL);
             free(h);
         }
         json_t *props = json_pack("{s:I, s:b, s:I, s:I, s:s}", "index", (json_int_t)i, "base",
                                   si->is_base, "size", (json_int_t)ps->size, "plainLength",
                                   (json_int_t)ps->plain_len, "sha256", ps->sha256);
         if (props && !si->is_base && si->first_position > 0) {
-            put(ok, props, "firstPosition", json_integer(si->first_position));
-            put(ok, props, "lastPosition", json_integer(si->last_position));
+            qr_package__json_put(ok, props, "firstPosition", json_integer(si->first_position));
+            qr_package__json_put(ok, props, "lastPosition", json_integer(si->last_position));
         }
         if (props)
-            put(ok, props, "resources", res);
+            qr_package__json_put(ok, props, "resources", res);
         else
             json_decref(res);
-        push(ok, links,
-             props ? json_pack("{s:s, s:s, s:o}", "href", ps->href, "type", QR_PKG_SLICE_TYPE,
-                               "properties", props)
-                   : NULL);
+        qr_package__json_push(ok, links,
+                              props ? json_pack("{s:s, s:s, s:o}", "href", ps->href, "type",
+                                                QR_PKG_SLICE_TYPE, "properties", props)
+                                    : NULL);
     }
     return json_pack("{s:o, s:o}", "metadata", meta, "links", links);
 }
@@ -412,27 +423,29 @@ int qr_package__manifest_build(json_t **out, const qr_package__manifest_in *in, 
         ok = false;
         goto out;
     }
-    put(&ok, m, "@context", json_string("https://readium.org/webpub-manifest/context.jsonld"));
-    put(&ok, m, "metadata", build_metadata(in, &ok));
-    push(&ok, links,
-         json_pack("{s:s, s:s, s:s}", "rel", "http://readium.org/position-list", "href",
-                   QR_PKG_POSITIONS, "type", "application/vnd.readium.position-list+json"));
+    qr_package__json_put(&ok, m, "@context",
+                         json_string("https://readium.org/webpub-manifest/context.jsonld"));
+    qr_package__json_put(&ok, m, "metadata", build_metadata(in, &ok));
+    qr_package__json_push(&ok, links,
+                          json_pack("{s:s, s:s, s:s}", "rel", "http://readium.org/position-list",
+                                    "href", QR_PKG_POSITIONS, "type",
+                                    "application/vnd.readium.position-list+json"));
     if (in->cover_href)
-        push(&ok, links,
-             json_pack("{s:s, s:s, s:s}", "rel", "cover", "href", in->cover_href, "type",
-                       in->cover_type));
-    push(&ok, links,
-         json_pack("{s:s, s:s, s:s}", "rel", "urn:quire:rel:content-key", "href", QR_PKG_KEY,
-                   "type", "application/json"));
-    put(&ok, m, "links", links);
+        qr_package__json_push(&ok, links,
+                              json_pack("{s:s, s:s, s:s}", "rel", "cover", "href", in->cover_href,
+                                        "type", in->cover_type));
+    qr_package__json_push(&ok, links,
+                          json_pack("{s:s, s:s, s:s}", "rel", "urn:quire:rel:content-key", "href",
+                                    QR_PKG_KEY, "type", "application/json"));
+    qr_package__json_put(&ok, m, "links", links);
     if (reading_order(ro, res, in, &ok) < 0)
         ok = false;
-    put(&ok, m, "readingOrder", ro);
-    put(&ok, m, "resources", res);
-    put(&ok, m, "toc", nav_links(in->orig, true, &ok));
+    qr_package__json_put(&ok, m, "readingOrder", ro);
+    qr_package__json_put(&ok, m, "resources", res);
+    qr_package__json_put(&ok, m, "toc", nav_links(in->orig, true, &ok));
     if (qr_epub_pagelist_count(in->orig) > 0)
-        put(&ok, m, "pageList", nav_links(in->orig, false, &ok));
-    put(&ok, m, QR_PKG_ROLE_SLICES, slices_collection(in, &ok));
+        qr_package__json_put(&ok, m, "pageList", nav_links(in->orig, false, &ok));
+    qr_package__json_put(&ok, m, QR_PKG_ROLE_SLICES, slices_collection(in, &ok));
 out:
     if (!ok) {
         json_decref(m);

@@ -13,19 +13,6 @@
 
 #include "package_internal.h"
 
-/* json_object_set_new that remembers a failure (jansson fails only on ENOMEM). */
-static void put(bool *ok, json_t *o, const char *k, json_t *v)
-{
-    if (!v || json_object_set_new(o, k, v) != 0)
-        *ok = false;
-}
-
-static void push(bool *ok, json_t *a, json_t *v)
-{
-    if (!v || json_array_append_new(a, v) != 0)
-        *ok = false;
-}
-
 json_t *qr_package__pdf_positions(uint32_t pages)
 {
     json_t *list = json_array();
@@ -38,10 +25,11 @@ json_t *qr_package__pdf_positions(uint32_t pages)
         char frag[32];
         snprintf(frag, sizeof(frag), "page=%u", p);
         double prog = (double)(p - 1) / (double)pages;
-        push(&ok, list,
-             json_pack("{s:s, s:s, s:{s:[s], s:f, s:I, s:f}}", "href", QR_PKG_PDF_HREF, "type",
-                       QR_PKG_PDF_TYPE, "locations", "fragments", frag, "progression", prog,
-                       "position", (json_int_t)p, "totalProgression", prog));
+        qr_package__json_push(&ok, list,
+                              json_pack("{s:s, s:s, s:{s:[s], s:f, s:I, s:f}}", "href",
+                                        QR_PKG_PDF_HREF, "type", QR_PKG_PDF_TYPE, "locations",
+                                        "fragments", frag, "progression", prog, "position",
+                                        (json_int_t)p, "totalProgression", prog));
     }
     if (!ok) {
         json_decref(root);
@@ -57,38 +45,34 @@ static json_t *build_metadata(const qr_package__pdf_manifest_in *in, bool *ok)
         *ok = false;
         return NULL;
     }
-    put(ok, m, "@type", json_string("http://schema.org/Book"));
-    put(ok, m, "conformsTo", json_string(QR_PKG_PDF_PROFILE));
+    qr_package__json_put(ok, m, "@type", json_string("http://schema.org/Book"));
+    qr_package__json_put(ok, m, "conformsTo", json_string(QR_PKG_PDF_PROFILE));
     if (in->source_sha256) {
         char id[96];
         snprintf(id, sizeof(id), "urn:quire:pdf:sha256:%s", in->source_sha256);
-        put(ok, m, "identifier", json_string(id));
+        qr_package__json_put(ok, m, "identifier", json_string(id));
     }
     const char *title = in->info->title && in->info->title[0] ? in->info->title : "Untitled";
     /* The outline and Info strings are UTF-8 from qr_pdf; jansson refuses anything else. */
     json_t *t = json_string(title);
-    put(ok, m, "title", t ? t : json_string("Untitled"));
+    qr_package__json_put(ok, m, "title", t ? t : json_string("Untitled"));
     if (in->info->author && in->info->author[0]) {
         json_t *a = json_string(in->info->author);
         if (a)
-            put(ok, m, "author", a);
+            qr_package__json_put(ok, m, "author", a);
     }
-    put(ok, m, "layout", json_string("fixed"));
-    put(ok, m, "numberOfPages", json_integer(in->info->pages));
+    qr_package__json_put(ok, m, "layout", json_string("fixed"));
+    qr_package__json_put(ok, m, "numberOfPages", json_integer(in->info->pages));
     return m;
 }
 
 /* The outline as nested links: "publication.pdf#page=N" (1-based) with the position. */
 static json_t *toc_links(const qr_pdf_info *info, bool *ok)
 {
-    enum { MAXD = 32 };
-    json_t *root = json_array();
-    json_t *last[MAXD] = {0};
-    int top = -1;
-    if (!root) {
-        *ok = false;
+    qr_package__nest nest;
+    qr_package__nest_init(&nest, ok);
+    if (!nest.root)
         return NULL;
-    }
     for (size_t i = 0; i < info->noutline; i++) {
         const qr_pdf_outline *o = &info->outline[i];
         char href[64];
@@ -102,37 +86,16 @@ static json_t *toc_links(const qr_pdf_info *info, bool *ok)
             snprintf(href, sizeof(href), "%s#page=%d", QR_PKG_PDF_HREF, o->page + 1);
         else
             snprintf(href, sizeof(href), "%s", QR_PKG_PDF_HREF);
-        put(ok, l, "href", json_string(href));
-        put(ok, l, "type", json_string(QR_PKG_PDF_TYPE));
+        qr_package__json_put(ok, l, "href", json_string(href));
+        qr_package__json_put(ok, l, "type", json_string(QR_PKG_PDF_TYPE));
         json_t *title = o->title && o->title[0] ? json_string(o->title) : NULL;
         if (title)
-            put(ok, l, "title", title);
+            qr_package__json_put(ok, l, "title", title);
         if (resolved)
-            put(ok, l, "properties", json_pack("{s:i}", "position", o->page + 1));
-        /* A level may not skip a level below its parent. */
-        int d = o->level < 0 ? 0 : o->level;
-        if (d > top + 1)
-            d = top + 1;
-        if (d >= MAXD)
-            d = MAXD - 1;
-        json_t *parent = root;
-        if (d > 0) {
-            json_t *kids = json_object_get(last[d - 1], "children");
-            if (!kids) {
-                kids = json_array();
-                put(ok, last[d - 1], "children", kids);
-            }
-            parent = kids;
-        }
-        if (!parent) {
-            json_decref(l);
-            continue;
-        }
-        push(ok, parent, l);
-        last[d] = l;
-        top = d;
+            qr_package__json_put(ok, l, "properties", json_pack("{s:i}", "position", o->page + 1));
+        qr_package__nest_add(&nest, l, o->level, ok);
     }
-    return root;
+    return nest.root;
 }
 
 /* The document's page labels ("iv", "12", "A-3") as a flat page list, one link per page. */
@@ -150,8 +113,8 @@ static json_t *page_list(const qr_pdf_info *info, bool *ok)
         json_t *l = json_pack("{s:s, s:s}", "href", href, "type", QR_PKG_PDF_TYPE);
         json_t *t = label && label[0] ? json_string(label) : NULL;
         if (l && t)
-            put(ok, l, "title", t);
-        push(ok, list, l);
+            qr_package__json_put(ok, l, "title", t);
+        qr_package__json_push(ok, list, l);
     }
     return list;
 }
@@ -175,9 +138,9 @@ static json_t *slices_collection(const qr_package__pdf_manifest_in *in, bool *ok
         return NULL;
     }
     if (in->slice_pages)
-        put(ok, meta, "pagesPerSlice", json_integer(in->slice_pages));
+        qr_package__json_put(ok, meta, "pagesPerSlice", json_integer(in->slice_pages));
     else
-        put(ok, meta, "targetBytes", json_integer((json_int_t)in->slice_target));
+        qr_package__json_put(ok, meta, "targetBytes", json_integer((json_int_t)in->slice_target));
     for (size_t i = 0; i < in->nslices; i++) {
         const qr_pdf_range *r = &in->ranges[i];
         const qr_package__slice *ps = &in->slices[i];
@@ -188,10 +151,10 @@ static json_t *slices_collection(const qr_package__pdf_manifest_in *in, bool *ok
                                   "plainLength", (json_int_t)ps->plain_len, "sha256", ps->sha256,
                                   "contentType", QR_PKG_PDF_TYPE, "firstPosition", first,
                                   "lastPosition", last, "firstPage", first, "lastPage", last);
-        push(ok, links,
-             props ? json_pack("{s:s, s:s, s:o}", "href", ps->href, "type", QR_PKG_SLICE_TYPE,
-                               "properties", props)
-                   : NULL);
+        qr_package__json_push(ok, links,
+                              props ? json_pack("{s:s, s:s, s:o}", "href", ps->href, "type",
+                                                QR_PKG_SLICE_TYPE, "properties", props)
+                                    : NULL);
     }
     return json_pack("{s:o, s:o}", "metadata", meta, "links", links);
 }
@@ -210,25 +173,27 @@ int qr_package__pdf_manifest_build(json_t **out, const qr_package__pdf_manifest_
         ok = false;
         goto out;
     }
-    put(&ok, m, "@context", json_string("https://readium.org/webpub-manifest/context.jsonld"));
-    put(&ok, m, "metadata", build_metadata(in, &ok));
-    push(&ok, links,
-         json_pack("{s:s, s:s, s:s}", "rel", "http://readium.org/position-list", "href",
-                   QR_PKG_POSITIONS, "type", "application/vnd.readium.position-list+json"));
-    push(&ok, links,
-         json_pack("{s:s, s:s, s:s}", "rel", "urn:quire:rel:content-key", "href", QR_PKG_KEY,
-                   "type", "application/json"));
-    put(&ok, m, "links", links);
-    push(&ok, ro,
-         json_pack("{s:s, s:s, s:{s:{s:s, s:s}}}", "href", QR_PKG_PDF_HREF, "type", QR_PKG_PDF_TYPE,
-                   "properties", "encrypted", "algorithm", QR_PKG_SLICE_ALG, "scheme",
-                   QR_PKG_SCHEME));
-    put(&ok, m, "readingOrder", ro);
+    qr_package__json_put(&ok, m, "@context",
+                         json_string("https://readium.org/webpub-manifest/context.jsonld"));
+    qr_package__json_put(&ok, m, "metadata", build_metadata(in, &ok));
+    qr_package__json_push(&ok, links,
+                          json_pack("{s:s, s:s, s:s}", "rel", "http://readium.org/position-list",
+                                    "href", QR_PKG_POSITIONS, "type",
+                                    "application/vnd.readium.position-list+json"));
+    qr_package__json_push(&ok, links,
+                          json_pack("{s:s, s:s, s:s}", "rel", "urn:quire:rel:content-key", "href",
+                                    QR_PKG_KEY, "type", "application/json"));
+    qr_package__json_put(&ok, m, "links", links);
+    qr_package__json_push(&ok, ro,
+                          json_pack("{s:s, s:s, s:{s:{s:s, s:s}}}", "href", QR_PKG_PDF_HREF, "type",
+                                    QR_PKG_PDF_TYPE, "properties", "encrypted", "algorithm",
+                                    QR_PKG_SLICE_ALG, "scheme", QR_PKG_SCHEME));
+    qr_package__json_put(&ok, m, "readingOrder", ro);
     if (in->info->noutline > 0)
-        put(&ok, m, "toc", toc_links(in->info, &ok));
+        qr_package__json_put(&ok, m, "toc", toc_links(in->info, &ok));
     if (in->info->page_labels)
-        put(&ok, m, "pageList", page_list(in->info, &ok));
-    put(&ok, m, QR_PKG_ROLE_SLICES, slices_collection(in, &ok));
+        qr_package__json_put(&ok, m, "pageList", page_list(in->info, &ok));
+    qr_package__json_put(&ok, m, QR_PKG_ROLE_SLICES, slices_collection(in, &ok));
 out:
     if (!ok) {
         json_decref(m);

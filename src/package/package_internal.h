@@ -124,6 +124,29 @@ int qr_package__commit_manifest(const qr_store *store, const char *prefix, const
 /* Builds the RWPM manifest (new reference in *out). Errors: out-of-memory. */
 int qr_package__manifest_build(json_t **out, const qr_package__manifest_in *in, qr_error *err);
 
+/* json_object_set_new / json_array_append_new that remember a failure in *ok (jansson fails
+ * only on ENOMEM); a NULL value is a failure too. */
+void qr_package__json_put(bool *ok, json_t *o, const char *k, json_t *v);
+void qr_package__json_push(bool *ok, json_t *a, json_t *v);
+
+/* Deepest nesting kept in a toc; deeper entries hang at this depth. */
+#define QR_PKG_NAV_MAXD 32
+
+/* Builds nested RWPM links (toc with "children") from links given in document order. */
+typedef struct qr_package__nest {
+    json_t *root; /* the top-level array (owned by the caller once built) */
+    json_t *last[QR_PKG_NAV_MAXD];
+    int top;
+} qr_package__nest;
+
+/* Starts a nest; root NULL and *ok false on ENOMEM. */
+void qr_package__nest_init(qr_package__nest *n, bool *ok);
+/*
+ * Adds `link` (a new reference, taken) at `depth` (0 = top level), clamped so a level never
+ * skips one below its parent.
+ */
+void qr_package__nest_add(qr_package__nest *n, json_t *link, int depth, bool *ok);
+
 /* Percent-encodes a container path (and keeps one '#fragment') as a URI reference; malloc'd. */
 char *qr_package__href(const char *path);
 
