@@ -159,6 +159,27 @@ static int take_source(const qr_worker *w, qr_remote *remote, const qr_job *job,
  * callback is never delivered becomes a callback-failed job; a failed job
  * keeps its own error and the undelivered callback is logged with it.
  */
+int qr_worker__deliver(const qr_worker *w, const qr_job *job, const qr_callback_result *res,
+                       qr_error *err)
+{
+    qr_callback_opts def = QR_CALLBACK_OPTS_INIT;
+    qr_callback_report rep;
+    int rc = qr_callback_deliver(&rep, job, res, w->o->callback ? w->o->callback : &def, err);
+    if (rc == 0)
+        qr_log(QR_LOG_INFO, "notify", "callback of book %s delivered (key %s, %u attempt%s)",
+               job->book_id, rep.key, rep.attempts, rep.attempts == 1 ? "" : "s");
+    else
+        qr_log(QR_LOG_ERROR, "notify",
+               "callback of book %s not delivered: %s: %s (key %s, %u attempts)", job->book_id,
+               err->id, err->msg, rep.key, rep.attempts);
+    return rc;
+}
+
+/*
+ * POSTs the job's result to its callback_url. A published book whose
+ * callback is never delivered becomes a callback-failed job; a failed job
+ * keeps its own error and the undelivered callback is logged with it.
+ */
 static void notify(const qr_worker *w, qr_remote *remote, const qr_job *job,
                    const qr_process_report *r, const qr_warnings *partial, double seconds,
                    qr_error *err)
@@ -173,19 +194,10 @@ static void notify(const qr_worker *w, qr_remote *remote, const qr_job *job,
         qr_callback_result_from_error(&res, job, err, partial);
     }
     res.duration_s = seconds;
-    qr_callback_opts def = QR_CALLBACK_OPTS_INIT;
-    qr_callback_report rep;
     qr_error ce = QR_ERROR_INIT;
-    int rc = qr_callback_deliver(&rep, job, &res, w->o->callback ? w->o->callback : &def, &ce);
+    int rc = qr_worker__deliver(w, job, &res, &ce);
     free(manifest_url);
-    if (rc == 0) {
-        qr_log(QR_LOG_INFO, "notify", "callback delivered (key %s, %u attempt%s)", rep.key,
-               rep.attempts, rep.attempts == 1 ? "" : "s");
-        return;
-    }
-    qr_log(QR_LOG_ERROR, "notify", "callback not delivered: %s: %s (key %s, %u attempts)", ce.id,
-           ce.msg, rep.key, rep.attempts);
-    if (r)
+    if (rc < 0 && r)
         *err = ce;
 }
 

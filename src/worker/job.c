@@ -21,7 +21,6 @@
 #include <unistd.h>
 
 #include "qr/log.h"
-#include "qr/notify.h"
 #include "worker_int.h"
 
 #define LINE_MAX_BYTES 16384
@@ -331,15 +330,8 @@ static void notify_in_background(qr_worker *w, const qr_job *job, const qr_worke
     qr_callback_result_from_error(&res, job, &e, NULL);
     res.error_stage = oc->stage[0] ? oc->stage : NULL;
     res.duration_s = oc->seconds;
-    qr_callback_opts def = QR_CALLBACK_OPTS_INIT;
-    qr_callback_report rep;
     qr_error ce = QR_ERROR_INIT;
-    if (qr_callback_deliver(&rep, job, &res, w->o->callback ? w->o->callback : &def, &ce) == 0)
-        qr_log(QR_LOG_INFO, "notify", "failure callback of book %s delivered (key %s)",
-               job->book_id, rep.key);
-    else
-        qr_log(QR_LOG_ERROR, "notify", "failure callback of book %s not delivered: %s: %s (key %s)",
-               job->book_id, ce.id, ce.msg, rep.key);
+    (void)qr_worker__deliver(w, job, &res, &ce);
     _exit(0);
 }
 

@@ -7,6 +7,7 @@
 #include <sys/types.h>
 
 #include "qr/admin.h"
+#include "qr/notify.h"
 #include "qr/payload.h"
 #include "qr/resque.h"
 #include "qr/worker.h"
@@ -71,6 +72,14 @@ void qr_worker__reap_slot(const qr_worker_opts *o, long pid);
  * in the processing list for the next run or a sweep).
  */
 int qr_worker__run_job(qr_worker *w, const qr_resque_job *job, qr_error *err);
+
+/*
+ * POSTs `res` to the job's callback_url with the worker's callback options
+ * and logs the outcome (book, idempotency key, attempts). Errors: those of
+ * qr_callback_deliver.
+ */
+int qr_worker__deliver(const qr_worker *w, const qr_job *job, const qr_callback_result *res,
+                       qr_error *err);
 
 /*
  * Child side: checks the job's source and profile, fetches a remote source
