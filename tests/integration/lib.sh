@@ -640,6 +640,27 @@ qr_epubcheck() {
     fi
 }
 
+# qr_validate_manifests OUT MANIFEST...: validates every manifest against the Readium
+# schemas with ajv (tests/manifest-schema, installed with npm ci) in one node run; OUT gets
+# one "<path>: valid" or "<path>: <error>" line each (empty when there is nothing to check, or
+# node/npm are missing outside CI, which is said on stdout). Dies when npm ci fails or, in
+# CI, node/npm are missing.
+qr_validate_manifests() {
+    local out="$1" schema="$QR_SRCDIR/tests/manifest-schema"
+    shift
+    : >"$out"
+    if (($# == 0)); then
+        return 0
+    elif ! command -v node >/dev/null || ! command -v npm >/dev/null; then
+        [[ "${CI:-}" != true ]] || qr_die "node and npm are required in CI"
+        echo "note: node/npm not found; manifest schema validation skipped"
+    elif ! npm ci --prefix "$schema" --no-audit --no-fund >"$QR_TMP/npm.log" 2>&1; then
+        qr_die "npm ci for the schema validator failed: $(tail -n 5 "$QR_TMP/npm.log")"
+    else
+        QR_SHARED_DIR="$(cd "$QR_CORPUS/.." && pwd)" node "$schema/validate.js" "$@" >"$out" 2>&1 || true
+    fi
+}
+
 # ---- private network namespace and s3rver ------------------------------------
 
 # qr_netns_reexec "$@": re-runs the calling test inside a new network namespace

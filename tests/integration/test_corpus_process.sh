@@ -165,19 +165,8 @@ if [[ -s "$jobs" ]]; then
 fi
 
 # The schema validator: one node run over every manifest.
-schema="$QR_SRCDIR/tests/manifest-schema"
 ajv_out="$QR_TMP/ajv.out"
-: >"$ajv_out"
-if ((${#manifests[@]} == 0)); then
-    :
-elif ! command -v node >/dev/null || ! command -v npm >/dev/null; then
-    [[ "${CI:-}" != true ]] || qr_die "node and npm are required in CI"
-    echo "note: node/npm not found; manifest schema validation skipped"
-elif ! npm ci --prefix "$schema" --no-audit --no-fund >"$QR_TMP/npm.log" 2>&1; then
-    qr_die "npm ci for the schema validator failed: $(tail -n 5 "$QR_TMP/npm.log")"
-else
-    QR_SHARED_DIR="$(cd "$QR_CORPUS/.." && pwd)" node "$schema/validate.js" "${manifests[@]}" >"$ajv_out" 2>&1 || true
-fi
+qr_validate_manifests "$ajv_out" "${manifests[@]+"${manifests[@]}"}"
 
 for row in "${rows[@]}"; do
     file="${row%%$'\t'*}"
