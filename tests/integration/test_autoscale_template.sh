@@ -1,0 +1,76 @@
+#!/usr/bin/env bash
+# The fleet template (autoscale/quire-fleet.yaml) passes yamllint, cfn-lint 1.x
+# with quire's custom rules (autoscale/checks/cfnlint-custom.txt and
+# autoscale/checks/cfnlint/) and cfn-guard with quire's invariants
+# (autoscale/checks/quire.guard); and every one of those rules fails a broken
+# copy made from the good template by autoscale/checks/mutants.py, naming
+# the rule. The tools come from scripts/setup.sh (cfn-lint from the Python
+# first on PATH, cfn-guard from autoscale/tools/package-lock.json); a missing
+# one fails the test, as the setup script would have installed it.
+set -euo pipefail
+# shellcheck source=tests/integration/lib.sh
+source "$(dirname "$0")/lib.sh"
+qr_init autoscale-template
+
+tpl="$QR_SRCDIR/autoscale/quire-fleet.yaml"
+checks="$QR_SRCDIR/autoscale/checks"
+case "$(uname -m)" in
+x86_64) guard_arch=x86_64 ;;
+aarch64) guard_arch=aarch64 ;;
+*) qr_skip "cfn-guard ships no Linux binary for $(uname -m)" ;;
+esac
+guard="$QR_SRCDIR/autoscale/tools/node_modules/@cdklabs/cdk-validator-cfnguard/bin/ubuntu/$guard_arch/cfn-guard"
+
+command -v yamllint >/dev/null || qr_die "yamllint is missing: run scripts/setup.sh"
+command -v cfn-lint >/dev/null || qr_die "cfn-lint is missing: run scripts/setup.sh (it needs cfn-lint 1.x in the python3 first on PATH)"
+[[ "$(cfn-lint --version)" == "cfn-lint 1."* ]] || qr_die "cfn-lint 1.x is required, found: $(cfn-lint --version)"
+[[ -x "$guard" ]] || qr_die "cfn-guard is missing at $guard: run scripts/setup.sh"
+
+# check_with TOOL FILE: runs one of the three checks on FILE.
+check_with() {
+    case "$1" in
+    yamllint) yamllint --strict -c "$QR_SRCDIR/.yamllint" "$2" ;;
+    cfn-lint) cfn-lint --custom-rules "$checks/cfnlint-custom.txt" --append-rules "$checks/cfnlint" -- "$2" ;;
+    guard) "$guard" validate --rules "$checks/quire.guard" --data "$2" --show-summary fail ;;
+    *) qr_die "unknown check $1" ;;
+    esac
+}
+
+# The good template passes all three, with nothing to say.
+for tool in yamllint cfn-lint guard; do
+    if out="$(check_with "$tool" "$tpl" 2>&1)"; then
+        qr_pass "good template: $tool"
+    else
+        qr_fail "good template: $tool" "$out"
+    fi
+done
+
+# The custom rules are loaded: cfn-lint lists them.
+rules="$(cfn-lint --append-rules "$checks/cfnlint" --list-rules 2>&1)"
+reasons=()
+for id in E9101 E9102 E9103 E9104; do
+    grep -q "^$id" <<<"$rules" || reasons+=("cfn-lint does not list $id")
+done
+qr_case "cfn-lint lists quire's rules" "${reasons[@]}"
+
+# Each broken copy fails each tool it names, with the rule's id in the output.
+python3 "$checks/mutants.py" "$tpl" "$QR_TMP/mutants" >"$QR_TMP/mutants.txt" ||
+    qr_die "autoscale/checks/mutants.py could not make the broken copies"
+n=0
+while read -r name expects; do
+    n=$((n + 1))
+    reasons=()
+    for expect in $expects; do
+        tool="${expect%%:*}"
+        id="${expect#*:}"
+        if out="$(check_with "$tool" "$QR_TMP/mutants/$name.yaml" 2>&1)"; then
+            reasons+=("$tool passed the broken copy")
+        elif ! grep -qF -- "$id" <<<"$out"; then
+            reasons+=("$tool failed without naming $id: $(head -c 600 <<<"$out")")
+        fi
+    done
+    qr_case "broken copy $name fails: $expects" "${reasons[@]}"
+done <"$QR_TMP/mutants.txt"
+((n >= 20)) || qr_fail "mutant count" "only $n broken copies"
+
+qr_summary
