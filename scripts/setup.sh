@@ -5,13 +5,16 @@
 #   scripts/setup.sh --bench    also the tools the benchmarks compare against
 #   scripts/setup.sh --image    also podman/debootstrap for the container image test
 #   scripts/setup.sh --lint     also the linters scripts/lint.sh runs (node/npm if absent)
+# Always, after the packages: checks that cfn-lint 1.x is in the python3 first on
+# PATH (pip-installs it if not) and installs cfn-guard from
+# autoscale/tools/package-lock.json, for the fleet template's test.
 set -euo pipefail
 
 build_pkgs=(build-essential cmake pkg-config
     libzip-dev libxml2-dev libvips-dev libjansson-dev zlib1g-dev libjpeg62-turbo-dev libsodium-dev
     libcmocka-dev libhiredis-dev libmicrohttpd-dev libcurl4-openssl-dev libqpdf-dev)
 test_pkgs=(zip unzip epubcheck default-jre-headless python3 clang libclang-rt-dev redis-server
-    qpdf poppler-utils python3-botocore iproute2)
+    qpdf poppler-utils python3-botocore iproute2 python3-yaml yamllint)
 bench_pkgs=(calibre imagemagick time libvips-tools procps pdftk-java c++-annotations-pdf texlive-pstricks-doc)
 image_pkgs=(podman debootstrap runc uidmap slirp4netns fuse-overlayfs)
 lint_pkgs=(yamllint shellcheck)
@@ -38,11 +41,30 @@ for p in "${want[@]}"; do
 done
 if [ ${#missing[@]} -eq 0 ]; then
     echo "setup: all ${#want[@]} packages present"
-    exit 0
+else
+    SUDO=""
+    [ "$(id -u)" -eq 0 ] || SUDO="sudo"
+    echo "setup: installing ${missing[*]}"
+    $SUDO apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+    echo "setup: done"
 fi
-SUDO=""
-[ "$(id -u)" -eq 0 ] || SUDO="sudo"
-echo "setup: installing ${missing[*]}"
-$SUDO apt-get update -qq
-DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
-echo "setup: done"
+
+# The fleet template's checks (tests/integration/test_autoscale_template.sh):
+# AWS's cfn-lint 1.x, which Debian does not package (npm's "cfn-lint" is another,
+# stale tool), and cfn-guard, a static binary inside an npm package.
+if ! cfn-lint --version 2>/dev/null | grep -q '^cfn-lint 1\.'; then
+    echo "setup: cfn-lint 1.x not found; trying pip"
+    if ! python3 -m pip install --quiet --user 'cfn-lint>=1,<2' ||
+        ! cfn-lint --version 2>/dev/null | grep -q '^cfn-lint 1\.'; then
+        echo "setup: cfn-lint 1.x is missing and could not be installed with pip;" \
+            "install it into the python3 first on PATH (python3 -m pip install 'cfn-lint>=1,<2')" >&2
+        exit 1
+    fi
+fi
+tools="$(cd "$(dirname "$0")/.." && pwd)/autoscale/tools"
+if [ ! -d "$tools/node_modules/@cdklabs/cdk-validator-cfnguard" ] ||
+    [ "$tools/package-lock.json" -nt "$tools/node_modules/.package-lock.json" ]; then
+    echo "setup: npm ci in autoscale/tools (cfn-guard)"
+    npm ci --prefix "$tools" --omit=peer --no-audit --no-fund --loglevel=error >/dev/null
+fi
