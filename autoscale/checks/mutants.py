@@ -71,7 +71,7 @@ MUTANTS = [
     ("launch-hook-renamed", ["guard:QUIRE.LAUNCH_HOOK"],
      lambda t: once(t, "- LifecycleHookName: quire-converged", "- LifecycleHookName: converged")),
     ("alarm-without-action", ["guard:QUIRE.ALARM_ACTIONS"],
-     lambda t: once(t, "      AlarmActions: [!Ref BacklogScaleInPolicy]\n", "")),
+     lambda t: once(t, "      AlarmActions: [!Ref ActivityScaleInPolicy]\n", "")),
     ("alarm-to-a-topic", ["guard:QUIRE.ALARM_POLICY"],
      lambda t: once(t, "      AlarmActions: [!Ref FromZeroPolicy]\n",
                     "      AlarmActions: [!Sub 'arn:${AWS::Partition}:sns:${AWS::Region}:${AWS::AccountId}:ops']\n")),

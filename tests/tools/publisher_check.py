@@ -30,7 +30,8 @@ os.environ.update({
     "AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing",
     "AWS_EC2_METADATA_DISABLED": "true",
 })
-METRICS = ("QueueDepth", "RunningJobs", "BacklogPerInstance", "UnservedQueueDepth")
+METRICS = ("QueueDepth", "RunningJobs", "JobsProcessed", "BacklogPerInstance", "ActivityPerInstance",
+           "UnservedQueueDepth")
 
 
 def redis(*args):
@@ -125,31 +126,54 @@ def run_cases(path):
         redis("SADD", "resque:quire:processing", member)
         for i in range(n):
             redis("RPUSH", "resque:quire:processing:" + member, "{}")
+    # quire's per-queue counters of finished jobs (HINCRBY by the worker's done step).
+    redis("HSET", "resque:quire:processed", "books", "10", "covers", "5", "other", "100")
     # Keys that look alike but are not jobs.
     redis("SET", "resque:queue:books:lock", "x")
     redis("RPUSH", "resque:failed", "{}")
 
     yield "sums queued and running jobs of the watched queues, over two InService instances", _case(
         path, base, "fleet-two", 2, "books,covers",
-        {"QueueDepth": 7.0, "RunningJobs": 2.0, "BacklogPerInstance": 4.5, "UnservedQueueDepth": 0.0})
+        {"QueueDepth": 7.0, "RunningJobs": 2.0, "JobsProcessed": 0.0, "BacklogPerInstance": 4.5,
+         "ActivityPerInstance": 4.5, "UnservedQueueDepth": 0.0})
+
+    state = redis("GET", "resque:quire:metrics:fleet-two:processed")
+    yield "the first sample keeps the counters' sum for the next one", "" if state == "15" else "state is %r" % state
+
+    redis("HINCRBY", "resque:quire:processed", "books", "3")
+    redis("HINCRBY", "resque:quire:processed", "covers", "1")
+    redis("HINCRBY", "resque:quire:processed", "other", "50")
+    yield "jobs finished since the previous sample, of the watched queues only, count as activity", _case(
+        path, base, "fleet-two", 2, "books,covers",
+        {"QueueDepth": 7.0, "RunningJobs": 2.0, "JobsProcessed": 4.0, "BacklogPerInstance": 4.5,
+         "ActivityPerInstance": 6.5, "UnservedQueueDepth": 0.0}, existing=True)
+
+    redis("SET", "resque:quire:metrics:fleet-reset:processed", "1000")
+    yield "counters below the kept sum (Redis lost them) count from zero", _case(
+        path, base, "fleet-reset", 1, "books,covers",
+        {"QueueDepth": 7.0, "RunningJobs": 2.0, "JobsProcessed": 19.0, "BacklogPerInstance": 9.0,
+         "ActivityPerInstance": 28.0, "UnservedQueueDepth": 0.0})
 
     yield "no InService instance: backlog over one, queued jobs unserved", _case(
         path, base, "fleet-zero", 0, "books,covers",
-        {"QueueDepth": 7.0, "RunningJobs": 2.0, "BacklogPerInstance": 9.0, "UnservedQueueDepth": 7.0})
+        {"QueueDepth": 7.0, "RunningJobs": 2.0, "JobsProcessed": 0.0, "BacklogPerInstance": 9.0,
+         "ActivityPerInstance": 9.0, "UnservedQueueDepth": 7.0})
 
     yield "globs and !q expand as Resque 3 does (*,!bulk,!other: books and covers, not .hidden-b)", (
         redis("SADD", "resque:queues", "bulk", ".hidden-b"), redis("RPUSH", "resque:queue:bulk", "{}"),
         redis("RPUSH", "resque:queue:.hidden-b", "{}"), _case(
             path, base, "fleet-glob", 1, "*,!bulk,!other",
-            {"QueueDepth": 7.0, "RunningJobs": 2.0, "BacklogPerInstance": 9.0, "UnservedQueueDepth": 0.0}))[-1]
+            {"QueueDepth": 7.0, "RunningJobs": 2.0, "JobsProcessed": 0.0, "BacklogPerInstance": 9.0,
+             "ActivityPerInstance": 9.0, "UnservedQueueDepth": 0.0}))[-1]
 
     yield "empty queues publish zeros (the alarms need real zeros, not missing data)", (
         redis("DEL", "resque:queue:nothing"), _case(
             path, base, "fleet-idle", 3, "nothing",
-            {"QueueDepth": 0.0, "RunningJobs": 0.0, "BacklogPerInstance": 0.0, "UnservedQueueDepth": 0.0}))[-1]
+            {"QueueDepth": 0.0, "RunningJobs": 0.0, "JobsProcessed": 0.0, "BacklogPerInstance": 0.0,
+             "ActivityPerInstance": 0.0, "UnservedQueueDepth": 0.0}))[-1]
 
     names, dims = published_units("fleet-two")
-    yield "exactly the four contract metrics, each with the one dimension AutoScalingGroupName", (
+    yield "exactly the six contract metrics, each with the one dimension AutoScalingGroupName", (
         "" if names == sorted(METRICS) and all(d == [{"Name": "AutoScalingGroupName", "Value": "fleet-two"}] for d in dims)
         else "listed %s with %s" % (names, dims))
 
@@ -165,6 +189,18 @@ def run_cases(path):
     if not reason and read_back("fleet-badname"):
         reason = "metrics were published anyway"
     yield "a wrong SSM parameter name fails clearly and publishes nothing", reason
+
+    # A group that does not exist: an error naming it; the counters' sum is not advanced,
+    # so the jobs of a failed minute are counted in the next one.
+    mod = load(path, dict(base, QUIRE_FLEET_GROUP="fleet-missing", QUIRE_QUEUES="books"))
+    try:
+        mod.handler({}, None)
+        reason = "the handler returned"
+    except RuntimeError as e:
+        reason = "" if "fleet-missing" in str(e) else "error does not name the group: %r" % e
+    if not reason and redis("EXISTS", "resque:quire:metrics:fleet-missing:processed") != "0":
+        reason = "the counters' sum was kept although nothing was published"
+    yield "an unknown group fails, naming it, and keeps no state", reason
 
     # Redis down: an error, nothing published (the alarms then see missing data).
     ssm.put_parameter(Name="/quire/test/redis-down", Type="SecureString", Value="redis://127.0.0.1:1/0")
@@ -191,8 +227,9 @@ def run_cases(path):
     yield "a wrong Redis password is reported as Redis's error", reason
 
 
-def _case(path, base, group, instances, queues, want):
-    make_group(group, instances)
+def _case(path, base, group, instances, queues, want, existing=False):
+    if not existing:
+        make_group(group, instances)
     mod = load(path, dict(base, QUIRE_FLEET_GROUP=group, QUIRE_QUEUES=queues))
     with redirect_stdout(sys.stderr):  # the function's own log line
         returned = mod.handler({}, None)
