@@ -34,7 +34,5 @@ int qr_fs_mkdirs(const char *path, unsigned mode, qr_error *err) QR_WUR;
 
 /* Peak resident set size of this process in bytes (getrusage), 0 if unknown. */
 uint64_t qr_fs_peak_rss(void);
-/* Monotonic clock in seconds. */
-double qr_now(void);
 
 #endif

@@ -54,7 +54,9 @@ typedef struct qr_resque_opts {
 
 #define QR_RESQUE_OPTS_INIT                                                                        \
     {                                                                                              \
-        NULL, 0, 0, NULL, NULL, 0, 0, 0, 0, NULL, NULL                                             \
+        .host = NULL, .port = 0, .db = 0, .password = NULL, .ns = NULL, .connect_timeout_ms = 0,   \
+        .command_timeout_ms = 0, .backoff_min_ms = 0, .backoff_max_ms = 0, .clock = NULL,          \
+        .clock_ud = NULL                                                                           \
     }
 
 /* A reserved job: the payload exactly as it sat in the queue (byte-identical). */
@@ -107,6 +109,12 @@ int qr_resque_ping(qr_resque *r, qr_error *err) QR_WUR;
  * SET <ns>:worker:<id>:started "%Y-%m-%d %H:%M:%S %z" (Ruby Time#to_s).
  */
 int qr_resque_register(qr_resque *r, qr_error *err) QR_WUR;
+
+/*
+ * Lets the next command try to reconnect at once, ignoring the reconnect
+ * backoff: for one last attempt before the worker stops.
+ */
+void qr_resque_retry_now(qr_resque *r);
 
 /* HSET <ns>:workers:heartbeat <id> <Redis TIME as "%Y-%m-%dT%H:%M:%S+00:00" in local time>. */
 int qr_resque_heartbeat(qr_resque *r, qr_error *err) QR_WUR;
@@ -205,7 +213,7 @@ int qr_resque_recover_own(qr_resque_sweep_stats *stats, qr_resque *r, unsigned m
 
 void qr_resque_job_free(qr_resque_job *job);
 
-/* Operator views and actions (src/queue/admin.c): what resque-web shows and does. */
+/* Operator views and actions (src/queue/status.c, failures.c): what resque-web shows and does. */
 
 struct json_t;
 

@@ -78,8 +78,8 @@ int qr_fs_file_size(uint64_t *out, const char *path, qr_error *err)
     *out = 0;
     if (stat(path, &st) != 0) {
         int e = errno;
-        return qr_error_set_cause(err, e == ENOENT ? QR_ERR_SOURCE_NOT_FOUND : QR_ERR_IO, e,
-                                  "fs", "cannot stat %s: %s", path, strerror(e));
+        return qr_error_set_cause(err, e == ENOENT ? QR_ERR_SOURCE_NOT_FOUND : QR_ERR_IO, e, "fs",
+                                  "cannot stat %s: %s", path, strerror(e));
     }
     if (!S_ISREG(st.st_mode))
         return qr_error_set(err, QR_ERR_IO, "fs", "%s is not a regular file", path);
@@ -87,8 +87,7 @@ int qr_fs_file_size(uint64_t *out, const char *path, qr_error *err)
     return 0;
 }
 
-int qr_fs_write_atomic(const char *path, const void *data, size_t len, unsigned mode,
-                       qr_error *err)
+int qr_fs_write_atomic(const char *path, const void *data, size_t len, unsigned mode, qr_error *err)
 {
     int rc = 0;
     int fd = -1;
@@ -98,8 +97,8 @@ int qr_fs_write_atomic(const char *path, const void *data, size_t len, unsigned 
     fd = mkostemp(tmp, O_CLOEXEC);
     if (fd < 0) {
         int e = errno;
-        rc = qr_error_set_cause(err, e == ENOSPC ? QR_ERR_DISK_FULL : QR_ERR_WRITE_FAILED, e,
-                                "fs", "cannot create %s: %s", tmp, strerror(e));
+        rc = qr_error_set_cause(err, e == ENOSPC ? QR_ERR_DISK_FULL : QR_ERR_WRITE_FAILED, e, "fs",
+                                "cannot create %s: %s", tmp, strerror(e));
         goto out;
     }
     const uint8_t *p = data;
@@ -133,8 +132,8 @@ int qr_fs_write_atomic(const char *path, const void *data, size_t len, unsigned 
     fd = -1;
     if (rename(tmp, path) != 0) {
         int e = errno;
-        rc = qr_error_set_cause(err, QR_ERR_WRITE_FAILED, e, "fs", "cannot rename to %s: %s",
-                                path, strerror(e));
+        rc = qr_error_set_cause(err, QR_ERR_WRITE_FAILED, e, "fs", "cannot rename to %s: %s", path,
+                                strerror(e));
         goto out;
     }
 out:
@@ -181,11 +180,4 @@ uint64_t qr_fs_peak_rss(void)
     if (getrusage(RUSAGE_SELF, &ru) != 0)
         return 0;
     return (uint64_t)ru.ru_maxrss * 1024u;
-}
-
-double qr_now(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }

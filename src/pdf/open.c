@@ -55,6 +55,7 @@ static int handle_read(qpdf_data *out, qr_pdf__open_facts *facts, const char *pa
         return qr_error_set(err, QR_ERR_INVALID_ARGUMENT, QR_PDF_STAGE, "NULL argument");
     if (!data && (rc = qr_fs_file_size(&size, path, err)) < 0)
         return rc;
+    facts->bytes = size;
     if (size > limits->max_input_bytes)
         return qr_error_set(err, QR_ERR_INPUT_TOO_LARGE, QR_PDF_STAGE,
                             "%s is %llu bytes, limit is %llu", path, (unsigned long long)size,
@@ -148,6 +149,10 @@ static int open_common(qr_pdf **out, const char *path, const void *data, size_t 
     p = calloc(1, sizeof(*p));
     if (!p)
         return qr_error_set(err, QR_ERR_OUT_OF_MEMORY, QR_PDF_STAGE, "out of memory");
+    if (!(p->path = strdup(path))) {
+        rc = qr_error_set(err, QR_ERR_OUT_OF_MEMORY, QR_PDF_STAGE, "out of memory");
+        goto out;
+    }
     if (data && len) {
         /* qpdf reads the buffer lazily: the object keeps its own copy. */
         if (!(p->mem = malloc(len))) {
@@ -159,6 +164,8 @@ static int open_common(qr_pdf **out, const char *path, const void *data, size_t 
     if ((rc = handle_read(&p->q, &facts, path, data ? p->mem : NULL, len, limits, err)) < 0)
         goto out;
     p->limits = *limits;
+    p->repaired = facts.repaired;
+    p->info.file_bytes = facts.bytes;
     if (facts.repaired)
         qr_warn(w, "pdf-repaired", QR_PDF_STAGE, path, "qpdf repaired the file (%zu warning%s): %s",
                 facts.nwarnings, facts.nwarnings == 1 ? "" : "s", facts.first_warning);
@@ -213,6 +220,7 @@ void qr_pdf_close(qr_pdf *p)
     if (p->q)
         qpdf_cleanup(&p->q);
     free(p->mem);
+    free(p->path);
     free(p);
 }
 

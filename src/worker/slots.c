@@ -11,6 +11,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "qr/clock.h"
 #include "qr/log.h"
 #include "worker_int.h"
 
@@ -111,13 +112,13 @@ int qr_worker_run_slots(const qr_worker_opts *o, unsigned n, qr_worker_signals *
                 qr_log(QR_LOG_WARN, "worker", "slot %u (pid %ld) %s %d; restarting in %.0f s", i,
                        (long)got, WIFSIGNALED(status) ? "died on signal" : "exited with",
                        WIFSIGNALED(status) ? WTERMSIG(status) : WEXITSTATUS(status), s[i].backoff);
-                s[i].restart_at = qr_worker__now() + s[i].backoff;
+                s[i].restart_at = qr_now() + s[i].backoff;
                 s[i].backoff = s[i].backoff * 2 > 30 ? 30 : s[i].backoff * 2;
             }
         }
         bool running = false;
         for (unsigned i = 0; i < n; i++) {
-            if (s[i].pid == 0 && !drained && !quitting && qr_worker__now() >= s[i].restart_at) {
+            if (s[i].pid == 0 && !drained && !quitting && qr_now() >= s[i].restart_at) {
                 pid_t pid = start_slot(o, sig, i, s[i].dead);
                 if (pid > 0) {
                     s[i].pid = pid;
@@ -129,6 +130,7 @@ int qr_worker_run_slots(const qr_worker_opts *o, unsigned n, qr_worker_signals *
         }
         if (!running && (drained || quitting))
             break;
+        /* nanosleep, not qr_sleep: a signal to the supervisor cuts the wait short. */
         struct timespec ts = {0, 100 * 1000 * 1000};
         nanosleep(&ts, NULL);
     }

@@ -1,4 +1,4 @@
-/* admin.c: redis:// URL parsing (the Redis-backed commands are covered by test_ops_cli.sh). */
+/* resque.c: redis:// URL parsing (the status and failure views are covered by test_ops_cli.sh). */
 #include "qr_test.h"
 
 #include <stdlib.h>

@@ -1,7 +1,7 @@
 /* The store interface: a thin dispatcher over an ops table (local, S3). */
 #include <stdlib.h>
 
-#include "qr/package.h"
+#include "qr/store.h"
 
 struct qr_store {
     const qr_store_ops *ops;

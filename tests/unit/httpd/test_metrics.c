@@ -1,4 +1,5 @@
-/* admin.c: /metrics text, health decisions, address parsing and a real request over loopback. */
+/* httpd/metrics.c and server.c: /metrics text, health decisions, address parsing and a real
+ * request over loopback. */
 #include "qr_test.h"
 
 #include <arpa/inet.h>
@@ -9,13 +10,14 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include "qr/admin.h"
+#include "qr/clock.h"
+#include "qr/metrics.h"
 
 static int setup(void **state)
 {
-    qr_admin *a = NULL;
+    qr_metrics *a = NULL;
     qr_error err = QR_ERROR_INIT;
-    if (qr_admin_new(&a, 10.0, &err) < 0)
+    if (qr_metrics_new(&a, 10.0, &err) < 0)
         return -1;
     *state = a;
     return 0;
@@ -23,24 +25,24 @@ static int setup(void **state)
 
 static int teardown(void **state)
 {
-    qr_admin_free(*state);
+    qr_metrics_free(*state);
     return 0;
 }
 
 static void test_metrics_text(void **state)
 {
-    qr_admin *a = *state;
+    qr_metrics *a = *state;
     qr_error err = QR_ERROR_INIT;
     char *m = NULL;
     const char *queues[] = {"books", "we\"ird\\q"};
     const long long depths[] = {7, 0};
-    qr_admin_record_job(a, QR_ADMIN_SUCCEEDED, 1.5);
-    qr_admin_record_job(a, QR_ADMIN_SUCCEEDED, 2.5);
-    qr_admin_record_job(a, QR_ADMIN_FAILED, 1.0);
-    qr_admin_record_job(a, QR_ADMIN_REQUEUED, 0.25);
-    qr_admin_set_busy(a, 1);
-    qr_admin_set_depths(a, queues, depths, 2);
-    assert_int_equal(qr_admin_metrics(&m, a, qr_admin_now(), &err), 0);
+    qr_metrics_record_job(a, QR_METRICS_SUCCEEDED, 1.5);
+    qr_metrics_record_job(a, QR_METRICS_SUCCEEDED, 2.5);
+    qr_metrics_record_job(a, QR_METRICS_FAILED, 1.0);
+    qr_metrics_record_job(a, QR_METRICS_REQUEUED, 0.25);
+    qr_metrics_set_busy(a, 1);
+    qr_metrics_set_depths(a, queues, depths, 2);
+    assert_int_equal(qr_metrics_render(&m, a, qr_now(), &err), 0);
     assert_non_null(strstr(m, "# TYPE quire_jobs_total counter\n"));
     assert_non_null(strstr(m, "\nquire_jobs_total{outcome=\"succeeded\"} 2\n"));
     assert_non_null(strstr(m, "\nquire_jobs_total{outcome=\"failed\"} 1\n"));
@@ -54,9 +56,9 @@ static void test_metrics_text(void **state)
     assert_null(strstr(m, "quire_worker_heartbeat_age_seconds "));
     free(m);
     m = NULL;
-    qr_admin_set_depths(a, queues, depths, 1);
-    qr_admin_heartbeat(a);
-    assert_int_equal(qr_admin_metrics(&m, a, qr_admin_now() + 3.0, &err), 0);
+    qr_metrics_set_depths(a, queues, depths, 1);
+    qr_metrics_heartbeat(a);
+    assert_int_equal(qr_metrics_render(&m, a, qr_now() + 3.0, &err), 0);
     assert_null(strstr(m, "we\\\"ird"));
     assert_non_null(strstr(m, "\nquire_worker_heartbeat_age_seconds 3."));
     free(m);
@@ -64,28 +66,36 @@ static void test_metrics_text(void **state)
 
 static void test_health(void **state)
 {
-    qr_admin *a = *state;
+    qr_metrics *a = *state;
     char reason[128];
-    assert_false(qr_admin_healthy(a, qr_admin_now(), reason, sizeof(reason)));
+    assert_false(qr_metrics_healthy(a, qr_now(), reason, sizeof(reason)));
     assert_string_equal(reason, "worker not registered");
-    qr_admin_set_registered(a, true);
-    assert_true(qr_admin_healthy(a, qr_admin_now(), reason, sizeof(reason)));
-    assert_false(qr_admin_healthy(a, qr_admin_now() + 11.0, reason, sizeof(reason)));
+    qr_metrics_set_registered(a, true);
+    assert_true(qr_metrics_healthy(a, qr_now(), reason, sizeof(reason)));
+    assert_false(qr_metrics_healthy(a, qr_now() + 11.0, reason, sizeof(reason)));
     assert_non_null(strstr(reason, "last heartbeat"));
-    qr_admin_heartbeat(a);
-    assert_true(qr_admin_healthy(a, qr_admin_now() + 5.0, reason, sizeof(reason)));
-    qr_admin_set_registered(a, false);
-    assert_false(qr_admin_healthy(a, qr_admin_now(), reason, sizeof(reason)));
+    qr_metrics_heartbeat(a);
+    assert_true(qr_metrics_healthy(a, qr_now() + 5.0, reason, sizeof(reason)));
+    qr_metrics_set_registered(a, false);
+    assert_false(qr_metrics_healthy(a, qr_now(), reason, sizeof(reason)));
 }
 
 static void test_bad_addresses(void **state)
 {
-    qr_admin *a = *state;
-    const char *bad[] = {"", "9187", "localhost:9187", "127.0.0.1:", "127.0.0.1:0",
-                         "127.0.0.1:65536", "127.0.0.1:91x", "::1:9187"};
+    qr_metrics *a = *state;
+    const char *bad[] = {"",
+                         "9187",
+                         "localhost:9187",
+                         "127.0.0.1:",
+                         "127.0.0.1:0",
+                         "127.0.0.1:65536",
+                         "127.0.0.1:91x",
+                         "::1:9187"};
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
         qr_error err = QR_ERROR_INIT;
-        assert_int_equal(qr_admin_listen(a, bad[i], &err), QR_EINVAL);
+        qr_httpd *h = NULL;
+        assert_int_equal(qr_httpd_start(&h, bad[i], qr_metrics_handle, a, &err), QR_EINVAL);
+        assert_null(h);
         assert_string_equal(err.id, "invalid-argument");
     }
 }
@@ -132,18 +142,19 @@ static void request(char *out, size_t cap, int port, const char *line)
 
 static void test_serves_loopback(void **state)
 {
-    qr_admin *a = *state;
-    qr_admin *b = NULL;
+    qr_metrics *a = *state;
+    qr_metrics *b = NULL;
+    qr_httpd *h = NULL, *h2 = NULL;
     qr_error err = QR_ERROR_INIT;
     char addr[32], resp[4096];
     int port = free_port();
     assert_true(port > 0);
     snprintf(addr, sizeof(addr), "127.0.0.1:%d", port);
-    assert_int_equal(qr_admin_listen(a, addr, &err), 0);
+    assert_int_equal(qr_httpd_start(&h, addr, qr_metrics_handle, a, &err), 0);
     request(resp, sizeof(resp), port, "GET /healthz");
     assert_non_null(strstr(resp, " 503 "));
     assert_non_null(strstr(resp, "worker not registered\n"));
-    qr_admin_set_registered(a, true);
+    qr_metrics_set_registered(a, true);
     request(resp, sizeof(resp), port, "GET /healthz");
     assert_non_null(strstr(resp, " 200 "));
     request(resp, sizeof(resp), port, "GET /metrics");
@@ -154,10 +165,11 @@ static void test_serves_loopback(void **state)
     request(resp, sizeof(resp), port, "DELETE /metrics");
     assert_non_null(strstr(resp, " 405 "));
     /* The port is taken now: a second server fails with io. */
-    assert_int_equal(qr_admin_new(&b, 1.0, &err), 0);
-    assert_int_equal(qr_admin_listen(b, addr, &err), QR_EIO);
+    assert_int_equal(qr_metrics_new(&b, 1.0, &err), 0);
+    assert_int_equal(qr_httpd_start(&h2, addr, qr_metrics_handle, b, &err), QR_EIO);
     assert_string_equal(err.id, "io");
-    qr_admin_free(b);
+    qr_metrics_free(b);
+    qr_httpd_stop(h);
 }
 
 int main(void)

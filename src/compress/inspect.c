@@ -11,9 +11,12 @@
 static const char *obf_str(qr_obfuscation o)
 {
     switch (o) {
-    case QR_OBF_IDPF: return "idpf";
-    case QR_OBF_ADOBE: return "adobe";
-    default: return "none";
+    case QR_OBF_IDPF:
+        return "idpf";
+    case QR_OBF_ADOBE:
+        return "adobe";
+    default:
+        return "none";
     }
 }
 
@@ -43,8 +46,9 @@ static json_t *types_json(const qr_epub *e)
         json_object_set_new(t, "stored_bytes",
                             json_integer(json_integer_value(json_object_get(t, "stored_bytes")) +
                                          (json_int_t)ent->comp_size));
-        json_object_set_new(t, "bytes", json_integer(json_integer_value(json_object_get(t, "bytes")) +
-                                                     (json_int_t)ent->size));
+        json_object_set_new(
+            t, "bytes",
+            json_integer(json_integer_value(json_object_get(t, "bytes")) + (json_int_t)ent->size));
     }
     return by;
 }
@@ -60,9 +64,9 @@ static json_t *images_json(const qr_epub *e, const qr_limits *limits, qr_warning
         if (it->entry < 0 || !qr_media_is_image(it->media_type))
             continue;
         const qr_epub_entry *ent = qr_epub_get_entry(e, (size_t)it->entry);
-        json_t *o = json_pack("{s:s, s:s, s:I, s:I}", "path", ent->path, "media_type",
-                              it->media_type, "stored_bytes", (json_int_t)ent->comp_size, "bytes",
-                              (json_int_t)ent->size);
+        json_t *o =
+            json_pack("{s:s, s:s, s:I, s:I}", "path", ent->path, "media_type", it->media_type,
+                      "stored_bytes", (json_int_t)ent->comp_size, "bytes", (json_int_t)ent->size);
         if (!o)
             continue;
         qr_buf data = QR_BUF_INIT(limits->max_entry_bytes);
@@ -128,12 +132,11 @@ static json_t *epub_json(const qr_epub *e, const qr_limits *limits, qr_warnings 
         in->title ? in->title : "", "language", in->language ? in->language : "", "creator",
         in->creator ? in->creator : "", "modified", in->modified ? in->modified : "", "layout",
         in->layout == QR_LAYOUT_FIXED ? "fixed" : "reflowable", "page_progression",
-        (in->page_progression && *in->page_progression) ? in->page_progression : "default",
-        "spine", "items", (json_int_t)qr_epub_spine_count(e), "linear", (json_int_t)linear,
-        "entries", (json_int_t)qr_epub_entry_count(e), "cover", cover, "navigation", "nav",
-        in->nav_item >= 0, "ncx", in->ncx_item >= 0, "toc_entries",
-        (json_int_t)qr_epub_toc_count(e), "page_list", (json_int_t)qr_epub_pagelist_count(e),
-        "declared_pages", in->declared_pages, "page_source",
+        (in->page_progression && *in->page_progression) ? in->page_progression : "default", "spine",
+        "items", (json_int_t)qr_epub_spine_count(e), "linear", (json_int_t)linear, "entries",
+        (json_int_t)qr_epub_entry_count(e), "cover", cover, "navigation", "nav", in->nav_item >= 0,
+        "ncx", in->ncx_item >= 0, "toc_entries", (json_int_t)qr_epub_toc_count(e), "page_list",
+        (json_int_t)qr_epub_pagelist_count(e), "declared_pages", in->declared_pages, "page_source",
         in->page_source ? in->page_source : "", "drm", "none");
     if (!o)
         return NULL;
@@ -183,31 +186,32 @@ out:
 int qr_inspect_book(json_t **out, const char *path, const qr_limits *limits, qr_error *err)
 {
     int rc = 0;
-    qr_epub *e = NULL;
-    qr_pdf *pdf = NULL;
+    qr_book *b = NULL;
     json_t *o = NULL;
     qr_warnings *w = qr_warnings_new();
     qr_limits lim = limits ? *limits : (qr_limits)QR_LIMITS_INIT;
+    qr_format fmt = QR_FORMAT_UNKNOWN;
     uint64_t size = 0;
     *out = NULL;
     if (!w)
         return qr_error_set(err, QR_ERR_OUT_OF_MEMORY, "inspect", "out of memory");
 
-    qr_format fmt = QR_FORMAT_UNKNOWN;
-    rc = qr_detect_format(&fmt, path, err);
-    if (rc == 0)
-        rc = qr_fs_file_size(&size, path, err);
-    if (rc == 0 && fmt == QR_FORMAT_UNKNOWN)
-        rc = qr_error_set(err, QR_ERR_UNSUPPORTED_FORMAT, "detect", "%s is %s", path,
-                          "neither an EPUB nor a PDF");
-    if (rc == 0 && fmt == QR_FORMAT_PDF) {
-        rc = qr_pdf_open(&pdf, path, &lim, w, err);
-    } else if (rc == 0) {
-        qr_epub_opts eo = QR_EPUB_OPTS_INIT;
-        eo.limits = lim;
-        eo.warnings = w;
-        rc = qr_epub_open(&e, path, &eo, err);
+    qr_book_opts bo = QR_BOOK_OPTS_INIT;
+    bo.limits = lim;
+    bo.warnings = w;
+    rc = qr_book_open(&b, path, &bo, err);
+    if (rc == 0) {
+        fmt = qr_book_format(b);
+        size = qr_book_size(b);
+    } else {
+        /* The report still says what the file looked like, as far as it can be told. */
+        if (qr_detect_format(&fmt, path, NULL) < 0)
+            fmt = QR_FORMAT_UNKNOWN;
+        if (qr_fs_file_size(&size, path, NULL) < 0)
+            size = 0;
     }
+    const qr_epub *e = qr_book_epub(b);
+    qr_pdf *pdf = qr_book_pdf(b);
     /* compress inflates every entry (images to recompress, the rest to check): so does inspect. */
     for (size_t i = 0; rc == 0 && e && i < qr_epub_entry_count(e); i++) {
         const qr_epub_entry *ent = qr_epub_get_entry(e, i);
@@ -234,8 +238,7 @@ int qr_inspect_book(json_t **out, const char *path, const qr_limits *limits, qr_
     }
     *out = o;
 out:
-    qr_pdf_close(pdf);
-    qr_epub_free(e);
+    qr_book_free(b);
     qr_warnings_free(w);
     return rc;
 }

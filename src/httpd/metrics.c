@@ -1,32 +1,25 @@
 /*
- * The worker's admin endpoint (qr/admin.h): /healthz and Prometheus /metrics
- * over libmicrohttpd with one internal polling thread. The numbers live in
- * one struct under one mutex; the worker's loop writes, the HTTP thread reads.
- * Only API present in both libmicrohttpd 0.9.75 (bookworm) and 1.0 (trixie).
+ * The worker's health and metrics (qr/metrics.h): the numbers live in one
+ * struct under one mutex; the worker's loop writes, the HTTP thread reads
+ * through qr_metrics_handle. Rendering is tested without a socket.
  */
-#include "qr/admin.h"
+#include "qr/metrics.h"
 
-#include <arpa/inet.h>
-#include <netinet/in.h>
 #include <pthread.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
-#include <time.h>
-
-#include <microhttpd.h>
 
 #include "qr/buf.h"
+#include "qr/clock.h"
 
-#define STAGE "admin"
+#define STAGE "metrics"
 /* Hard cap on one /metrics body; 64 queues with 200-byte names fit easily. */
 #define METRICS_MAX (64u * 1024u)
 
-struct qr_admin {
+struct qr_metrics {
     pthread_mutex_t mu;
-    struct MHD_Daemon *daemon;
     double stale_after_s;
     unsigned long long jobs[3];
     double duration_sum;
@@ -35,25 +28,18 @@ struct qr_admin {
     bool registered;
     double last_heartbeat; /* monotonic seconds; 0 = never */
     size_t nqueues;
-    char *queues[QR_ADMIN_MAX_QUEUES];
-    long long depths[QR_ADMIN_MAX_QUEUES];
+    char *queues[QR_METRICS_MAX_QUEUES];
+    long long depths[QR_METRICS_MAX_QUEUES];
 };
 
 static const char *const outcome_names[3] = {"succeeded", "failed", "requeued"};
 
-double qr_admin_now(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
-int qr_admin_new(qr_admin **out, double stale_after_s, qr_error *err)
+int qr_metrics_new(qr_metrics **out, double stale_after_s, qr_error *err)
 {
     *out = NULL;
     if (!(stale_after_s > 0))
         return qr_error_set(err, QR_ERR_INVALID_ARGUMENT, STAGE, "stale-after must be positive");
-    qr_admin *a = calloc(1, sizeof(*a));
+    qr_metrics *a = calloc(1, sizeof(*a));
     if (!a)
         return qr_error_set(err, QR_ERR_OUT_OF_MEMORY, STAGE, "out of memory");
     if (pthread_mutex_init(&a->mu, NULL) != 0) {
@@ -65,28 +51,25 @@ int qr_admin_new(qr_admin **out, double stale_after_s, qr_error *err)
     return 0;
 }
 
-static void clear_queues(qr_admin *a)
+static void clear_queues(qr_metrics *a)
 {
     for (size_t i = 0; i < a->nqueues; i++)
         free(a->queues[i]);
     a->nqueues = 0;
 }
 
-void qr_admin_free(qr_admin *a)
+void qr_metrics_free(qr_metrics *a)
 {
     if (!a)
         return;
-    /* Stop the HTTP thread first: after this no request reads the struct. */
-    if (a->daemon)
-        MHD_stop_daemon(a->daemon);
     clear_queues(a);
     pthread_mutex_destroy(&a->mu);
     free(a);
 }
 
-void qr_admin_record_job(qr_admin *a, qr_admin_outcome outcome, double seconds)
+void qr_metrics_record_job(qr_metrics *a, qr_metrics_outcome outcome, double seconds)
 {
-    if (!a || (unsigned)outcome > QR_ADMIN_REQUEUED)
+    if (!a || (unsigned)outcome > QR_METRICS_REQUEUED)
         return;
     pthread_mutex_lock(&a->mu);
     a->jobs[outcome]++;
@@ -97,7 +80,7 @@ void qr_admin_record_job(qr_admin *a, qr_admin_outcome outcome, double seconds)
     pthread_mutex_unlock(&a->mu);
 }
 
-void qr_admin_set_busy(qr_admin *a, unsigned busy)
+void qr_metrics_set_busy(qr_metrics *a, unsigned busy)
 {
     if (!a)
         return;
@@ -106,33 +89,34 @@ void qr_admin_set_busy(qr_admin *a, unsigned busy)
     pthread_mutex_unlock(&a->mu);
 }
 
-void qr_admin_set_registered(qr_admin *a, bool registered)
+void qr_metrics_set_registered(qr_metrics *a, bool registered)
 {
     if (!a)
         return;
     pthread_mutex_lock(&a->mu);
     a->registered = registered;
     if (registered)
-        a->last_heartbeat = qr_admin_now();
+        a->last_heartbeat = qr_now();
     pthread_mutex_unlock(&a->mu);
 }
 
-void qr_admin_heartbeat(qr_admin *a)
+void qr_metrics_heartbeat(qr_metrics *a)
 {
     if (!a)
         return;
     pthread_mutex_lock(&a->mu);
-    a->last_heartbeat = qr_admin_now();
+    a->last_heartbeat = qr_now();
     pthread_mutex_unlock(&a->mu);
 }
 
-void qr_admin_set_depths(qr_admin *a, const char *const *queues, const long long *depths, size_t n)
+void qr_metrics_set_depths(qr_metrics *a, const char *const *queues, const long long *depths,
+                           size_t n)
 {
     if (!a)
         return;
     pthread_mutex_lock(&a->mu);
     clear_queues(a);
-    for (size_t i = 0; i < n && a->nqueues < QR_ADMIN_MAX_QUEUES; i++) {
+    for (size_t i = 0; i < n && a->nqueues < QR_METRICS_MAX_QUEUES; i++) {
         char *q = strdup(queues[i]);
         if (!q)
             break; /* a missing depth line is better than no metrics at all */
@@ -155,10 +139,11 @@ static int append_label(qr_buf *b, const char *s, qr_error *err)
 }
 
 /* Called with the mutex held. */
-static int render(qr_buf *b, const qr_admin *a, double now, qr_error *err)
+static int render(qr_buf *b, const qr_metrics *a, double now, qr_error *err)
 {
-    int rc = qr_buf_appendf(b, err, "# HELP quire_jobs_total Jobs finished, by outcome.\n"
-                                    "# TYPE quire_jobs_total counter\n");
+    int rc = qr_buf_appendf(b, err,
+                            "# HELP quire_jobs_total Jobs finished, by outcome.\n"
+                            "# TYPE quire_jobs_total counter\n");
     for (int i = 0; rc == 0 && i < 3; i++)
         rc = qr_buf_appendf(b, err, "quire_jobs_total{outcome=\"%s\"} %llu\n", outcome_names[i],
                             a->jobs[i]);
@@ -190,7 +175,7 @@ static int render(qr_buf *b, const qr_admin *a, double now, qr_error *err)
     return rc;
 }
 
-int qr_admin_metrics(char **out, qr_admin *a, double now, qr_error *err)
+int qr_metrics_render(char **out, qr_metrics *a, double now, qr_error *err)
 {
     qr_buf b = QR_BUF_INIT(METRICS_MAX);
     *out = NULL;
@@ -208,7 +193,7 @@ out:
     return rc;
 }
 
-bool qr_admin_healthy(qr_admin *a, double now, char *reason, size_t reason_len)
+bool qr_metrics_healthy(qr_metrics *a, double now, char *reason, size_t reason_len)
 {
     pthread_mutex_lock(&a->mu);
     bool registered = a->registered;
@@ -226,85 +211,34 @@ bool qr_admin_healthy(qr_admin *a, double now, char *reason, size_t reason_len)
     return true;
 }
 
-static enum MHD_Result reply(struct MHD_Connection *c, unsigned status, const char *body,
-                             const char *type)
+void qr_metrics_handle(void *ud, const qr_httpd_request *req, qr_httpd_response *resp)
 {
-    struct MHD_Response *resp =
-        /* MUST_COPY: MHD copies and never writes; its 0.9 API just lacks const. */
-        MHD_create_response_from_buffer(strlen(body), (void *)(uintptr_t)body, MHD_RESPMEM_MUST_COPY);
-    if (!resp)
-        return MHD_NO;
-    enum MHD_Result r = MHD_add_response_header(resp, "Content-Type", type);
-    if (r == MHD_YES)
-        r = MHD_queue_response(c, status, resp);
-    MHD_destroy_response(resp);
-    return r;
-}
-
-static enum MHD_Result handle(void *cls, struct MHD_Connection *c, const char *url,
-                              const char *method, const char *version, const char *upload_data,
-                              size_t *upload_data_size, void **con_cls)
-{
-    qr_admin *a = cls;
-    (void)version;
-    (void)upload_data;
-    (void)upload_data_size;
-    (void)con_cls;
-    const char *text = "text/plain; charset=utf-8";
-    if (strcmp(method, "GET") != 0 && strcmp(method, "HEAD") != 0)
-        return reply(c, 405, "method not allowed\n", text);
-    if (strcmp(url, "/healthz") == 0) {
-        char reason[256], body[300];
-        if (qr_admin_healthy(a, qr_admin_now(), reason, sizeof(reason)))
-            return reply(c, 200, "ok\n", text);
-        snprintf(body, sizeof(body), "%s\n", reason);
-        return reply(c, 503, body, text);
+    qr_metrics *a = ud;
+    if (strcmp(req->method, "GET") != 0 && strcmp(req->method, "HEAD") != 0) {
+        qr_httpd_text(resp, 405, "method not allowed\n");
+        return;
     }
-    if (strcmp(url, "/metrics") == 0) {
+    if (strcmp(req->path, "/healthz") == 0) {
+        char reason[256], body[300];
+        if (qr_metrics_healthy(a, qr_now(), reason, sizeof(reason))) {
+            qr_httpd_text(resp, 200, "ok\n");
+            return;
+        }
+        snprintf(body, sizeof(body), "%s\n", reason);
+        qr_httpd_text(resp, 503, body);
+        return;
+    }
+    if (strcmp(req->path, "/metrics") == 0) {
         char *m = NULL;
         qr_error e = QR_ERROR_INIT;
-        if (qr_admin_metrics(&m, a, qr_admin_now(), &e) < 0)
-            return reply(c, 500, "metrics unavailable\n", text);
-        enum MHD_Result r = reply(c, 200, m, "text/plain; version=0.0.4; charset=utf-8");
-        free(m);
-        return r;
+        if (qr_metrics_render(&m, a, qr_now(), &e) < 0) {
+            qr_httpd_text(resp, 500, "metrics unavailable\n");
+            return;
+        }
+        resp->status = 200;
+        resp->content_type = "text/plain; version=0.0.4; charset=utf-8";
+        resp->body = m;
+        return;
     }
-    return reply(c, 404, "not found\n", text);
-}
-
-static int parse_listen(struct sockaddr_in *sa, const char *listen, qr_error *err)
-{
-    char host[64];
-    const char *colon = listen ? strrchr(listen, ':') : NULL;
-    char *end = NULL;
-    if (!colon || (size_t)(colon - listen) >= sizeof(host))
-        return qr_error_set(err, QR_ERR_INVALID_ARGUMENT, STAGE,
-                            "admin address '%s' is not HOST:PORT", listen ? listen : "");
-    memcpy(host, listen, (size_t)(colon - listen));
-    host[colon - listen] = '\0';
-    long port = strtol(colon + 1, &end, 10);
-    memset(sa, 0, sizeof(*sa));
-    sa->sin_family = AF_INET;
-    if (!*(colon + 1) || *end || port < 1 || port > 65535 ||
-        inet_pton(AF_INET, host, &sa->sin_addr) != 1)
-        return qr_error_set(err, QR_ERR_INVALID_ARGUMENT, STAGE,
-                            "admin address '%s' is not IPV4:PORT", listen);
-    sa->sin_port = htons((uint16_t)port);
-    return 0;
-}
-
-int qr_admin_listen(qr_admin *a, const char *listen, qr_error *err)
-{
-    struct sockaddr_in sa;
-    int rc = parse_listen(&sa, listen, err);
-    if (rc < 0)
-        return rc;
-    if (a->daemon)
-        return qr_error_set(err, QR_ERR_INVALID_ARGUMENT, STAGE, "admin server already running");
-    a->daemon = MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD, ntohs(sa.sin_port), NULL, NULL,
-                                 handle, a, MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&sa,
-                                 MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)10, MHD_OPTION_END);
-    if (!a->daemon)
-        return qr_error_set(err, QR_ERR_IO, STAGE, "cannot listen on %s", listen);
-    return 0;
+    qr_httpd_text(resp, 404, "not found\n");
 }

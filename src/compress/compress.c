@@ -1,12 +1,12 @@
 /*
- * EPUB compression: ingest, recompress every image on all cores, repackage.
- * PDFs take the same report shape through qr_pdf_compress (src/pdf/), which
- * runs its own image workers.
+ * Compression of an opened book (qr/compress.h). EPUB: recompress every
+ * image on all cores, then repackage. PDF: qr_pdf_compress_open (src/pdf/)
+ * with the same options and the same report shape.
  *
- * Images are independent, so a small pool of threads takes them one at a
- * time from a shared counter. Each result that pays off is written to the
- * job's work directory rather than kept in memory, so peak memory is bounded
- * by the number of threads times one image, whatever the size of the book.
+ * EPUB images are independent tasks on the thread pool (qr/pool.h), taken
+ * in order, images first. Each result that pays off is written to the job's
+ * work directory rather than kept in memory, so peak memory is bounded by
+ * the number of threads times one image, whatever the size of the book.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -20,16 +20,18 @@
 #include <zip.h>
 
 #include "qr/epub.h"
+#include "qr/clock.h"
 #include "qr/fs.h"
 #include "qr/image.h"
 #include "qr/log.h"
 #include "qr/pdf.h"
-#include "qr/pipeline.h"
+#include "qr/compress.h"
+#include "qr/pool.h"
 #include "qr/repack.h"
 
 typedef struct img_task {
     size_t entry;
-    bool verify_only;  /* not an image: inflate once to check size and CRC */
+    bool verify_only; /* not an image: inflate once to check size and CRC */
     const char *media_type;
     char *result_path; /* set when the image changed */
     qr_image_result res;
@@ -41,14 +43,10 @@ typedef struct img_pool {
     const qr_compress_opts *opts;
     const char *workdir;
     img_task *tasks;
-    size_t ntasks;
-    size_t next;
-    size_t done;        /* image tasks finished */
-    size_t nimages;     /* image tasks in all */
-    bool stop;
-    pthread_mutex_t lock;
+    size_t done;          /* image tasks finished (under `lock`, for progress) */
+    size_t nimages;       /* image tasks in all */
+    pthread_mutex_t lock; /* serialises the progress callback */
     qr_warnings *warnings;
-    qr_error fatal; /* first error that stops the book */
 } img_pool;
 
 void qr_compress_report_free(qr_compress_report *r)
@@ -128,60 +126,20 @@ out:
     return rc;
 }
 
-static void *pool_worker(void *arg)
+static int pool_task(void *ctx, void *state, size_t i, qr_error *err)
 {
-    img_pool *p = arg;
-    for (;;) {
+    (void)state;
+    img_pool *p = ctx;
+    img_task *t = &p->tasks[i];
+    int rc = run_task(p, t, err);
+    if (!t->verify_only && p->opts->progress) {
         pthread_mutex_lock(&p->lock);
-        if (p->stop || p->next >= p->ntasks) {
-            pthread_mutex_unlock(&p->lock);
-            break;
-        }
-        img_task *t = &p->tasks[p->next++];
-        pthread_mutex_unlock(&p->lock);
-
-        qr_error err = QR_ERROR_INIT;
-        int rc = run_task(p, t, &err);
-
-        pthread_mutex_lock(&p->lock);
-        if (rc < 0) {
-            if (p->fatal.code == 0)
-                p->fatal = err;
-            p->stop = true;
-        }
-        if (!t->verify_only) {
-            p->done++;
-            if (p->opts->progress)
-                p->opts->progress(p->opts->progress_ud, p->done, p->nimages,
-                                  qr_epub_get_entry(p->epub, t->entry)->path);
-        }
+        p->done++;
+        p->opts->progress(p->opts->progress_ud, p->done, p->nimages,
+                          qr_epub_get_entry(p->epub, t->entry)->path);
         pthread_mutex_unlock(&p->lock);
     }
-    return NULL;
-}
-
-static int run_pool(img_pool *p, int nthreads, qr_error *err)
-{
-    pthread_t tids[64];
-    int started = 0;
-    if (nthreads > 64)
-        nthreads = 64;
-    for (int i = 0; i < nthreads; i++) {
-        if (pthread_create(&tids[i], NULL, pool_worker, p) != 0)
-            break;
-        started++;
-    }
-    /* With no thread at all, do the work here rather than fail. */
-    if (started == 0)
-        pool_worker(p);
-    for (int i = 0; i < started; i++)
-        pthread_join(tids[i], NULL);
-    if (p->fatal.code != 0) {
-        if (err && err->code == 0)
-            *err = p->fatal;
-        return p->fatal.code;
-    }
-    return 0;
+    return rc;
 }
 
 static const char *entry_type(const qr_epub *e, const qr_epub_entry *ent)
@@ -250,8 +208,7 @@ static int tally_types(qr_compress_report *r, const qr_epub *e, const img_task *
     for (size_t i = 0; i < ntasks; i++) {
         if (!tasks[i].result_path)
             continue;
-        qr_type_stats *s = type_slot(r, entry_type(e, qr_epub_get_entry(e, tasks[i].entry)),
-                                     n + 2);
+        qr_type_stats *s = type_slot(r, entry_type(e, qr_epub_get_entry(e, tasks[i].entry)), n + 2);
         if (s)
             s->changed++;
     }
@@ -261,8 +218,7 @@ static int tally_types(qr_compress_report *r, const qr_epub *e, const img_task *
 }
 
 /* The output's directory must exist and be writable before an hour of work, not after. */
-static int check_output(const char *in_path, const char *out_path, uint64_t in_size,
-                        qr_error *err)
+static int check_output(const char *in_path, const char *out_path, uint64_t in_size, qr_error *err)
 {
     struct stat a, b;
     if (stat(in_path, &a) == 0 && stat(out_path, &b) == 0 && a.st_dev == b.st_dev &&
@@ -288,76 +244,23 @@ static int check_output(const char *in_path, const char *out_path, uint64_t in_s
     return rc;
 }
 
-/*
- * What both compressors do first: default profile, limits, the report and
- * its warnings (*rp, *wp: the caller frees them), the format by content
- * (`want`, else unsupported-format), the input size and a writable output.
- */
-static int begin(qr_compress_opts *o, qr_format want, const char *in_path, const char *out_path,
-                 qr_compress_report **rp, qr_warnings **wp, qr_error *err)
-{
-    if (!o->profile)
-        o->profile = qr_profile_get(NULL);
-    int rc = qr_limits_validate(&o->limits, err);
-    if (rc < 0)
-        return rc;
-    qr_compress_report *r = *rp = calloc(1, sizeof(*r));
-    *wp = qr_warnings_new();
-    if (!r || !*wp)
-        return qr_error_set(err, QR_ERR_OUT_OF_MEMORY, "compress", "out of memory");
-    r->profile = o->profile;
-    r->format = want;
-    qr_format fmt = QR_FORMAT_UNKNOWN;
-    rc = qr_detect_format(&fmt, in_path, err);
-    if (rc < 0)
-        return rc;
-    if (fmt != want)
-        return qr_error_set(err, QR_ERR_UNSUPPORTED_FORMAT, "detect", "%s is %s", in_path,
-                            fmt == QR_FORMAT_UNKNOWN ? "neither an EPUB nor a PDF"
-                            : want == QR_FORMAT_EPUB ? "a PDF, not an EPUB"
-                                                     : "an EPUB, not a PDF");
-    rc = qr_fs_file_size(&r->file_bytes_in, in_path, err);
-    if (rc < 0)
-        return rc;
-    return check_output(in_path, out_path, r->file_bytes_in, err);
-}
-
-int qr_compress_epub(qr_compress_report **out, const char *in_path, const char *out_path,
-                     const qr_compress_opts *opts, qr_warnings **warnings_on_error,
-                     qr_error *err)
+/* The EPUB half of qr_compress_book: images on the pool, then the repack. */
+static int compress_epub(qr_compress_report *r, const qr_epub *e, const char *out_path,
+                         const qr_compress_opts *o, qr_warnings *w, qr_error *err)
 {
     int rc = 0;
-    qr_compress_report *r = NULL;
-    qr_warnings *w = NULL;
-    qr_epub *e = NULL;
     char *workdir = NULL;
     img_task *tasks = NULL;
+    bool *claimed = NULL;
     size_t ntasks = 0;
     qr_repack_replacement *repl = NULL;
-    qr_compress_opts o = opts ? *opts : (qr_compress_opts)QR_COMPRESS_OPTS_INIT;
-    double t0 = qr_now();
-
-    *out = NULL;
-    if (warnings_on_error)
-        *warnings_on_error = NULL;
-    rc = begin(&o, QR_FORMAT_EPUB, in_path, out_path, &r, &w, err);
-    if (rc < 0)
-        goto out;
-
-    qr_epub_opts eo = QR_EPUB_OPTS_INIT;
-    eo.limits = o.limits;
-    eo.warnings = w;
-    rc = qr_epub_open(&e, in_path, &eo, err);
-    if (rc < 0)
-        goto out;
 
     /* Images first (the long tasks start early), then every other entry to verify. */
     size_t nitems = qr_epub_item_count(e);
     size_t nentries = qr_epub_entry_count(e);
     tasks = calloc(nentries ? nentries : 1, sizeof(*tasks));
-    bool *claimed = calloc(nentries ? nentries : 1, sizeof(*claimed));
+    claimed = calloc(nentries ? nentries : 1, sizeof(*claimed));
     if (!tasks || !claimed) {
-        free(claimed);
         rc = qr_error_set(err, QR_ERR_OUT_OF_MEMORY, "compress", "out of memory");
         goto out;
     }
@@ -383,32 +286,29 @@ int qr_compress_epub(qr_compress_report **out, const char *in_path, const char *
         tasks[ntasks].verify_only = true;
         ntasks++;
     }
-    free(claimed);
     r->images_total = nimages;
 
-    rc = qr_workdir_create(&workdir, o.work_parent, "compress", err);
+    rc = qr_workdir_create(&workdir, o->work_parent, "compress", err);
     if (rc < 0)
         goto out;
-    long cpus = sysconf(_SC_NPROCESSORS_ONLN);
-    int nthreads = o.threads > 0 ? o.threads : (cpus > 0 ? (int)cpus : 1);
-    if ((size_t)nthreads > ntasks)
-        nthreads = ntasks ? (int)ntasks : 1;
-    r->threads = nthreads;
-
-    img_pool pool;
-    memset(&pool, 0, sizeof(pool));
-    pool.epub = e;
-    pool.opts = &o;
-    pool.workdir = workdir;
-    pool.tasks = tasks;
-    pool.ntasks = ntasks;
-    pool.nimages = nimages;
-    pool.warnings = w;
+    img_pool pool = {.epub = e,
+                     .opts = o,
+                     .workdir = workdir,
+                     .tasks = tasks,
+                     .done = 0,
+                     .nimages = nimages,
+                     .warnings = w};
     pthread_mutex_init(&pool.lock, NULL);
+    qr_pool_job job = QR_POOL_JOB_INIT;
+    job.ntasks = ntasks;
+    job.threads = o->threads;
+    job.ctx = &pool;
+    job.task = pool_task;
+    r->threads = ntasks ? qr_pool_threads(o->threads, ntasks) : 1;
     double ti = qr_now();
     qr_log(QR_LOG_DEBUG, "image", "%zu images and %zu entries to verify on %d threads, profile %s",
-           nimages, ntasks - nimages, nthreads, o.profile->name);
-    rc = run_pool(&pool, nthreads, err);
+           nimages, ntasks - nimages, r->threads, o->profile->name);
+    rc = qr_pool_run(&job, NULL, err);
     pthread_mutex_destroy(&pool.lock);
     r->image_seconds = qr_now() - ti;
     if (rc < 0)
@@ -439,76 +339,111 @@ int qr_compress_epub(qr_compress_report **out, const char *in_path, const char *
         goto out;
     r->file_bytes_out = rs.out_bytes;
     rc = tally_types(r, e, tasks, ntasks, out_path, err);
-    if (rc < 0)
-        goto out;
-
-    r->wall_seconds = qr_now() - t0;
-    r->peak_rss_bytes = qr_fs_peak_rss();
-    r->warnings = w;
-    w = NULL;
-    *out = r;
-    r = NULL;
 out:
-    if (rc < 0 && warnings_on_error) {
-        *warnings_on_error = w;
-        w = NULL;
-    }
     if (workdir && qr_workdir_remove(workdir, NULL) < 0)
         qr_log(QR_LOG_WARN, "compress", "could not remove work directory %s", workdir);
     free(workdir);
     for (size_t i = 0; i < ntasks; i++)
         free(tasks[i].result_path);
     free(tasks);
+    free(claimed);
     free(repl);
-    qr_epub_free(e);
-    qr_warnings_free(w);
-    qr_compress_report_free(r);
     return rc;
 }
 
-int qr_compress_pdf(qr_compress_report **out, const char *in_path, const char *out_path,
-                    const qr_compress_opts *opts, qr_warnings **warnings_on_error,
-                    qr_error *err)
+/* The PDF half of qr_compress_book. */
+static int compress_pdf(qr_compress_report *r, qr_pdf *p, const char *out_path,
+                        const qr_compress_opts *o, qr_warnings *w, qr_error *err)
 {
-    int rc = 0;
-    qr_compress_report *r = NULL;
-    qr_warnings *w = NULL;
-    qr_compress_opts o = opts ? *opts : (qr_compress_opts)QR_COMPRESS_OPTS_INIT;
     qr_pdf_compress_report pr;
-    double t0 = qr_now();
-
-    memset(&pr, 0, sizeof(pr));
-    *out = NULL;
-    if (warnings_on_error)
-        *warnings_on_error = NULL;
-    rc = begin(&o, QR_FORMAT_PDF, in_path, out_path, &r, &w, err);
-    if (rc < 0)
-        goto out;
-    long cpus = sysconf(_SC_NPROCESSORS_ONLN);
-    r->threads = o.threads > 0 ? o.threads : (cpus > 0 ? (int)cpus : 1);
+    r->threads = qr_pool_threads(o->threads, 0);
     double ti = qr_now();
-    rc = qr_pdf_compress(in_path, out_path, o.profile, &o.limits, r->threads, &pr, w, err);
+    int rc = qr_pdf_compress_open(&pr, p, out_path, o, w, err);
     r->image_seconds = qr_now() - ti;
     if (rc < 0)
-        goto out;
+        return rc;
     r->file_bytes_out = pr.out_bytes;
     r->pages = pr.pages;
     r->images_total = pr.images_seen;
     r->images_changed = pr.images_recompressed;
     r->images_failed = pr.images_failed;
     r->images_kept = pr.images_seen - pr.images_recompressed - pr.images_failed;
+    return 0;
+}
+
+int qr_compress_book(qr_compress_report **out, qr_book *b, const char *out_path,
+                     const qr_compress_opts *opts, qr_warnings *w, qr_error *err)
+{
+    qr_compress_report *r = NULL;
+    qr_compress_opts o = opts ? *opts : (qr_compress_opts)QR_COMPRESS_OPTS_INIT;
+    double t0 = qr_now();
+    int rc = 0;
+    *out = NULL;
+    if (!b || !out_path)
+        return qr_error_set(err, QR_ERR_INVALID_ARGUMENT, "compress", "no book or output");
+    if (!o.profile)
+        o.profile = qr_profile_get(NULL);
+    if ((rc = qr_limits_validate(&o.limits, err)) < 0)
+        return rc;
+    if (!(r = calloc(1, sizeof(*r))))
+        return qr_error_set(err, QR_ERR_OUT_OF_MEMORY, "compress", "out of memory");
+    r->profile = o.profile;
+    r->format = qr_book_format(b);
+    r->file_bytes_in = qr_book_size(b);
+    rc = check_output(qr_book_path(b), out_path, r->file_bytes_in, err);
+    if (rc == 0)
+        rc = r->format == QR_FORMAT_PDF ? compress_pdf(r, qr_book_pdf(b), out_path, &o, w, err)
+                                        : compress_epub(r, qr_book_epub(b), out_path, &o, w, err);
+    if (rc < 0) {
+        qr_compress_report_free(r);
+        return rc;
+    }
     r->wall_seconds = qr_now() - t0;
     r->peak_rss_bytes = qr_fs_peak_rss();
-    r->warnings = w;
-    w = NULL;
     *out = r;
-    r = NULL;
-out:
-    if (rc < 0 && warnings_on_error) {
+    return 0;
+}
+
+int qr_compress_file(qr_compress_report **out, const char *in_path, const char *out_path,
+                     qr_format want, const qr_compress_opts *opts, qr_warnings **warnings_on_error,
+                     qr_error *err)
+{
+    qr_book *b = NULL;
+    qr_warnings *w = qr_warnings_new();
+    int rc = 0;
+    *out = NULL;
+    if (warnings_on_error)
+        *warnings_on_error = NULL;
+    if (!w)
+        return qr_error_set(err, QR_ERR_OUT_OF_MEMORY, "compress", "out of memory");
+    qr_book_opts bo = QR_BOOK_OPTS_INIT;
+    if (opts)
+        bo.limits = opts->limits;
+    bo.want = want;
+    bo.warnings = w;
+    rc = qr_book_open(&b, in_path, &bo, err);
+    if (rc == 0)
+        rc = qr_compress_book(out, b, out_path, opts, w, err);
+    if (rc == 0) {
+        (*out)->warnings = w;
+        w = NULL;
+    } else if (warnings_on_error) {
         *warnings_on_error = w;
         w = NULL;
     }
+    qr_book_free(b);
     qr_warnings_free(w);
-    qr_compress_report_free(r);
     return rc;
+}
+
+int qr_compress_epub(qr_compress_report **out, const char *in_path, const char *out_path,
+                     const qr_compress_opts *opts, qr_warnings **warnings_on_error, qr_error *err)
+{
+    return qr_compress_file(out, in_path, out_path, QR_FORMAT_EPUB, opts, warnings_on_error, err);
+}
+
+int qr_compress_pdf(qr_compress_report **out, const char *in_path, const char *out_path,
+                    const qr_compress_opts *opts, qr_warnings **warnings_on_error, qr_error *err)
+{
+    return qr_compress_file(out, in_path, out_path, QR_FORMAT_PDF, opts, warnings_on_error, err);
 }

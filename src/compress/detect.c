@@ -4,7 +4,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "qr/pipeline.h"
+#include "qr/compress.h"
 
 qr_format qr_detect_format_buffer(const void *data, size_t len)
 {
@@ -54,8 +54,11 @@ int qr_detect_format(qr_format *out, const char *path, qr_error *err)
 const char *qr_format_str(qr_format f)
 {
     switch (f) {
-    case QR_FORMAT_EPUB: return "epub";
-    case QR_FORMAT_PDF: return "pdf";
-    default: return "unknown";
+    case QR_FORMAT_EPUB:
+        return "epub";
+    case QR_FORMAT_PDF:
+        return "pdf";
+    default:
+        return "unknown";
     }
 }

@@ -13,7 +13,7 @@
 #include <unistd.h>
 
 #include "qr/fs.h"
-#include "qr/package.h"
+#include "qr/store.h"
 
 typedef struct local_store {
     char *root;

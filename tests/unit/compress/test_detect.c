@@ -6,7 +6,7 @@
 #include <string.h>
 
 #include "qr/fs.h"
-#include "qr/pipeline.h"
+#include "qr/compress.h"
 
 static void test_buffers(void **state)
 {

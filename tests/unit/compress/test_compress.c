@@ -15,7 +15,7 @@
 #include "qr/epub.h"
 #include "qr/fs.h"
 #include "qr/image.h"
-#include "qr/pipeline.h"
+#include "qr/compress.h"
 #include "qr/sample.h"
 
 typedef struct fixture {
