@@ -1,10 +1,10 @@
 /*
- * The EPUB driver of the publish loop (process.c): compress the open book
- * into the work directory, compute positions and pages from the original,
- * read the compressed book back once and plan its slices over it (spine
- * boundaries, docs/internals/slice.md); each slice is a small ZIP of the
- * compressed book's entries. The manifest takes metadata and navigation
- * from the original and entries and sizes from the compressed book.
+ * The EPUB driver of the publish loop (process.c): positions and pages from
+ * the original, then the compressed book the loop wrote, read back once,
+ * and its slices planned over it (spine boundaries,
+ * docs/internals/slice.md); each slice is a small ZIP of the compressed
+ * book's entries. The manifest takes metadata and navigation from the
+ * original and entries and sizes from the compressed book.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -59,32 +59,10 @@ static int epub_prepare(void *self, qr_package__run *run, qr_error *err)
 {
     epub_book *d = self;
     qr_process_report *rep = run->rep;
-    const qr_process_opts *o = run->o;
-    qr_compress_report *cr = NULL;
-    size_t n = strlen(run->workdir) + 32;
-    char *comp_path = malloc(n);
-    int rc = 0;
-    if (!comp_path)
-        return qr_error_set(err, QR_ERR_OUT_OF_MEMORY, "process", "out of memory");
-    snprintf(comp_path, n, "%s/compressed.epub", run->workdir);
-
-    qr_compress_opts co = {.profile = rep->profile,
-                           .limits = o->limits,
-                           .threads = o->threads,
-                           .work_parent = run->workdir,
-                           .progress = o->progress,
-                           .progress_ud = o->progress_ud};
     double t0 = qr_now();
-    rc = qr_compress_book(&cr, d->book, comp_path, &co, rep->warnings, err);
-    rep->t_compress = qr_now() - t0;
+    int rc = qr_positions_compute(&d->pos, d->orig, err);
     if (rc < 0)
-        goto out;
-    rep->compressed_bytes = cr->file_bytes_out;
-
-    t0 = qr_now();
-    rc = qr_positions_compute(&d->pos, d->orig, err);
-    if (rc < 0)
-        goto out;
+        return rc;
     qr_pages_compute(&d->pages, d->orig, d->pos);
     rep->t_positions = qr_now() - t0;
     rep->positions = (uint32_t)d->pos->count;
@@ -94,16 +72,13 @@ static int epub_prepare(void *self, qr_package__run *run, qr_error *err)
     /* The one read-back of what compression wrote; its repairs were the original's. */
     t0 = qr_now();
     qr_epub_opts eo = QR_EPUB_OPTS_INIT;
-    eo.limits = o->limits;
-    rc = qr_epub_open(&d->comp, comp_path, &eo, err);
+    eo.limits = run->o->limits;
+    rc = qr_epub_open(&d->comp, run->compressed, &eo, err);
     if (rc == 0) {
         qr_slice_opts so = {.target_bytes = run->slice_target};
         rc = qr_slice_plan_new(&d->plan, d->comp, d->pos, &so, err);
     }
     rep->t_slice = qr_now() - t0;
-out:
-    qr_compress_report_free(cr);
-    free(comp_path);
     return rc;
 }
 

@@ -1,10 +1,10 @@
 /*
- * The PDF driver of the publish loop (process.c): compress the open PDF
- * once (qr_compress_book), open the compressed file, plan page ranges over
- * it (a fixed page count, or toward the target size from per-page
- * estimates), cut them into standalone PDFs in the work directory on the
- * thread pool (qr_pdf_split), then hand them to the loop one at a time and
- * delete each once read. One position per page; no cover.
+ * The PDF driver of the publish loop (process.c): open the compressed file
+ * the loop wrote, plan page ranges over it (a fixed page count, or toward
+ * the target size from per-page estimates), cut them into standalone PDFs
+ * in the work directory on the thread pool (qr_pdf_split), then hand them
+ * to the loop one at a time and delete each once read. One position per
+ * page; no cover.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -89,41 +89,18 @@ static int pdf_prepare(void *self, qr_package__run *run, qr_error *err)
 {
     pdf_book *d = self;
     qr_process_report *rep = run->rep;
-    const qr_process_opts *o = run->o;
-    qr_compress_report *cr = NULL;
-    char *comp_path = work_path(run->workdir, "compressed.pdf");
-    int rc = 0;
-    if (!comp_path)
-        return qr_error_set(err, QR_ERR_OUT_OF_MEMORY, "process", "out of memory");
-    d->slice_pages = o->slice_pages;
-
-    qr_compress_opts co = {.profile = rep->profile,
-                           .limits = o->limits,
-                           .threads = o->threads,
-                           .work_parent = run->workdir,
-                           .progress = o->progress,
-                           .progress_ud = o->progress_ud};
-    double t0 = qr_now();
-    rc = qr_compress_book(&cr, d->book, comp_path, &co, rep->warnings, err);
-    rep->t_compress = qr_now() - t0;
-    if (rc < 0)
-        goto out;
-    rep->compressed_bytes = cr->file_bytes_out;
-
+    d->slice_pages = run->o->slice_pages;
     /* The one read-back of what compression wrote. */
-    t0 = qr_now();
-    rc = qr_pdf_open(&d->comp, comp_path, &o->limits, rep->warnings, err);
+    double t0 = qr_now();
+    int rc = qr_pdf_open(&d->comp, run->compressed, &run->o->limits, rep->warnings, err);
     double t_open = qr_now() - t0;
     if (rc == 0)
-        rc = plan_split(d, run, comp_path, err);
+        rc = plan_split(d, run, run->compressed, err);
     rep->t_positions = 0;
     rep->t_slice = qr_now() - t0;
     if (rc == 0)
         qr_log(QR_LOG_DEBUG, "slice", "%zu slices: open %.3f s, page sizes, plan and split %.3f s",
                d->nranges, t_open, rep->t_slice - t_open);
-out:
-    qr_compress_report_free(cr);
-    free(comp_path);
     return rc;
 }
 

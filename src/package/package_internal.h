@@ -100,26 +100,28 @@ typedef struct qr_package__run {
     const qr_process_opts *o;
     qr_process_report *rep; /* stage times, sizes, counts; rep->warnings collects warnings */
     const char *workdir;    /* private to this run; the loop removes it */
+    const char *compressed; /* the compressed book the loop wrote there */
     uint64_t slice_target;  /* opts->slice_target, or the slicer's default */
 } qr_package__run;
 
 /*
  * One format's part of `quire process`. The loop (process.c) opens the book,
- * names the package, checks whether it is already published, then calls
- * prepare, slice for each slice, positions, cover and manifest, and seals and
- * publishes what they return in the order of the commit protocol.
+ * names the package, checks whether it is already published, compresses it,
+ * then calls prepare, slice for each slice, positions, cover and manifest,
+ * and seals and publishes what they return in the order of the commit
+ * protocol.
  */
 typedef struct qr_package__driver {
-    const char *name;         /* "epub", "pdf" */
+    const char *name;         /* "epub", "pdf": also the compressed file's extension */
     bool needs_source_sha256; /* the default book id or the manifest uses it */
     /* A driver over the open book (borrowed: it outlives the driver). */
     int (*create)(void **self, qr_book *book, qr_error *err);
     /* The book id when none is given (65 bytes); `src` is the source's SHA-256 or NULL. */
     void (*default_book_id)(const void *self, const char *src, char out[65]);
     /*
-     * Compresses the book into run->workdir, reads the result back once and
-     * plans the slices; fills rep's t_compress, t_positions, t_slice
-     * (planning), compressed_bytes, pages, positions and pages_source.
+     * Reads back once the compressed book the loop wrote (run->compressed)
+     * and plans the slices; fills rep's t_positions, t_slice (reading back
+     * and planning), pages, positions and pages_source.
      */
     int (*prepare)(void *self, qr_package__run *run, qr_error *err);
     size_t (*count)(const void *self);

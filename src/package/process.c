@@ -2,7 +2,8 @@
  * `quire process`: one format-neutral loop over a per-format driver
  * (book_epub.c, book_pdf.c). The book is opened and parsed once
  * (qr_book_open); the loop names the package, returns early when it is
- * already published, lets the driver compress, read back and plan, then
+ * already published, compresses the book (qr_compress_book, the same for
+ * both formats), lets the driver read the result back and plan, then
  * writes, seals and publishes one slice at a time, and finishes with
  * positions.json, the cover, key.json, manifest.json.sig and, last,
  * manifest.json: the commit protocol of docs/format.md. One slice is in
@@ -347,23 +348,52 @@ out:
     return rc;
 }
 
-/* The driver prepares the book in a private work directory; then slices and the rest. */
-static int run_pipeline(run *R, qr_error *err)
+/*
+ * Compression (the same call for both formats) into a private work
+ * directory, the driver's read-back and plan, then the slices and the rest.
+ */
+static int run_pipeline(run *R, qr_book *book, qr_error *err)
 {
-    int rc = qr_workdir_create(&R->workdir, R->o->work_parent, "process", err);
+    qr_process_report *rep = R->rep;
+    const qr_process_opts *o = R->o;
+    qr_compress_report *cr = NULL;
+    char *comp_path = NULL;
+    int rc = qr_workdir_create(&R->workdir, o->work_parent, "process", err);
     if (rc < 0)
         return rc;
+    size_t n = strlen(R->workdir) + 32;
+    if (!(comp_path = malloc(n))) {
+        rc = qr_error_set(err, QR_ERR_OUT_OF_MEMORY, "process", "out of memory");
+        goto out;
+    }
+    snprintf(comp_path, n, "%s/compressed.%s", R->workdir, R->drv->name);
+    qr_compress_opts co = {.profile = rep->profile,
+                           .limits = o->limits,
+                           .threads = o->threads,
+                           .work_parent = R->workdir,
+                           .progress = o->progress,
+                           .progress_ud = o->progress_ud};
+    double t0 = qr_now();
+    rc = qr_compress_book(&cr, book, comp_path, &co, rep->warnings, err);
+    rep->t_compress = qr_now() - t0;
+    if (rc < 0)
+        goto out;
+    rep->compressed_bytes = cr->file_bytes_out;
+
     qr_slice_opts so = QR_SLICE_OPTS_INIT;
-    qr_package__run pr = {.o = R->o,
-                          .rep = R->rep,
+    qr_package__run pr = {.o = o,
+                          .rep = rep,
                           .workdir = R->workdir,
-                          .slice_target =
-                              R->o->slice_target ? R->o->slice_target : so.target_bytes};
+                          .compressed = comp_path,
+                          .slice_target = o->slice_target ? o->slice_target : so.target_bytes};
     rc = R->drv->prepare(R->book_drv, &pr, err);
     if (rc == 0)
         rc = publish_slices(R, err);
     if (rc == 0)
         rc = publish_rest(R, pr.slice_target, err);
+out:
+    qr_compress_report_free(cr);
+    free(comp_path);
     return rc;
 }
 
@@ -419,7 +449,7 @@ int qr_process_book(qr_process_report **out, const char *in_path, const qr_store
         R.rep->already_published = true;
         qr_log(QR_LOG_INFO, "publish", "%s%s is already published and verifies: nothing written",
                R.prefix, QR_PKG_MANIFEST);
-    } else if ((rc = run_pipeline(&R, err)) < 0) {
+    } else if ((rc = run_pipeline(&R, book, err)) < 0) {
         goto out;
     }
     R.rep->t_total = qr_now() - t_start;
