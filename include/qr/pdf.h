@@ -57,6 +57,21 @@ int qr_pdf_open(qr_pdf **out, const char *path, const qr_limits *limits, qr_warn
  */
 int qr_pdf_open_buffer(qr_pdf **out, const void *data, size_t len, const char *name,
                        const qr_limits *limits, qr_warnings *w, qr_error *err) QR_WUR;
+/*
+ * As qr_pdf_open for page-level work only (page sizes, the split): the
+ * header, repairs, passwords and the page tree are checked as there, but
+ * the metadata, outline and page labels are not read (qr_pdf_info_get
+ * reports the page count, version and flags; title, author, outline and
+ * labels are empty).
+ */
+int qr_pdf_open_pages(qr_pdf **out, const char *path, const qr_limits *limits, qr_warnings *w,
+                      qr_error *err) QR_WUR;
+/*
+ * Frees the parsed document but keeps the facts read at open: afterwards
+ * only qr_pdf_info_get and qr_pdf_close may be called. For a document that
+ * has been written and is no longer needed but for its outline and labels.
+ */
+void qr_pdf_drop_document(qr_pdf *p);
 void qr_pdf_close(qr_pdf *p);
 
 /* The facts read at open (owned by `p`). */

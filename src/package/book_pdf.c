@@ -42,6 +42,12 @@ static void pdf_book_id(const void *self, const char *src, char out[65])
     snprintf(out, 65, "pdf-%.16s", src ? src : "");
 }
 
+/* Title, author, outline and labels as read from the original (the rewrite keeps them). */
+static const qr_pdf_info *book_info(const pdf_book *d)
+{
+    return qr_pdf_info_get(qr_book_pdf(d->book));
+}
+
 static char *work_path(const char *dir, const char *name)
 {
     size_t n = strlen(dir) + strlen(name) + 2;
@@ -58,6 +64,10 @@ static int plan_split(pdf_book *d, qr_package__run *run, const char *comp_path, 
     const qr_process_opts *o = run->o;
     const qr_pdf_info *info = qr_pdf_info_get(d->comp);
     int rc = 0;
+    if (info->pages != book_info(d)->pages)
+        return qr_error_set(err, QR_ERR_INTERNAL, "slice",
+                            "the compressed PDF has %u pages, the original %u", info->pages,
+                            book_info(d)->pages);
     rep->pages = info->pages;
     rep->positions = info->pages;
     rep->pages_source = QR_PKG_PAGES_SOURCE_PDF;
@@ -90,9 +100,15 @@ static int pdf_prepare(void *self, qr_package__run *run, qr_error *err)
     pdf_book *d = self;
     qr_process_report *rep = run->rep;
     d->slice_pages = run->o->slice_pages;
-    /* The one read-back of what compression wrote. */
+    /*
+     * Compression rewrote the original in memory and wrote it out: keep what
+     * was read from it (title, author, outline, labels: the rewrite keeps
+     * them) and free the rest before the slices need memory.
+     */
+    qr_pdf_drop_document(qr_book_pdf(d->book));
+    /* The one read-back of what compression wrote, for page sizes and the split. */
     double t0 = qr_now();
-    int rc = qr_pdf_open(&d->comp, run->compressed, &run->o->limits, rep->warnings, err);
+    int rc = qr_pdf_open_pages(&d->comp, run->compressed, &run->o->limits, rep->warnings, err);
     double t_open = qr_now() - t0;
     if (rc == 0)
         rc = plan_split(d, run, run->compressed, err);
@@ -133,8 +149,7 @@ static int pdf_manifest(const void *self, json_t **out, const qr_package__manife
     qr_package__manifest_common pc = *c;
     if (d->slice_pages)
         pc.slice_target = 0;
-    qr_package__pdf_manifest_in mi = {
-        .info = qr_pdf_info_get(d->comp), .ranges = d->ranges, .c = &pc};
+    qr_package__pdf_manifest_in mi = {.info = book_info(d), .ranges = d->ranges, .c = &pc};
     return qr_package__pdf_manifest_build(out, &mi, err);
 }
 

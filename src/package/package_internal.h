@@ -62,7 +62,7 @@ typedef struct qr_package__manifest_in {
 
 /* What the PDF manifest is made of. */
 typedef struct qr_package__pdf_manifest_in {
-    const qr_pdf_info *info;    /* of the compressed file: pages, title, author, outline */
+    const qr_pdf_info *info;    /* pages, title, author, outline, labels (compression keeps them) */
     const qr_pdf_range *ranges; /* one per slice, 0-based pages */
     const qr_package__manifest_common *c;
 } qr_package__pdf_manifest_in;

@@ -134,8 +134,12 @@ static void info_free(qr_pdf_info *in)
     memset(in, 0, sizeof(*in));
 }
 
+/*
+ * Opens the document; with `pages_only` the metadata, outline and labels
+ * are not read (page-level work: sizes, the split).
+ */
 static int open_common(qr_pdf **out, const char *path, const void *data, size_t len,
-                       const qr_limits *limits, qr_warnings *w, qr_error *err)
+                       const qr_limits *limits, bool pages_only, qr_warnings *w, qr_error *err)
 {
     qr_pdf *p = NULL;
     qr_pdf__open_facts facts;
@@ -179,6 +183,8 @@ static int open_common(qr_pdf **out, const char *path, const void *data, size_t 
     in->linearized = qpdf_is_linearized(p->q) != QPDF_FALSE;
     const char *ver = qpdf_get_pdf_version(p->q);
     snprintf(in->version, sizeof(in->version), "%s", ver ? ver : "");
+    if (pages_only)
+        goto done;
     if ((rc = qr_pdf__read_meta(&in->title, &in->author, p->q, limits, err)) < 0)
         goto out;
     if ((rc = qr_pdf__read_outline(&in->outline, &in->noutline, p->q, err)) < 0)
@@ -188,6 +194,7 @@ static int open_common(qr_pdf **out, const char *path, const void *data, size_t 
     if (nranges > 0 &&
         (rc = qr_pdf__format_labels(&in->page_labels, ranges, nranges, in->pages, err)) < 0)
         goto out;
+done:
     /* Type mismatches met while reading are tolerated, not repairs. */
     qr_pdf__drain_warnings(p->q, NULL);
     *out = p;
@@ -201,7 +208,13 @@ out:
 int qr_pdf_open(qr_pdf **out, const char *path, const qr_limits *limits, qr_warnings *w,
                 qr_error *err)
 {
-    return open_common(out, path, NULL, 0, limits, w, err);
+    return open_common(out, path, NULL, 0, limits, false, w, err);
+}
+
+int qr_pdf_open_pages(qr_pdf **out, const char *path, const qr_limits *limits, qr_warnings *w,
+                      qr_error *err)
+{
+    return open_common(out, path, NULL, 0, limits, true, w, err);
 }
 
 int qr_pdf_open_buffer(qr_pdf **out, const void *data, size_t len, const char *name,
@@ -209,7 +222,7 @@ int qr_pdf_open_buffer(qr_pdf **out, const void *data, size_t len, const char *n
 {
     if (!data || len == 0)
         return qr_error_set(err, QR_ERR_UNSUPPORTED_FORMAT, QR_PDF_STAGE, "empty input");
-    return open_common(out, name ? name : "(memory)", data, len, limits, w, err);
+    return open_common(out, name ? name : "(memory)", data, len, limits, false, w, err);
 }
 
 void qr_pdf_close(qr_pdf *p)
@@ -222,6 +235,16 @@ void qr_pdf_close(qr_pdf *p)
     free(p->mem);
     free(p->path);
     free(p);
+}
+
+void qr_pdf_drop_document(qr_pdf *p)
+{
+    if (!p)
+        return;
+    if (p->q)
+        qpdf_cleanup(&p->q);
+    free(p->mem);
+    p->mem = NULL;
 }
 
 const qr_pdf_info *qr_pdf_info_get(const qr_pdf *p)
