@@ -9,7 +9,7 @@ set -euo pipefail
 
 build_pkgs=(build-essential cmake pkg-config
     libzip-dev libxml2-dev libvips-dev libjansson-dev zlib1g-dev libjpeg62-turbo-dev libsodium-dev
-    libcmocka-dev libhiredis-dev libmicrohttpd-dev libcurl4-openssl-dev libqpdf-dev)
+    libcmocka-dev libhiredis-dev libmicrohttpd-dev libcurl4-openssl-dev libqpdf-dev libsystemd-dev)
 test_pkgs=(zip unzip epubcheck default-jre-headless python3 clang libclang-rt-dev redis-server
     qpdf poppler-utils python3-botocore iproute2)
 bench_pkgs=(calibre imagemagick time libvips-tools procps pdftk-java c++-annotations-pdf texlive-pstricks-doc)

@@ -239,4 +239,10 @@ int qr_epub_deobfuscate(const qr_epub *e, qr_obfuscation alg, uint8_t *data, siz
 bool qr_media_is_image(const char *media_type);
 bool qr_media_is_font(const char *media_type);
 
+/*
+ * The versions of the libzip and libxml2 loaded at run time ("1.7.3",
+ * "2.9.14"), into the caller's buffers of `n` bytes each.
+ */
+void qr_epub_library_versions(char *libzip, char *libxml2, size_t n);
+
 #endif

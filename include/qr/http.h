@@ -207,4 +207,7 @@ int qr_http_fetch_file(const qr_http_opts *opts, const char *url, const char *pa
  */
 char *qr_http_redact_url(const char *url);
 
+/* The version of the libcurl loaded at run time ("7.88.1"). */
+const char *qr_http_library_version(void);
+
 #endif

@@ -48,4 +48,7 @@ void qr_httpd_stop(qr_httpd *h);
 /* Sets `resp` to `status` with a copy of `text` as a text/plain body. */
 void qr_httpd_text(qr_httpd_response *resp, unsigned status, const char *text);
 
+/* The version of the libmicrohttpd loaded at run time ("0.9.75"). */
+const char *qr_httpd_library_version(void);
+
 #endif

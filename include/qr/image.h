@@ -71,4 +71,7 @@ int qr_image_probe(qr_image_info *out, const uint8_t *in, size_t in_len, qr_erro
 int qr_image_global_init(const char *argv0, qr_error *err) QR_WUR;
 void qr_image_global_shutdown(void);
 
+/* The version of the libvips loaded at run time ("8.14.1"). */
+const char *qr_image_library_version(void);
+
 #endif

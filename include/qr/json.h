@@ -20,4 +20,7 @@ json_t *qr_json_string(const char *s);
 /* qr_json_string(s), or JSON null when `s` is NULL. */
 json_t *qr_json_string_or_null(const char *s);
 
+/* The version of the jansson loaded at run time ("2.14"). */
+const char *qr_json_library_version(void);
+
 #endif

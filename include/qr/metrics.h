@@ -59,6 +59,15 @@ void qr_metrics_set_depths(qr_metrics *a, const char *const *queues, const long 
                            size_t n);
 
 /*
+ * The labels of quire_build_info (`quire_build_info{version="...",...} 1`):
+ * names must be Prometheus label names; both arrays copied. A later call
+ * replaces them; more than QR_METRICS_MAX_INFO pairs are cut.
+ */
+void qr_metrics_set_info(qr_metrics *a, const char *const *names, const char *const *values,
+                         size_t n);
+#define QR_METRICS_MAX_INFO 16
+
+/*
  * Renders the /metrics body at monotonic time `now` (seconds, as qr_now). The caller frees *out
  * with free(). Errors: out-of-memory.
  */

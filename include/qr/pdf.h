@@ -158,4 +158,7 @@ int qr_pdf_split(const char *in_path, const qr_pdf_range *ranges, size_t n,
 int qr_pdf_merge(const char *const *in_paths, size_t n, const char *out_path,
                  const qr_limits *limits, qr_error *err) QR_WUR;
 
+/* The version of the libqpdf loaded at run time ("11.3.0"). */
+const char *qr_pdf_library_version(void);
+
 #endif

@@ -111,6 +111,14 @@ int qr_resque_ping(qr_resque *r, qr_error *err) QR_WUR;
 int qr_resque_register(qr_resque *r, qr_error *err) QR_WUR;
 
 /*
+ * SET <ns>:quire:worker:<id>:info to `json` (what this worker runs: quire's
+ * version and commit, its libraries; qr/buildinfo.h), beside Resque's own
+ * registration keys, which Resque's tools leave alone. Removed with the
+ * worker's other keys (unregister, sweep). Requires qr_resque_set_worker.
+ */
+int qr_resque_set_info(qr_resque *r, const char *json, qr_error *err) QR_WUR;
+
+/*
  * Lets the next command try to reconnect at once, ignoring the reconnect
  * backoff: for one last attempt before the worker stops.
  */
@@ -123,7 +131,8 @@ int qr_resque_heartbeat(qr_resque *r, qr_error *err) QR_WUR;
  * Unregisters like Resque's unregister_worker: first returns anything left in
  * this worker's processing lists to the head of its queue (without counting
  * an attempt), then SREM workers, DEL worker:<id>, worker:<id>:started,
- * HDEL the heartbeat, DEL stat:processed:<id> and stat:failed:<id>.
+ * HDEL the heartbeat, DEL stat:processed:<id>, stat:failed:<id> and quire's
+ * quire:worker:<id>:info.
  */
 int qr_resque_unregister(qr_resque *r, qr_error *err) QR_WUR;
 
@@ -272,5 +281,11 @@ int qr_resque_failure_remove(qr_resque *r, long long index, qr_error *err) QR_WU
  */
 int qr_resque_host_heartbeat(long long *age_s, size_t *nworkers, qr_resque *r, const char *host,
                              qr_error *err) QR_WUR;
+
+/*
+ * The hiredis loaded at run time, which has no version call: the version in
+ * its file name ("0.14" from libhiredis.so.0.14), or "unknown".
+ */
+void qr_resque_library_version(char *out, size_t n);
 
 #endif

@@ -72,6 +72,9 @@ typedef struct qr_worker_opts {
     const qr_remote_opts *remote; /* s3:// and https:// sources, S3 stores; NULL: local only */
     const qr_callback_opts *callback; /* job callbacks; NULL: defaults (a job with a
                                          callback_url then fails: no secret) */
+    bool notify_systemd; /* this process is its systemd unit's main process: sd_notify READY,
+                            STATUS, STOPPING and stop-timeout extensions (no-op outside
+                            systemd); with --slots only the supervisor does */
 } qr_worker_opts;
 
 #define QR_WORKER_OPTS_INIT                                                                        \

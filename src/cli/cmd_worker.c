@@ -420,6 +420,7 @@ int qr_cmd_worker(int argc, char **argv)
                "(docs/operations/callbacks.md)");
     install_signals();
     wo.title = title_area(argc, argv, &wo.title_cap);
+    wo.notify_systemd = true;
     if (qr_worker_run_slots(&wo, (unsigned)slots, &worker_signals, &err) < 0)
         rc = qr_cli_fail(&err);
 out:

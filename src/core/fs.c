@@ -6,6 +6,7 @@
 #include <fcntl.h>
 #include <ftw.h>
 #include <limits.h>
+#include <link.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -180,4 +181,36 @@ uint64_t qr_fs_peak_rss(void)
     if (getrusage(RUSAGE_SELF, &ru) != 0)
         return 0;
     return (uint64_t)ru.ru_maxrss * 1024u;
+}
+
+typedef struct lib_search {
+    const char *prefix;
+    char *out;
+    size_t n;
+    bool found;
+} lib_search;
+
+static int find_lib(struct dl_phdr_info *info, size_t size, void *ud)
+{
+    (void)size;
+    lib_search *s = ud;
+    if (!info->dlpi_name || !info->dlpi_name[0])
+        return 0;
+    char real[PATH_MAX];
+    const char *path = realpath(info->dlpi_name, real) ? real : info->dlpi_name;
+    const char *base = strrchr(path, '/') ? strrchr(path, '/') + 1 : path;
+    if (strncmp(base, s->prefix, strlen(s->prefix)) != 0)
+        return 0;
+    snprintf(s->out, s->n, "%s", base);
+    s->found = true;
+    return 1;
+}
+
+bool qr_fs_loaded_library(char *out, size_t n, const char *prefix)
+{
+    lib_search s = {.prefix = prefix, .out = out, .n = n, .found = false};
+    if (n)
+        out[0] = '\0';
+    dl_iterate_phdr(find_lib, &s);
+    return s.found;
 }

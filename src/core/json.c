@@ -68,3 +68,8 @@ json_t *qr_json_string_or_null(const char *s)
 {
     return s ? qr_json_string(s) : json_null();
 }
+
+const char *qr_json_library_version(void)
+{
+    return jansson_version_str();
+}

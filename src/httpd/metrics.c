@@ -30,6 +30,9 @@ struct qr_metrics {
     size_t nqueues;
     char *queues[QR_METRICS_MAX_QUEUES];
     long long depths[QR_METRICS_MAX_QUEUES];
+    size_t ninfo;
+    char *info_names[QR_METRICS_MAX_INFO];
+    char *info_values[QR_METRICS_MAX_INFO];
 };
 
 static const char *const outcome_names[3] = {"succeeded", "failed", "requeued"};
@@ -58,10 +61,40 @@ static void clear_queues(qr_metrics *a)
     a->nqueues = 0;
 }
 
+static void clear_info(qr_metrics *a)
+{
+    for (size_t i = 0; i < a->ninfo; i++) {
+        free(a->info_names[i]);
+        free(a->info_values[i]);
+    }
+    a->ninfo = 0;
+}
+
+void qr_metrics_set_info(qr_metrics *a, const char *const *names, const char *const *values,
+                         size_t n)
+{
+    if (!a)
+        return;
+    pthread_mutex_lock(&a->mu);
+    clear_info(a);
+    for (size_t i = 0; i < n && a->ninfo < QR_METRICS_MAX_INFO; i++) {
+        char *k = strdup(names[i]), *v = strdup(values[i] ? values[i] : "");
+        if (!k || !v) {
+            free(k);
+            free(v);
+            break; /* fewer labels rather than no metrics */
+        }
+        a->info_names[a->ninfo] = k;
+        a->info_values[a->ninfo++] = v;
+    }
+    pthread_mutex_unlock(&a->mu);
+}
+
 void qr_metrics_free(qr_metrics *a)
 {
     if (!a)
         return;
+    clear_info(a);
     clear_queues(a);
     pthread_mutex_destroy(&a->mu);
     free(a);
@@ -165,6 +198,22 @@ static int render(qr_buf *b, const qr_metrics *a, double now, qr_error *err)
             rc = append_label(b, a->queues[i], err);
         if (rc == 0)
             rc = qr_buf_appendf(b, err, "\"} %lld\n", a->depths[i]);
+    }
+    if (rc == 0 && a->ninfo > 0) {
+        rc = qr_buf_appendf(b, err,
+                            "# HELP quire_build_info quire's version and commit and the versions "
+                            "of the libraries it loaded.\n"
+                            "# TYPE quire_build_info gauge\n"
+                            "quire_build_info{");
+        for (size_t i = 0; rc == 0 && i < a->ninfo; i++) {
+            rc = qr_buf_appendf(b, err, "%s%s=\"", i ? "," : "", a->info_names[i]);
+            if (rc == 0)
+                rc = append_label(b, a->info_values[i], err);
+            if (rc == 0)
+                rc = qr_buf_appendf(b, err, "\"");
+        }
+        if (rc == 0)
+            rc = qr_buf_appendf(b, err, "} 1\n");
     }
     if (rc == 0 && a->last_heartbeat > 0)
         rc = qr_buf_appendf(b, err,

@@ -119,3 +119,8 @@ void qr_httpd_stop(qr_httpd *h)
         MHD_stop_daemon(h->daemon);
     free(h);
 }
+
+const char *qr_httpd_library_version(void)
+{
+    return MHD_get_version();
+}

@@ -726,3 +726,9 @@ out:
     free(url);
     return rc;
 }
+
+const char *qr_http_library_version(void)
+{
+    const curl_version_info_data *v = curl_version_info(CURLVERSION_NOW);
+    return v && v->version ? v->version : "unknown";
+}

@@ -9,6 +9,10 @@
 #include <string.h>
 #include <strings.h>
 
+#include <stdio.h>
+
+#include <libxml/parser.h>
+
 #include "parse/epub_internal.h"
 #include "qr/fs.h"
 #include "qr/log.h"
@@ -630,4 +634,12 @@ bool qr_media_is_font(const char *media_type)
         if (media_eq(media_type, fonts[i]))
             return true;
     return false;
+}
+
+void qr_epub_library_versions(char *libzip, char *libxml2, size_t n)
+{
+    snprintf(libzip, n, "%s", zip_libzip_version());
+    /* libxml2 says "21004" for 2.10.4. */
+    long v = strtol(xmlParserVersion, NULL, 10);
+    snprintf(libxml2, n, "%ld.%ld.%ld", v / 10000, (v / 100) % 100, v % 100);
 }

@@ -258,3 +258,8 @@ out:
     free(tmp);
     return rc;
 }
+
+const char *qr_pdf_library_version(void)
+{
+    return qpdf_get_qpdf_version();
+}

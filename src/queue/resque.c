@@ -15,6 +15,7 @@
 #include <jansson.h>
 
 #include "qr/clock.h"
+#include "qr/fs.h"
 #include "qr/payload.h"
 
 #define STAGE QR_RESQUE_STAGE
@@ -387,9 +388,23 @@ int qr_resque_register(qr_resque *r, qr_error *err)
     return qr_resque__cmdv(r, err, 3, set);
 }
 
+int qr_resque_set_info(qr_resque *r, const char *json, qr_error *err)
+{
+    char key[QR_RESQUE_MAX_KEY];
+    int rc;
+    if (!r->id)
+        return qr_error_set(err, QR_ERR_INVALID_ARGUMENT, STAGE,
+                            "no worker identity (call qr_resque_set_worker)");
+    if ((rc = qr_resque__key(key, r, err, "quire:worker:%s:info", r->id)) < 0)
+        return rc;
+    const char *set[] = {"SET", key, json};
+    return qr_resque__cmdv(r, err, 3, set);
+}
+
 int qr_resque__forget_worker(qr_resque *r, const char *wid, qr_error *err)
 {
     char k1[QR_RESQUE_MAX_KEY], k2[QR_RESQUE_MAX_KEY], k3[QR_RESQUE_MAX_KEY], k4[QR_RESQUE_MAX_KEY];
+    char k5[QR_RESQUE_MAX_KEY];
     int rc;
     if ((rc = qr_resque__key(k1, r, err, "workers")) < 0)
         return rc;
@@ -399,10 +414,11 @@ int qr_resque__forget_worker(qr_resque *r, const char *wid, qr_error *err)
     if ((rc = qr_resque__key(k1, r, err, "worker:%s", wid)) < 0 ||
         (rc = qr_resque__key(k2, r, err, "worker:%s:started", wid)) < 0 ||
         (rc = qr_resque__key(k3, r, err, "stat:processed:%s", wid)) < 0 ||
-        (rc = qr_resque__key(k4, r, err, "stat:failed:%s", wid)) < 0)
+        (rc = qr_resque__key(k4, r, err, "stat:failed:%s", wid)) < 0 ||
+        (rc = qr_resque__key(k5, r, err, "quire:worker:%s:info", wid)) < 0)
         return rc;
-    const char *del[] = {"DEL", k1, k2, k3, k4};
-    if ((rc = qr_resque__cmdv(r, err, 5, del)) < 0 ||
+    const char *del[] = {"DEL", k1, k2, k3, k4, k5};
+    if ((rc = qr_resque__cmdv(r, err, 6, del)) < 0 ||
         (rc = qr_resque__key(k1, r, err, "workers:heartbeat")) < 0)
         return rc;
     const char *hdel[] = {"HDEL", k1, wid};
@@ -743,4 +759,13 @@ int qr_resque_opts_parse_url(qr_resque_opts *opts, char **buf, const char *url, 
     if (p[0])
         opts->host = p;
     return 0;
+}
+
+void qr_resque_library_version(char *out, size_t n)
+{
+    char file[256];
+    const char *v = NULL;
+    if (qr_fs_loaded_library(file, sizeof(file), "libhiredis.so"))
+        v = strstr(file, ".so.") ? strstr(file, ".so.") + 4 : NULL;
+    snprintf(out, n, "%s", v && *v ? v : "unknown");
 }

@@ -128,6 +128,26 @@ static int worker_heartbeat(json_t *w, qr_resque *r, const char *id, time_t now,
     return rc;
 }
 
+/* quire's info key beside the registration: the parsed JSON, or null (not a quire worker). */
+static int worker_info(json_t *w, qr_resque *r, const char *id, qr_error *err)
+{
+    char key[QR_RESQUE_MAX_KEY];
+    redisReply *rep = NULL;
+    int rc;
+    if ((rc = qr_resque__key(key, r, err, "quire:worker:%s:info", id)) < 0)
+        return rc;
+    const char *argv[] = {"GET", key};
+    if ((rc = qr_resque__cmd(&rep, r, 2, argv, NULL, err)) < 0)
+        return rc;
+    json_t *info = rep->type == REDIS_REPLY_STRING ? json_loadb(rep->str, rep->len, 0, NULL) : NULL;
+    freeReplyObject(rep);
+    if (!json_is_object(info)) {
+        json_decref(info);
+        info = json_null();
+    }
+    return qr_resque__json_set(w, "info", info, err);
+}
+
 static int status_workers(json_t *snap, qr_resque *r, time_t now, qr_error *err)
 {
     char key[QR_RESQUE_MAX_KEY];
@@ -153,7 +173,8 @@ static int status_workers(json_t *snap, qr_resque *r, time_t now, qr_error *err)
             (rc = get_json_str(&started, r, err, key)) < 0 ||
             (rc = qr_resque__json_set(w, "started", started, err)) < 0 ||
             (rc = worker_heartbeat(w, r, ids[i], now, err)) < 0 ||
-            (rc = worker_job(w, r, ids[i], now, err)) < 0)
+            (rc = worker_job(w, r, ids[i], now, err)) < 0 ||
+            (rc = worker_info(w, r, ids[i], err)) < 0)
             goto out;
     }
 out:

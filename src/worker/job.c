@@ -113,6 +113,9 @@ static void supervise(qr_worker *w, pid_t pid, int fd, qr_worker_outcome *oc)
             now_why = KILL_TIMEOUT;
         if (w->sig->drain && drain_deadline == 0)
             drain_deadline = now + w->drain_timeout_s;
+        /* A drain waits for this job: systemd's stop timeout must not end it first. */
+        if (drain_deadline > 0 && now <= drain_deadline)
+            qr_worker__sd_extend(w->o->notify_systemd, &w->next_extend, now);
         if (!now_why && drain_deadline > 0 && now > drain_deadline)
             now_why = KILL_DRAIN;
         if (w->sig->kill_child) {

@@ -9,6 +9,7 @@
 #include <string.h>
 #include <sys/prctl.h>
 #include <sys/wait.h>
+#include <unistd.h>
 
 #include "qr/clock.h"
 #include "qr/log.h"
@@ -42,6 +43,8 @@ void qr_worker__title(const qr_worker *w, const char *fmt, ...)
     /* prctl's name is 15 bytes: enough for "resque-<version>", the prefix Ruby's pruner greps for.
      */
     prctl(PR_SET_NAME, "resque-" QR_VERSION, 0, 0, 0);
+    /* The same words are the unit's status line; children keep quiet. */
+    qr_worker__sd(w->o->notify_systemd && getpid() == w->parent_pid, "STATUS=%s", what);
     if (!w->o->title || w->o->title_cap < 2)
         return;
     /*
@@ -67,6 +70,10 @@ void qr_worker__reap_notifiers(qr_worker *w, bool wait_all)
 void qr_worker__tick(qr_worker *w)
 {
     qr_worker__reap_notifiers(w, false);
+    if (qr_worker__stopping(w) && !w->told_stopping) {
+        w->told_stopping = true;
+        qr_worker__sd(w->o->notify_systemd, "STOPPING=1");
+    }
     double now = qr_now();
     qr_error err = QR_ERROR_INIT;
     if (now >= w->next_heartbeat) {

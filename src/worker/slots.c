@@ -38,8 +38,11 @@ static pid_t start_slot(const qr_worker_opts *o, qr_worker_signals *sig, unsigne
         return pid;
     if (dead > 0)
         qr_worker__reap_slot(o, (long)dead);
+    /* The supervisor is the unit's main process: a slot never talks to systemd. */
+    qr_worker_opts so = *o;
+    so.notify_systemd = false;
     qr_error e = QR_ERROR_INIT;
-    int rc = qr_worker_run(o, sig, &e);
+    int rc = qr_worker_run(&so, sig, &e);
     if (rc < 0)
         qr_log(QR_LOG_ERROR, "worker", "slot %u: %s: %s", index, e.id ? e.id : "internal", e.msg);
     _exit(rc < 0 ? 1 : 0);
@@ -81,15 +84,22 @@ int qr_worker_run_slots(const qr_worker_opts *o, unsigned n, qr_worker_signals *
         snprintf(o->title, o->title_cap, "%s", title);
     }
     qr_log(QR_LOG_INFO, "worker", "supervising %u slots", n);
+    qr_worker__sd(o->notify_systemd, "READY=1\nSTATUS=Supervising %u slots", n);
+    double next_extend = 0;
     for (;;) {
         if (sig->drain && !drained) {
             drained = true;
             signal_all(s, n, SIGTERM);
+            qr_worker__sd(o->notify_systemd, "STOPPING=1\nSTATUS=Draining %u slots", n);
         }
         if (sig->quit && !quitting) {
             quitting = true;
             signal_all(s, n, SIGQUIT);
+            qr_worker__sd(o->notify_systemd, "STOPPING=1\nSTATUS=Finishing the jobs in hand");
         }
+        /* The slots bound their own drain; meanwhile systemd waits for them. */
+        if (drained || quitting)
+            qr_worker__sd_extend(o->notify_systemd, &next_extend, qr_now());
         if (sig->kill_child) {
             sig->kill_child = 0;
             signal_all(s, n, SIGUSR1);

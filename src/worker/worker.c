@@ -9,6 +9,10 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <jansson.h>
+#include <stdlib.h>
+
+#include "qr/buildinfo.h"
 #include "qr/clock.h"
 #include "qr/fs.h"
 #include "qr/log.h"
@@ -23,6 +27,44 @@ static void backoff(qr_worker *w)
     if (s > w->interval_s)
         s = w->interval_s;
     qr_worker__sleep(w, s);
+}
+
+/*
+ * What this worker runs, beside its registration: quire's version and commit
+ * and the library versions (qr/buildinfo.h), so `quire status` shows which
+ * instance runs an old library.
+ */
+static int publish_info(qr_worker *w, qr_error *err)
+{
+    qr_buildinfo bi;
+    qr_buildinfo_get(&bi);
+    json_t *o = qr_buildinfo_json(&bi);
+    char *s = NULL;
+    int rc = 0;
+    if (o && json_object_set_new(o, "pid", json_integer((json_int_t)getpid())) == 0)
+        s = json_dumps(o, JSON_COMPACT);
+    if (!s)
+        rc = qr_error_set(err, QR_ERR_OUT_OF_MEMORY, "worker", "out of memory");
+    else
+        rc = qr_resque_set_info(w->r, s, err);
+    free(s);
+    json_decref(o);
+    return rc;
+}
+
+/* quire_build_info on /metrics: version, commit and one label per library. */
+static void set_build_info(qr_metrics *m)
+{
+    qr_buildinfo bi;
+    qr_buildinfo_get(&bi);
+    const char *names[2 + QR_BUILDINFO_MAX_LIBS] = {"version", "commit"};
+    const char *values[2 + QR_BUILDINFO_MAX_LIBS] = {bi.version, bi.commit};
+    size_t n = 2;
+    for (size_t i = 0; i < bi.nlibs; i++, n++) {
+        names[n] = bi.libs[i].name;
+        values[n] = bi.libs[i].version;
+    }
+    qr_metrics_set_info(m, names, values, n);
 }
 
 /* Recover own leftovers, sweep, register: retried until Redis answers or a stop is asked. */
@@ -41,6 +83,8 @@ static int start_up(qr_worker *w)
             rc = qr_resque_sweep(NULL, w->r, w->prune_after_s, w->max_attempts, &err);
         if (rc == 0)
             rc = qr_resque_register(w->r, &err);
+        if (rc == 0)
+            rc = publish_info(w, &err);
         if (rc == 0)
             return 0;
         qr_log(QR_LOG_WARN, "worker", "start-up: %s: %s; retrying", err.id, err.msg);
@@ -260,6 +304,7 @@ int qr_worker_run(const qr_worker_opts *o, qr_worker_signals *sig, qr_error *err
             w.metrics = NULL;
         } else {
             qr_log(QR_LOG_INFO, "worker", "admin endpoint on http://%s/", o->admin_listen);
+            set_build_info(w.metrics);
         }
     }
     qr_worker__title(&w, "Starting");
@@ -271,6 +316,7 @@ int qr_worker_run(const qr_worker_opts *o, qr_worker_signals *sig, qr_error *err
     w.next_sweep = qr_now() + w.sweep_s;
     qr_metrics_set_registered(w.metrics, true);
     qr_log(QR_LOG_INFO, "worker", "registered as %s", qr_resque_worker_id(w.r));
+    qr_worker__sd(o->notify_systemd, "READY=1\nSTATUS=Registered as %s", qr_resque_worker_id(w.r));
     while (!qr_worker__stopping(&w)) {
         bool idle = true;
         qr_worker__tick(&w);

@@ -27,6 +27,8 @@ typedef struct qr_worker {
     long prune_after_s;
     unsigned max_attempts;
     pid_t parent_pid;    /* this worker's pid, for children to notice an orphaning */
+    bool told_stopping;  /* systemd has been told STOPPING=1 */
+    double next_extend;  /* when the next stop-timeout extension is due (monotonic) */
     qr_metrics *metrics; /* /healthz and /metrics state; NULL when the endpoint is off */
     qr_httpd *httpd;     /* the endpoint serving it; NULL when off */
     /* Children delivering the failure callback of a job the parent ended (reaped by tick). */
@@ -115,6 +117,20 @@ bool qr_worker__stopping(const qr_worker *w);
  * (qr_resque_unregister). Failures are logged; a later sweep finishes the job.
  */
 void qr_worker__reap_slot(const qr_worker_opts *o, long pid);
+
+/* ---- systemd (sdnotify.c) ---- */
+
+/*
+ * Sends one sd_notify message ("READY=1\nSTATUS=...") when `enabled` (the
+ * unit's main process); does nothing otherwise or outside systemd.
+ */
+void qr_worker__sd(bool enabled, const char *fmt, ...) QR_PRINTF(2, 3);
+/*
+ * While a stop waits for work to finish: pushes systemd's stop timeout a
+ * little further ahead, at most once per renewal period (*next, monotonic
+ * seconds, starts at 0).
+ */
+void qr_worker__sd_extend(bool enabled, double *next, double now);
 
 /* ---- one job (job.c, child.c) ---- */
 
