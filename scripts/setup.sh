@@ -5,6 +5,7 @@
 #   scripts/setup.sh --bench    also the tools the benchmarks compare against
 #   scripts/setup.sh --image    also podman/debootstrap for the container image test
 #   scripts/setup.sh --lint     also the linters scripts/lint.sh runs (node/npm if absent)
+#   scripts/setup.sh --package  also what scripts/package.sh needs (debhelper, lintian)
 set -euo pipefail
 
 build_pkgs=(build-essential cmake pkg-config
@@ -14,7 +15,9 @@ test_pkgs=(zip unzip epubcheck default-jre-headless python3 clang libclang-rt-de
     qpdf poppler-utils python3-botocore iproute2)
 bench_pkgs=(calibre imagemagick time libvips-tools procps pdftk-java c++-annotations-pdf texlive-pstricks-doc)
 image_pkgs=(podman debootstrap runc uidmap slirp4netns fuse-overlayfs)
-lint_pkgs=(yamllint shellcheck)
+lint_pkgs=(yamllint shellcheck ruby rubocop)
+# The Debian package (scripts/package.sh) and the cookbook converge tests.
+package_pkgs=(debhelper dpkg-dev lintian fakeroot file)
 # Node (the manifest's ajv validation and the linters) may come from elsewhere
 # (NodeSource); only ask Debian for it when absent.
 command -v npm >/dev/null 2>&1 || test_pkgs+=(nodejs npm)
@@ -25,7 +28,8 @@ for arg in "$@"; do
     --bench) want+=("${bench_pkgs[@]}") ;;
     --image) want+=("${image_pkgs[@]}") ;;
     --lint) want+=("${lint_pkgs[@]}") ;;
-    --all) want+=("${bench_pkgs[@]}" "${image_pkgs[@]}" "${lint_pkgs[@]}") ;;
+    --package) want+=("${package_pkgs[@]}") ;;
+    --all) want+=("${bench_pkgs[@]}" "${image_pkgs[@]}" "${lint_pkgs[@]}" "${package_pkgs[@]}") ;;
     *) echo "setup.sh: unknown option $arg" >&2; exit 2 ;;
     esac
 done
