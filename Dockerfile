@@ -14,11 +14,13 @@ RUN apt-get update \
         build-essential cmake pkg-config \
         libzip-dev libxml2-dev libvips-dev libjansson-dev zlib1g-dev \
         libjpeg62-turbo-dev libsodium-dev libcmocka-dev libhiredis-dev libmicrohttpd-dev \
-        libcurl4-openssl-dev libqpdf-dev \
+        libcurl4-openssl-dev libqpdf-dev libsystemd-dev \
     && rm -rf /var/lib/apt/lists/*
 WORKDIR /src
 COPY . .
+ARG REVISION=unknown
 RUN cmake -S /src -B /build -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCMAKE_INSTALL_PREFIX=/usr/local \
+        -DQR_COMMIT="${REVISION}" \
         -DQR_WERROR=ON -DQR_BUILD_TESTS=ON -DQR_STANDALONE_FUZZERS=ON \
     && cmake --build /build -j "$(nproc)"
 # The corpus is not in the image: corpus tests skip, as do integration tests
@@ -43,7 +45,7 @@ ENV DEBIAN_FRONTEND=noninteractive
 RUN apt-get update \
     && apt-get install -y --no-install-recommends \
         libvips42t64 libzip5 libxml2 libjansson4 libjpeg62-turbo libsodium23 zlib1g libhiredis1.1.0 libmicrohttpd12t64 \
-        libcurl4t64 libqpdf30 \
+        libcurl4t64 libqpdf30 libsystemd0 \
         tini ca-certificates \
     && rm -rf /var/lib/apt/lists/* /var/cache/apt/archives/*.deb /var/log/apt /var/log/dpkg.log \
     && useradd --uid 10001 --user-group --no-log-init --create-home --home-dir /var/lib/quire \

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Lints what the compiler does not see: GitHub workflows (action-validator
-# schema check + yamllint), the Dockerfile (dockerfile-utils) and the shell
-# scripts (shellcheck). Prints PASS/FAIL per file and exits 1 on any finding.
+# schema check + yamllint), the Dockerfile (dockerfile-utils), the layering
+# of the C sources (scripts/check-layers.py) and the shell scripts
+# (shellcheck), and the Chef cookbooks (scripts/lint-cookbook.sh). Prints PASS/FAIL per file and exits 1 on any finding.
 #   scripts/lint.sh [--root DIR] [--no-install]
 # --root DIR    lint the files under DIR instead of this checkout (the tools
 #               and .yamllint still come from this checkout); used by
@@ -25,6 +26,7 @@ bin="$tools/node_modules/.bin"
 missing_apt=()
 command -v yamllint >/dev/null || missing_apt+=(yamllint)
 command -v shellcheck >/dev/null || missing_apt+=(shellcheck)
+command -v rubocop >/dev/null || missing_apt+=(rubocop)
 need_npm=0
 # npm ci again whenever the lockfile changed since the last install.
 if [ ! -x "$bin/action-validator" ] || [ ! -x "$bin/dockerfile-utils" ] ||
@@ -78,6 +80,15 @@ fi
 if [ -f Dockerfile ]; then
     # dockerfile-utils prints diagnostics but only errors change its status.
     check "dockerfile-utils Dockerfile" "$bin/dockerfile-utils" lint Dockerfile
+fi
+if [ -d src ] && [ -d include/qr ]; then
+    # The layer table in docs/architecture.md against every #include.
+    check "layers (docs/architecture.md)" python3 "$self/scripts/check-layers.py" "$root"
+fi
+if [ -d cookbooks ]; then
+    for cb in cookbooks/*/; do
+        check "cookbook ${cb%/}" "$self/scripts/lint-cookbook.sh" "$root/$cb"
+    done
 fi
 scripts=(scripts/*.sh tests/integration/*.sh)
 [ -f .ci/run ] && scripts+=(.ci/run)

@@ -5,6 +5,7 @@
 #   scripts/setup.sh --bench    also the tools the benchmarks compare against
 #   scripts/setup.sh --image    also podman/debootstrap for the container image test
 #   scripts/setup.sh --lint     also the linters scripts/lint.sh runs (node/npm if absent)
+#   scripts/setup.sh --package  also what scripts/package.sh needs (debhelper, lintian)
 # Always, after the packages: checks that cfn-lint 1.x is in the python3 first on
 # PATH (pip-installs it if not) and installs cfn-guard from
 # autoscale/tools/package-lock.json, for the fleet template's test.
@@ -12,12 +13,14 @@ set -euo pipefail
 
 build_pkgs=(build-essential cmake pkg-config
     libzip-dev libxml2-dev libvips-dev libjansson-dev zlib1g-dev libjpeg62-turbo-dev libsodium-dev
-    libcmocka-dev libhiredis-dev libmicrohttpd-dev libcurl4-openssl-dev libqpdf-dev)
+    libcmocka-dev libhiredis-dev libmicrohttpd-dev libcurl4-openssl-dev libqpdf-dev libsystemd-dev)
 test_pkgs=(zip unzip epubcheck default-jre-headless python3 clang libclang-rt-dev redis-server
     qpdf poppler-utils python3-botocore iproute2 python3-yaml yamllint)
 bench_pkgs=(calibre imagemagick time libvips-tools procps pdftk-java c++-annotations-pdf texlive-pstricks-doc)
 image_pkgs=(podman debootstrap runc uidmap slirp4netns fuse-overlayfs)
-lint_pkgs=(yamllint shellcheck)
+lint_pkgs=(yamllint shellcheck ruby rubocop)
+# The Debian package (scripts/package.sh) and the cookbook converge tests.
+package_pkgs=(debhelper dpkg-dev lintian fakeroot file)
 # Node (the manifest's ajv validation and the linters) may come from elsewhere
 # (NodeSource); only ask Debian for it when absent.
 command -v npm >/dev/null 2>&1 || test_pkgs+=(nodejs npm)
@@ -28,7 +31,8 @@ for arg in "$@"; do
     --bench) want+=("${bench_pkgs[@]}") ;;
     --image) want+=("${image_pkgs[@]}") ;;
     --lint) want+=("${lint_pkgs[@]}") ;;
-    --all) want+=("${bench_pkgs[@]}" "${image_pkgs[@]}" "${lint_pkgs[@]}") ;;
+    --package) want+=("${package_pkgs[@]}") ;;
+    --all) want+=("${bench_pkgs[@]}" "${image_pkgs[@]}" "${lint_pkgs[@]}" "${package_pkgs[@]}") ;;
     *) echo "setup.sh: unknown option $arg" >&2; exit 2 ;;
     esac
 done

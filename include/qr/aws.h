@@ -33,7 +33,8 @@ typedef struct qr_aws_creds {
 
 #define QR_AWS_CREDS_INIT                                                                          \
     {                                                                                              \
-        NULL, NULL, NULL, 0, NULL                                                                  \
+        .access_key_id = NULL, .secret_access_key = NULL, .session_token = NULL, .expiration = 0,  \
+        .source = NULL                                                                             \
     }
 
 /* Wipes and frees the strings; `c` becomes QR_AWS_CREDS_INIT. NULL-safe. */
@@ -95,7 +96,8 @@ typedef struct qr_aws_provider_opts {
 
 #define QR_AWS_PROVIDER_OPTS_INIT                                                                  \
     {                                                                                              \
-        0, 0, 0, 0                                                                                 \
+        .refresh_window_s = 0, .metadata_connect_timeout_s = 0, .metadata_timeout_s = 0,           \
+        .metadata_attempts = 0                                                                     \
     }
 
 /*
@@ -146,7 +148,7 @@ typedef struct qr_aws_sigv4 {
 
 #define QR_AWS_SIGV4_INIT                                                                          \
     {                                                                                              \
-        {0}, NULL, NULL, NULL                                                                      \
+        .amz_date = {0}, .authorization = NULL, .canonical_request = NULL, .string_to_sign = NULL  \
     }
 
 /*

@@ -17,7 +17,10 @@ typedef struct qr_buf {
     size_t max; /* hard cap on len */
 } qr_buf;
 
-#define QR_BUF_INIT(maxlen) {NULL, 0, 0, (maxlen)}
+#define QR_BUF_INIT(maxlen)                                                                        \
+    {                                                                                              \
+        .data = NULL, .len = 0, .cap = 0, .max = (maxlen)                                          \
+    }
 
 void qr_buf_init(qr_buf *b, size_t max);
 /* Frees the storage and resets len/cap (max is kept). NULL-safe. */

@@ -7,6 +7,7 @@
 #define QR_CONFIG_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include "qr/error.h"
@@ -16,28 +17,27 @@
  * against these before anything is allocated; exceeding one is QR_ELIMIT.
  */
 typedef struct qr_limits {
-    uint64_t max_input_bytes;     /* size of the book file */
-    uint64_t max_entries;         /* ZIP entries */
-    uint64_t max_entry_bytes;     /* uncompressed size of one entry */
-    uint64_t max_total_bytes;     /* uncompressed size of all entries */
-    uint32_t max_ratio;           /* uncompressed/compressed, per entry and total */
-    uint64_t ratio_min_bytes;     /* entries smaller than this skip the ratio check */
-    uint64_t max_xml_bytes;       /* one XML document handed to the parser */
-    uint64_t max_image_pixels;    /* width*height an image may declare */
-    uint32_t max_path_bytes;      /* one entry name */
+    uint64_t max_input_bytes;  /* size of the book file */
+    uint64_t max_entries;      /* ZIP entries */
+    uint64_t max_entry_bytes;  /* uncompressed size of one entry */
+    uint64_t max_total_bytes;  /* uncompressed size of all entries */
+    uint32_t max_ratio;        /* uncompressed/compressed, per entry and total */
+    uint64_t ratio_min_bytes;  /* entries smaller than this skip the ratio check */
+    uint64_t max_xml_bytes;    /* one XML document handed to the parser */
+    uint64_t max_image_pixels; /* width*height an image may declare */
+    uint32_t max_path_bytes;   /* one entry name */
 } qr_limits;
 
 #define QR_LIMITS_INIT                                                                             \
     {                                                                                              \
-        (UINT64_C(4) << 30),   /* 4 GiB input */                                                   \
-            20000,             /* entries */                                                       \
-            (UINT64_C(1) << 30), /* 1 GiB per entry */                                             \
-            (UINT64_C(8) << 30), /* 8 GiB total */                                                 \
-            1000,              /* ratio 1000:1 */                                                  \
-            (UINT64_C(1) << 20), /* ratio checked from 1 MiB up */                                 \
-            (UINT64_C(64) << 20), /* 64 MiB per XML document */                                    \
-            (UINT64_C(200000000)), /* 200 Mpx */                                                   \
-            1024                                                                                   \
+        .max_input_bytes = UINT64_C(4) << 30,                           /* 4 GiB input */          \
+            .max_entries = 20000, .max_entry_bytes = UINT64_C(1) << 30, /* 1 GiB per entry */      \
+            .max_total_bytes = UINT64_C(8) << 30,                       /* 8 GiB in all */         \
+            .max_ratio = 1000,                                                                     \
+        .ratio_min_bytes = UINT64_C(1) << 20,        /* ratio checked from 1 MiB up */             \
+            .max_xml_bytes = UINT64_C(64) << 20,     /* 64 MiB per XML document */                 \
+            .max_image_pixels = UINT64_C(200000000), /* 200 Mpx */                                 \
+            .max_path_bytes = 1024                                                                 \
     }
 
 /* Fails with QR_EINVAL (id invalid-argument) naming the bad field. */
@@ -68,5 +68,24 @@ const qr_profile *qr_profile_get(const char *name);
 const qr_profile *qr_profile_by_id(qr_profile_id id);
 /* Comma-separated list of profile names, for help text. */
 const char *qr_profile_names(void);
+
+/* Progress: `done` of `total` units (images) finished; `item` names the last one. */
+typedef void (*qr_progress_fn)(void *ud, size_t done, size_t total, const char *item);
+
+/* What the EPUB and the PDF compressors both take (qr/compress.h, qr/pdf.h). */
+typedef struct qr_compress_opts {
+    const qr_profile *profile; /* NULL: tablet */
+    qr_limits limits;
+    int threads;             /* image workers; 0: one per online CPU */
+    const char *work_parent; /* where the per-job work directory goes; NULL: /tmp */
+    qr_progress_fn progress; /* may be NULL; called from worker threads, serialised */
+    void *progress_ud;
+} qr_compress_opts;
+
+#define QR_COMPRESS_OPTS_INIT                                                                      \
+    {                                                                                              \
+        .profile = NULL, .limits = QR_LIMITS_INIT, .threads = 0, .work_parent = NULL,              \
+        .progress = NULL, .progress_ud = NULL                                                      \
+    }
 
 #endif

@@ -109,4 +109,7 @@ int qr_crypt_verify(const uint8_t sig[64], const uint8_t pk[32], const uint8_t *
 /* SHA-256 of `data` as 64 lowercase hex characters plus NUL. */
 void qr_crypt_sha256_hex(char out[65], const uint8_t *data, size_t len);
 
+/* The version of the libsodium loaded at run time ("1.0.18"). */
+const char *qr_crypt_library_version(void);
+
 #endif

@@ -37,25 +37,25 @@ typedef enum qr_layout { QR_LAYOUT_REFLOWABLE = 0, QR_LAYOUT_FIXED = 1 } qr_layo
 
 /* One ZIP entry, in central-directory order. */
 typedef struct qr_epub_entry {
-    const char *name;      /* the name as stored (UTF-8, may hold '\' when repaired = false) */
-    const char *path;      /* normalised name: '/' separators */
-    uint64_t index;        /* libzip index */
-    uint64_t size;         /* uncompressed bytes (checked against limits) */
-    uint64_t comp_size;    /* compressed bytes */
-    uint16_t comp_method;  /* ZIP_CM_STORE (0) or ZIP_CM_DEFLATE (8), others are rejected */
+    const char *name;     /* the name as stored (UTF-8, may hold '\' when repaired = false) */
+    const char *path;     /* normalised name: '/' separators */
+    uint64_t index;       /* libzip index */
+    uint64_t size;        /* uncompressed bytes (checked against limits) */
+    uint64_t comp_size;   /* compressed bytes */
+    uint16_t comp_method; /* ZIP_CM_STORE (0) or ZIP_CM_DEFLATE (8), others are rejected */
     uint32_t crc;
-    uint32_t mtime;        /* DOS time as time_t */
-    int item;              /* index into the manifest items, or -1 */
-    qr_obfuscation obf;    /* from encryption.xml */
-    bool is_dir;           /* directory entry (ignored by the pipeline) */
-    bool is_duplicate;     /* a later entry with the same path exists; this one is shadowed */
+    uint32_t mtime;     /* DOS time as time_t */
+    int item;           /* index into the manifest items, or -1 */
+    qr_obfuscation obf; /* from encryption.xml */
+    bool is_dir;        /* directory entry (ignored by the pipeline) */
+    bool is_duplicate;  /* a later entry with the same path exists; this one is shadowed */
 } qr_epub_entry;
 
 /* One OPF manifest item. */
 typedef struct qr_epub_item {
     const char *id;
-    const char *href;       /* as written in the OPF */
-    const char *path;       /* resolved container path (decoded, normalised), NULL if unresolvable */
+    const char *href; /* as written in the OPF */
+    const char *path; /* resolved container path (decoded, normalised), NULL if unresolvable */
     const char *media_type; /* as declared ("" if none) */
     const char *properties; /* space-separated, "" if none */
     const char *fallback;   /* id or NULL */
@@ -65,7 +65,7 @@ typedef struct qr_epub_item {
 } qr_epub_item;
 
 typedef struct qr_epub_itemref {
-    int item;   /* index into items */
+    int item; /* index into items */
     bool linear;
     const char *properties; /* "" if none (page-spread-left, ...) */
 } qr_epub_itemref;
@@ -78,23 +78,24 @@ typedef struct qr_epub_navpoint {
 } qr_epub_navpoint;
 
 typedef struct qr_epub_info {
-    int version_major; /* 2 or 3 (from package@version; 0 if absent) */
+    uint64_t file_bytes; /* size of the input as opened (qr_epub_open; the buffer's length) */
+    int version_major;   /* 2 or 3 (from package@version; 0 if absent) */
     int version_minor;
     const char *version;           /* package@version as written, "" if absent */
     const char *opf_path;          /* container path of the OPF */
     const char *unique_identifier; /* the dc:identifier named by package@unique-identifier */
     const char *title;
-    const char *language;   /* "" if none */
-    const char *creator;    /* first dc:creator, "" if none */
-    const char *publisher;  /* "" if none */
-    const char *modified;   /* dcterms:modified, "" if none */
-    qr_layout layout;       /* rendition:layout (or display-options fixed-layout) */
+    const char *language;         /* "" if none */
+    const char *creator;          /* first dc:creator, "" if none */
+    const char *publisher;        /* "" if none */
+    const char *modified;         /* dcterms:modified, "" if none */
+    qr_layout layout;             /* rendition:layout (or display-options fixed-layout) */
     const char *page_progression; /* "ltr", "rtl" or "" */
-    int cover_item;         /* item index of the cover image, or -1 */
-    int nav_item;           /* EPUB 3 nav document item, or -1 */
-    int ncx_item;           /* NCX item, or -1 */
-    int declared_pages;     /* schema:numberOfPages, or 0 */
-    const char *page_source; /* pageBreakSource / dc:source source-of pagination, or "" */
+    int cover_item;               /* item index of the cover image, or -1 */
+    int nav_item;                 /* EPUB 3 nav document item, or -1 */
+    int ncx_item;                 /* NCX item, or -1 */
+    int declared_pages;           /* schema:numberOfPages, or 0 */
+    const char *page_source;      /* pageBreakSource / dc:source source-of pagination, or "" */
     bool has_encryption_xml;
     size_t obfuscated_fonts;
 } qr_epub_info;
@@ -105,7 +106,10 @@ typedef struct qr_epub_opts {
     qr_warnings *warnings;
 } qr_epub_opts;
 
-#define QR_EPUB_OPTS_INIT {QR_LIMITS_INIT, NULL}
+#define QR_EPUB_OPTS_INIT                                                                          \
+    {                                                                                              \
+        .limits = QR_LIMITS_INIT, .warnings = NULL                                                 \
+    }
 
 /*
  * Opens and fully validates the EPUB at `path`: ZIP safety (traversal,
@@ -163,6 +167,23 @@ const qr_epub_entry *qr_epub_get_entry(const qr_epub *e, size_t i);
 /* Entry by normalised path, exact match; -1 if none. */
 int qr_epub_find_entry(const qr_epub *e, const char *path);
 
+/*
+ * The entry a reference in a book document names: `href`, as written in the
+ * document at container path `doc`, resolved the way the parser resolves
+ * manifest hrefs (percent-decoded, '\' separators, '.' and '..' segments,
+ * then matched exactly, else case-insensitively; a name that holds '%' is
+ * tried with the escapes kept). *entry is -1 when it names nothing in the
+ * book, remote and unsafe references included. Errors: out-of-memory.
+ */
+int qr_epub_resolve_ref(long *entry, const qr_epub *e, const char *doc, const char *href,
+                        qr_error *err) QR_WUR;
+
+/* The limits the book was opened with. */
+const qr_limits *qr_epub_limits(const qr_epub *e);
+
+/* True when the space-separated list `list` (OPF properties) holds `token`. */
+bool qr_epub_has_token(const char *list, const char *token);
+
 size_t qr_epub_item_count(const qr_epub *e);
 const qr_epub_item *qr_epub_get_item(const qr_epub *e, size_t i);
 
@@ -217,5 +238,11 @@ int qr_epub_deobfuscate(const qr_epub *e, qr_obfuscation alg, uint8_t *data, siz
 /* Media type helpers. */
 bool qr_media_is_image(const char *media_type);
 bool qr_media_is_font(const char *media_type);
+
+/*
+ * The versions of the libzip and libxml2 loaded at run time ("1.7.3",
+ * "2.9.14"), into the caller's buffers of `n` bytes each.
+ */
+void qr_epub_library_versions(char *libzip, char *libxml2, size_t n);
 
 #endif

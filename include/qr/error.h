@@ -111,7 +111,13 @@ typedef struct qr_error {
     char context[256]; /* which item: "OEBPS/img/c.jpg", a path, a job id */
 } qr_error;
 
-#define QR_ERROR_INIT {0, NULL, QR_ERR_NONE, 0, NULL, {0}, {0}}
+#define QR_ERROR_INIT                                                                              \
+    {                                                                                              \
+        .code = 0, .id = NULL, .errid = QR_ERR_NONE, .cause = 0, .stage = NULL, .msg = {0},        \
+        .context = {                                                                               \
+            0                                                                                      \
+        }                                                                                          \
+    }
 
 /* Resets `err` to "no error". NULL-safe. */
 void qr_error_clear(qr_error *err);
@@ -129,8 +135,8 @@ int qr_error_vset(qr_error *err, qr_errid id, const char *stage, const char *fmt
     QR_PRINTF(4, 0);
 
 /* As qr_error_set, also recording a third-party cause code (errno, ...). */
-int qr_error_set_cause(qr_error *err, qr_errid id, int cause, const char *stage,
-                       const char *fmt, ...) QR_PRINTF(5, 6);
+int qr_error_set_cause(qr_error *err, qr_errid id, int cause, const char *stage, const char *fmt,
+                       ...) QR_PRINTF(5, 6);
 
 /* Fills `context` if it is still empty (callers add "which item" on the way up). */
 void qr_error_set_context(qr_error *err, const char *fmt, ...) QR_PRINTF(2, 3);

@@ -2,6 +2,7 @@
 #ifndef QR_FS_H
 #define QR_FS_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -32,9 +33,15 @@ int qr_fs_write_atomic(const char *path, const void *data, size_t len, unsigned 
 /* mkdir -p. */
 int qr_fs_mkdirs(const char *path, unsigned mode, qr_error *err) QR_WUR;
 
+/*
+ * The file name of the shared library this process loaded whose file name
+ * starts with `prefix` ("libhiredis.so"), symbolic links resolved
+ * ("libhiredis.so.0.14"), into `out`; false when none is loaded. For
+ * libraries with no run-time version call.
+ */
+bool qr_fs_loaded_library(char *out, size_t n, const char *prefix);
+
 /* Peak resident set size of this process in bytes (getrusage), 0 if unknown. */
 uint64_t qr_fs_peak_rss(void);
-/* Monotonic clock in seconds. */
-double qr_now(void);
 
 #endif

@@ -40,12 +40,15 @@ void qr_http_global_cleanup(void);
  * IPv4-mapped/NAT64 forms of them, are refused with `source-forbidden`.
  */
 typedef struct qr_net_policy {
-    bool allow_http;             /* also plain http:// */
-    const char *const *allow;    /* CIDRs ("127.0.0.1/32", "10.0.0.0/8", "::1/128") that are */
-    size_t nallow;               /*   allowed even though not public */
+    bool allow_http;          /* also plain http:// */
+    const char *const *allow; /* CIDRs ("127.0.0.1/32", "10.0.0.0/8", "::1/128") that are */
+    size_t nallow;            /*   allowed even though not public */
 } qr_net_policy;
 
-#define QR_NET_POLICY_INIT {false, NULL, 0}
+#define QR_NET_POLICY_INIT                                                                         \
+    {                                                                                              \
+        .allow_http = false, .allow = NULL, .nallow = 0                                            \
+    }
 
 /*
  * Parses a comma- or space-separated CIDR list (the QUIRE_NET_ALLOW form)
@@ -87,7 +90,12 @@ typedef struct qr_http_opts {
     const char *user_agent;      /* NULL: "quire/<version>" */
 } qr_http_opts;
 
-#define QR_HTTP_OPTS_INIT {NULL, 0, 0, 0, 0, 0, 0, 0, 0, NULL, NULL}
+#define QR_HTTP_OPTS_INIT                                                                          \
+    {                                                                                              \
+        .policy = NULL, .connect_timeout_s = 0, .timeout_s = 0, .stall_s = 0, .max_attempts = 0,   \
+        .backoff_base_s = 0, .backoff_max_s = 0, .max_redirects = 0, .max_body_bytes = 0,          \
+        .ca_file = NULL, .user_agent = NULL                                                        \
+    }
 
 /* A request header. No CR or LF in either part (invalid-argument); values are never logged. */
 typedef struct qr_http_header {
@@ -115,7 +123,11 @@ typedef struct qr_http_request {
     uint64_t body_len;
 } qr_http_request;
 
-#define QR_HTTP_REQUEST_INIT {NULL, NULL, NULL, 0, NULL, -1, 0, 0}
+#define QR_HTTP_REQUEST_INIT                                                                       \
+    {                                                                                              \
+        .method = NULL, .url = NULL, .headers = NULL, .nheaders = 0, .body = NULL, .body_fd = -1,  \
+        .body_off = 0, .body_len = 0                                                               \
+    }
 
 /*
  * The response. Set at most one sink before the call: `body` (appended,
@@ -128,7 +140,7 @@ typedef struct qr_http_request {
  * final_url and headers still describe the last attempt.
  */
 typedef struct qr_http_response {
-    long status;        /* the final HTTP status; 0 when none was received */
+    long status; /* the final HTTP status; 0 when none was received */
     qr_buf *body;
     int body_fd;
     uint64_t body_bytes; /* bytes of the final body */
@@ -138,7 +150,11 @@ typedef struct qr_http_response {
     size_t nheaders;
 } qr_http_response;
 
-#define QR_HTTP_RESPONSE_INIT {0, NULL, -1, 0, 0, NULL, NULL, 0}
+#define QR_HTTP_RESPONSE_INIT                                                                      \
+    {                                                                                              \
+        .status = 0, .body = NULL, .body_fd = -1, .body_bytes = 0, .attempts = 0,                  \
+        .final_url = NULL, .headers = NULL, .nheaders = 0                                          \
+    }
 
 /* Frees what the call allocated in `r` (not the sinks). NULL-safe. */
 void qr_http_response_free(qr_http_response *r);
@@ -190,5 +206,8 @@ int qr_http_fetch_file(const qr_http_opts *opts, const char *url, const char *pa
  * on ENOMEM). Control bytes are percent-encoded. NULL is taken as "".
  */
 char *qr_http_redact_url(const char *url);
+
+/* The version of the libcurl loaded at run time ("7.88.1"). */
+const char *qr_http_library_version(void);
 
 #endif

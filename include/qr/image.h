@@ -18,16 +18,16 @@
 #include "qr/error.h"
 
 typedef enum qr_image_outcome {
-    QR_IMAGE_CHANGED = 0,     /* *out holds smaller bytes of the same format */
-    QR_IMAGE_NOT_SMALLER,     /* re-encoding did not pay: keep the original */
-    QR_IMAGE_SKIPPED,         /* not touched on purpose (animated, SVG, unknown format, ...) */
+    QR_IMAGE_CHANGED = 0, /* *out holds smaller bytes of the same format */
+    QR_IMAGE_NOT_SMALLER, /* re-encoding did not pay: keep the original */
+    QR_IMAGE_SKIPPED,     /* not touched on purpose (animated, SVG, unknown format, ...) */
 } qr_image_outcome;
 
 typedef struct qr_image_result {
     qr_image_outcome outcome;
     const char *format; /* "jpeg", "png", "gif", "webp", "svg", "unknown" (static) */
     const char *reason; /* static, why it was skipped or kept: "animated", "svg", ... or "" */
-    int width, height;          /* as decoded (0 if not decoded) */
+    int width, height;  /* as decoded (0 if not decoded) */
     int out_width, out_height;  /* after resizing (== width/height if not resized) */
     size_t in_bytes, out_bytes; /* out_bytes == in_bytes unless CHANGED */
 } qr_image_result;
@@ -37,7 +37,10 @@ typedef struct qr_image_opts {
     uint64_t max_pixels;       /* refuse to decode images declaring more (decompression bombs) */
 } qr_image_opts;
 
-#define QR_IMAGE_OPTS_INIT {NULL, UINT64_C(200000000)}
+#define QR_IMAGE_OPTS_INIT                                                                         \
+    {                                                                                              \
+        .profile = NULL, .max_pixels = UINT64_C(200000000)                                         \
+    }
 
 /*
  * Compresses one image. On QR_IMAGE_CHANGED `out` holds the new bytes; on any
@@ -67,5 +70,8 @@ int qr_image_probe(qr_image_info *out, const uint8_t *in, size_t in_len, qr_erro
  */
 int qr_image_global_init(const char *argv0, qr_error *err) QR_WUR;
 void qr_image_global_shutdown(void);
+
+/* The version of the libvips loaded at run time ("8.14.1"). */
+const char *qr_image_library_version(void);
 
 #endif

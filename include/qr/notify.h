@@ -61,7 +61,10 @@ typedef struct qr_callback_result {
 
 #define QR_CALLBACK_RESULT_INIT                                                                    \
     {                                                                                              \
-        false, NULL, NULL, NULL, NULL, false, 0, 0, 0, 0, 0, 0.0, NULL, QR_ERR_NONE, NULL, NULL    \
+        .published = false, .book_id = NULL, .revision = NULL, .profile = NULL,                    \
+        .manifest_url = NULL, .already_published = false, .pages = 0, .positions = 0, .slices = 0, \
+        .bytes_in = 0, .bytes_out = 0, .duration_s = 0.0, .warnings = NULL, .error = QR_ERR_NONE,  \
+        .error_stage = NULL, .error_message = NULL                                                 \
     }
 
 struct qr_process_report;
@@ -148,7 +151,8 @@ typedef struct qr_callback_opts {
 
 #define QR_CALLBACK_OPTS_INIT                                                                      \
     {                                                                                              \
-        NULL, false, NULL, 0, 0, 0, 0, NULL, NULL                                                  \
+        .secret = NULL, .allow_unsigned = false, .policy = NULL, .max_attempts = 0,                \
+        .timeout_s = 0, .backoff_base_s = 0, .backoff_max_s = 0, .ca_file = NULL, .clock = NULL    \
     }
 
 /* What a delivery did, for the job record. Filled on success and on failure. */

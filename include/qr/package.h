@@ -20,79 +20,33 @@
 #include "qr/config.h"
 #include "qr/crypt.h"
 #include "qr/error.h"
-#include "qr/pipeline.h"
+#include "qr/compress.h"
+#include "qr/remote.h"
+#include "qr/store.h"
 #include "qr/warn.h"
-
-/* ---- stores ---- */
-
-/*
- * The operations of an object store, so an S3 store can sit behind the same
- * table as the local one. Keys are '/'-separated relative names. Every op
- * returns 0 or a negative class code with `err` set.
- *   put:    writes the whole object; readers never see a partial object.
- *   get:    appends the object to `out` (bounded by out->max); a missing
- *           object fails with source-not-found.
- *   exists: *out = whether the object exists.
- *   remove: deletes the object; a missing object is not an error.
- *   free:   releases `ctx` (may be NULL).
- *   put_file: optional (NULL: qr_store_put_file reads the file and calls
- *           put): writes the whole local file at `path` as the object,
- *           streamed, with put's guarantees.
- */
-typedef struct qr_store_ops {
-    int (*put)(void *ctx, const char *key, const void *data, size_t len, qr_error *err);
-    int (*get)(void *ctx, const char *key, qr_buf *out, qr_error *err);
-    int (*exists)(void *ctx, const char *key, bool *out, qr_error *err);
-    int (*remove)(void *ctx, const char *key, qr_error *err);
-    void (*free)(void *ctx);
-    int (*put_file)(void *ctx, const char *key, const char *path, qr_error *err);
-} qr_store_ops;
-
-typedef struct qr_store qr_store;
-
-/* A store over `ops` (borrowed, must outlive the store); it owns `ctx`. NULL when out of memory. */
-qr_store *qr_store_new(const qr_store_ops *ops, void *ctx);
-/*
- * A store over the local directory `root` (created when missing). Objects are
- * files written atomically (temporary file, fsync, rename); directories are
- * made as needed. Keys holding "..", "." or empty components, or starting
- * with '/', are refused (invalid-argument). Errors: io, invalid-argument.
- */
-int qr_store_local_new(qr_store **out, const char *root, qr_error *err) QR_WUR;
-void qr_store_free(qr_store *s);
-
-int qr_store_put(const qr_store *s, const char *key, const void *data, size_t len,
-                 qr_error *err) QR_WUR;
-int qr_store_get(const qr_store *s, const char *key, qr_buf *out, qr_error *err) QR_WUR;
-int qr_store_exists(const qr_store *s, const char *key, bool *out, qr_error *err) QR_WUR;
-int qr_store_remove(const qr_store *s, const char *key, qr_error *err) QR_WUR;
-/*
- * Writes the local file at `path` as object `key`: streamed through the
- * store's put_file when it has one (S3: multipart for large files), else read
- * into memory (at most `max_bytes`, input-too-large beyond) and put.
- * Errors: those of put, io, input-too-large.
- */
-int qr_store_put_file(const qr_store *s, const char *key, const char *path, size_t max_bytes,
-                      qr_error *err) QR_WUR;
 
 /* ---- process ---- */
 
 typedef struct qr_process_opts {
     const qr_profile *profile; /* NULL: tablet */
     qr_limits limits;
-    int threads;             /* image workers; 0: one per online CPU */
+    int threads;             /* image workers and split threads; 0: one per online CPU */
     const char *book_id;     /* NULL: derived from the EPUB unique identifier */
     const char *revision;    /* NULL: derived from source bytes, profile, format version */
     uint64_t slice_target;   /* target slice size in bytes; 0: the slicer's default */
-    const char *work_parent; /* parent of the work directory; NULL: /tmp */
-    qr_progress_fn progress; /* image progress, as for qr_compress_epub; may be NULL */
+    const char *work_parent; /* parent of the work directories; NULL: /tmp */
+    qr_progress_fn progress; /* image progress, as for qr_compress_book; may be NULL */
     void *progress_ud;
     uint32_t slice_pages; /* PDF: a fixed number of pages per slice; 0: sized toward slice_target */
+    const char
+        *source_dir; /* qr_process_source: local sources must resolve inside it (NULL: any) */
 } qr_process_opts;
 
 #define QR_PROCESS_OPTS_INIT                                                                       \
     {                                                                                              \
-        NULL, QR_LIMITS_INIT, 0, NULL, NULL, 0, NULL, NULL, NULL, 0                                \
+        .profile = NULL, .limits = QR_LIMITS_INIT, .threads = 0, .book_id = NULL,                  \
+        .revision = NULL, .slice_target = 0, .work_parent = NULL, .progress = NULL,                \
+        .progress_ud = NULL, .slice_pages = 0, .source_dir = NULL                                  \
     }
 
 typedef struct qr_process_report {
@@ -103,7 +57,7 @@ typedef struct qr_process_report {
     bool already_published; /* a verified manifest was there: nothing was written */
     /* Wall seconds per stage. */
     double t_compress, t_positions, t_slice, t_encrypt, t_publish, t_total;
-    uint64_t source_bytes;     /* the input file */
+    uint64_t source_bytes;     /* the input file (as fetched, for a remote source) */
     uint64_t compressed_bytes; /* the compressed EPUB or PDF */
     uint64_t plain_bytes;      /* all slice ZIPs (or slice PDFs) before encryption */
     uint64_t sealed_bytes;     /* all slice files */
@@ -119,14 +73,15 @@ void qr_process_report_free(qr_process_report *r);
 
 /*
  * Processes the book (EPUB or PDF, detected by content) at `in_path` into
- * `store`.
+ * `store`. The book is opened and parsed once (qr_book_open) and every
+ * stage reads it from there; what compression writes is read back once.
  *
- * EPUB: detect, compress (into a private work directory, removed before
- * returning), positions and pages from the original, slice plan over the
- * compressed book, seal each slice, then publish slices, positions.json,
- * cover.<ext>, key.json, manifest.json.sig and, last, manifest.json.
+ * EPUB: compress (into a private work directory, removed before returning),
+ * positions and pages from the original, slice plan over the compressed
+ * book, seal each slice, then publish slices, positions.json, cover.<ext>,
+ * key.json, manifest.json.sig and, last, manifest.json.
  *
- * PDF: compress (qr_pdf_compress under the profile), plan page ranges over
+ * PDF: compress (qr_compress_book under the profile), plan page ranges over
  * the compressed file (opts->slice_pages pages each, else greedily toward
  * opts->slice_target with qr_pdf_page_bytes, at least one page per slice),
  * cut them into standalone PDFs (qr_pdf_split, opts->threads workers), seal
@@ -146,17 +101,34 @@ void qr_process_report_free(qr_process_report *r);
  * the SHA-256 of the source file. An explicit book id or revision must match
  * [A-Za-z0-9._-]{1,64} and not start with '.'.
  *
- * Errors: every id of qr_compress_epub and qr_epub_open (EPUB), of
- * qr_pdf_compress, qr_pdf_open and qr_pdf_split (PDF: drm-protected,
- * pdf-damaged, ...), unsupported-format (neither), invalid-argument,
- * wrong-key, write-failed, io, out-of-memory.
- * On success *out holds the report (qr_process_report_free); on failure *out
- * is NULL and, when `warnings_on_error` is non-NULL, it receives the warnings
- * recorded before the failure (caller frees them).
+ * Errors: every id of qr_book_open (unsupported-format, drm-protected,
+ * pdf-damaged, ...), of qr_compress_book and of qr_pdf_split,
+ * invalid-argument, wrong-key, write-failed, io, out-of-memory.
+ * On success *out holds the report (qr_process_report_free), with every
+ * warning of the parse and of each stage; on failure *out is NULL and, when
+ * `warnings_on_error` is non-NULL, it receives the warnings recorded before
+ * the failure (caller frees them).
  */
 int qr_process_book(qr_process_report **out, const char *in_path, const qr_store *store,
                     const char *prefix, const qr_keyring *k, const qr_process_opts *opts,
                     qr_warnings **warnings_on_error, qr_error *err) QR_WUR;
+
+/*
+ * One book from wherever it is: the source named by `source` is a local
+ * path (which must resolve inside opts->source_dir when that is set), or,
+ * when `remote` is not NULL, an s3:// or https:// URL that is fetched first
+ * into a work directory under opts->work_parent (qr_remote_fetch, under the
+ * remote's network policy). The book is then processed into `store` as
+ * qr_process_book does, and what was fetched is removed, whatever the
+ * outcome. report->source_bytes is the size of what was processed.
+ * Errors: source-forbidden (a URL with `remote` NULL, or another scheme),
+ * source-not-found, unsafe-path (outside opts->source_dir), every id of
+ * qr_remote_fetch and of qr_process_book.
+ */
+int qr_process_source(qr_process_report **out, const char *source, qr_remote *remote,
+                      const qr_store *store, const char *prefix, const qr_keyring *k,
+                      const qr_process_opts *opts, qr_warnings **warnings_on_error,
+                      qr_error *err) QR_WUR;
 
 /* ---- reading a package ---- */
 
@@ -180,7 +152,7 @@ typedef struct qr_read_opts {
 
 #define QR_READ_OPTS_INIT                                                                          \
     {                                                                                              \
-        QR_LIMITS_INIT, NULL, NULL                                                                 \
+        .limits = QR_LIMITS_INIT, .work_parent = NULL, .slices_dir = NULL                          \
     }
 
 /*

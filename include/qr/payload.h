@@ -42,7 +42,7 @@ typedef struct qr_payload_opts {
 
 #define QR_PAYLOAD_OPTS_INIT                                                                       \
     {                                                                                              \
-        NULL, 0                                                                                    \
+        .job_class = NULL, .max_bytes = 0                                                          \
     }
 
 /* A decoded job. Every string is owned by the job; optional ones are NULL when absent. */
@@ -74,6 +74,15 @@ int qr_payload_parse_buffer(qr_job **out, const char *data, size_t len, const qr
  * Errors: `invalid-argument` (no class, book_id or source), `out-of-memory`.
  */
 int qr_payload_serialize(char **out, const qr_job *job, qr_error *err) QR_WUR;
+
+/*
+ * What an operator view shows of any payload, without validating it: the
+ * class that runs (for the ActiveJob wrapper, its job_class) into *cls, and
+ * the job's arguments object (args[0], or for the wrapper
+ * args[0].arguments[0]) as the return value. Both are borrowed from
+ * `payload` and NULL when absent; `payload` may be any JSON value.
+ */
+const struct json_t *qr_payload_peek(const struct json_t *payload, const char **cls);
 
 /* Frees a job and its strings. NULL-safe. */
 void qr_job_free(qr_job *job);

@@ -22,17 +22,18 @@ typedef struct qr_pdf qr_pdf;
 
 /* One outline (bookmark) entry, in document order (depth first). */
 typedef struct qr_pdf_outline {
-    char *title; /* UTF-8 */
-    int level;   /* 0 for top-level entries */
+    char *title;  /* UTF-8 */
+    int level;    /* 0 for top-level entries */
     int32_t page; /* 0-based page index; -1 when the destination does not resolve to a page */
 } qr_pdf_outline;
 
 typedef struct qr_pdf_info {
+    uint64_t file_bytes; /* size of the input as opened */
     uint32_t pages;
-    char version[8];   /* "1.5" */
-    char *title;       /* Info /Title, else XMP dc:title; UTF-8; NULL when absent */
-    char *author;      /* Info /Author, else XMP dc:creator; UTF-8; NULL when absent */
-    bool encrypted;    /* opened with the empty user password */
+    char version[8]; /* "1.5" */
+    char *title;     /* Info /Title, else XMP dc:title; UTF-8; NULL when absent */
+    char *author;    /* Info /Author, else XMP dc:creator; UTF-8; NULL when absent */
+    bool encrypted;  /* opened with the empty user password */
     bool linearized;
     qr_pdf_outline *outline;
     size_t noutline;
@@ -56,6 +57,21 @@ int qr_pdf_open(qr_pdf **out, const char *path, const qr_limits *limits, qr_warn
  */
 int qr_pdf_open_buffer(qr_pdf **out, const void *data, size_t len, const char *name,
                        const qr_limits *limits, qr_warnings *w, qr_error *err) QR_WUR;
+/*
+ * As qr_pdf_open for page-level work only (page sizes, the split): the
+ * header, repairs, passwords and the page tree are checked as there, but
+ * the metadata, outline and page labels are not read (qr_pdf_info_get
+ * reports the page count, version and flags; title, author, outline and
+ * labels are empty).
+ */
+int qr_pdf_open_pages(qr_pdf **out, const char *path, const qr_limits *limits, qr_warnings *w,
+                      qr_error *err) QR_WUR;
+/*
+ * Frees the parsed document but keeps the facts read at open: afterwards
+ * only qr_pdf_info_get and qr_pdf_close may be called. For a document that
+ * has been written and is no longer needed but for its outline and labels.
+ */
+void qr_pdf_drop_document(qr_pdf *p);
 void qr_pdf_close(qr_pdf *p);
 
 /* The facts read at open (owned by `p`). */
@@ -76,27 +92,35 @@ typedef struct qr_pdf_compress_report {
     size_t images_recompressed; /* re-encoded and kept because smaller */
     size_t images_failed;       /* could not be re-encoded: kept as is, warning pdf-image-kept */
     uint32_t pages;
-    bool kept_input;            /* the rewrite was larger: the output is a copy of the input */
+    bool kept_input; /* the rewrite was larger: the output is a copy of the input */
 } qr_pdf_compress_report;
 
 /*
- * Writes a compressed copy of the PDF at `in_path` to `out_path`
- * (atomically): object streams, Flate streams recompressed, unreferenced
- * objects dropped, and, when profile->lossy, large JPEG (DCTDecode) images
- * re-encoded with libvips at the profile's long edge and quality where that
- * makes them smaller. `lossless` changes no pixels. The output is
- * unencrypted. `threads` image workers (0: one per online CPU).
+ * Writes a compressed copy of the open PDF `p` to `out_path` (atomically):
+ * object streams, Flate streams recompressed, unreferenced objects dropped,
+ * and, when opts->profile is lossy, large JPEG (DCTDecode) images re-encoded
+ * with libvips at the profile's long edge and quality where that makes them
+ * smaller, on opts->threads workers (0: one per online CPU); the images are
+ * replaced in `p` itself, so `p` shows the compressed document afterwards.
+ * `lossless` changes no pixels. The output is unencrypted.
  * Only 8-bit DCTDecode images in DeviceGray, DeviceRGB or 1/3-component
  * ICCBased colour without /Decode, /Matte or colour-key /Mask are touched;
  * CMYK JPEGs are left as they are. When the rewrite of an undamaged,
  * unencrypted file comes out larger, the input bytes are copied instead.
- * Warnings: pdf-repaired, pdf-encrypted-empty-password, pdf-image-kept.
+ * Warnings (to `w`): pdf-repaired (damage met while writing),
+ * pdf-image-kept; those of opening were recorded by qr_pdf_open.
  * `rep` (may be NULL) is filled on success and, as far as known, on failure.
- * Errors: those of qr_pdf_open, write-failed, disk-full, io, out-of-memory.
+ * Errors: invalid-argument, write-failed, disk-full, io, out-of-memory.
  */
-int qr_pdf_compress(const char *in_path, const char *out_path, const qr_profile *profile,
-                    const qr_limits *limits, int threads, qr_pdf_compress_report *rep,
-                    qr_warnings *w, qr_error *err) QR_WUR;
+int qr_pdf_compress_open(qr_pdf_compress_report *rep, qr_pdf *p, const char *out_path,
+                         const qr_compress_opts *opts, qr_warnings *w, qr_error *err) QR_WUR;
+
+/*
+ * Opens the PDF at `in_path` (qr_pdf_open, warnings to `w`) and compresses
+ * it into `out_path` (qr_pdf_compress_open). Errors: those of both.
+ */
+int qr_pdf_compress(qr_pdf_compress_report *rep, const char *in_path, const char *out_path,
+                    const qr_compress_opts *opts, qr_warnings *w, qr_error *err) QR_WUR;
 
 /* Pages [first, first + count) of a document, 0-based. */
 typedef struct qr_pdf_range {
@@ -133,5 +157,8 @@ int qr_pdf_split(const char *in_path, const qr_pdf_range *ranges, size_t n,
  */
 int qr_pdf_merge(const char *const *in_paths, size_t n, const char *out_path,
                  const qr_limits *limits, qr_error *err) QR_WUR;
+
+/* The version of the libqpdf loaded at run time ("11.3.0"). */
+const char *qr_pdf_library_version(void);
 
 #endif

@@ -15,7 +15,7 @@
 #include "qr/aws.h"
 #include "qr/error.h"
 #include "qr/http.h"
-#include "qr/package.h"
+#include "qr/store.h"
 
 typedef struct qr_remote_opts {
     const qr_aws_config *aws;    /* NULL: s3:// names are refused (invalid-argument) */
@@ -29,7 +29,8 @@ typedef struct qr_remote_opts {
 
 #define QR_REMOTE_OPTS_INIT                                                                        \
     {                                                                                              \
-        NULL, NULL, 0, 0, 0, 0, NULL                                                               \
+        .aws = NULL, .policy = NULL, .http_timeout_s = 0, .http_attempts = 0, .max_redirects = 0,  \
+        .source_max_bytes = 0, .public_base_url = NULL                                             \
     }
 
 typedef struct qr_remote qr_remote;

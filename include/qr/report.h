@@ -9,7 +9,7 @@
 #include <jansson.h>
 
 #include "qr/error.h"
-#include "qr/pipeline.h"
+#include "qr/compress.h"
 #include "qr/warn.h"
 
 /* [{"code","stage","context","message"}...]; NULL list gives []. */

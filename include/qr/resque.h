@@ -54,7 +54,9 @@ typedef struct qr_resque_opts {
 
 #define QR_RESQUE_OPTS_INIT                                                                        \
     {                                                                                              \
-        NULL, 0, 0, NULL, NULL, 0, 0, 0, 0, NULL, NULL                                             \
+        .host = NULL, .port = 0, .db = 0, .password = NULL, .ns = NULL, .connect_timeout_ms = 0,   \
+        .command_timeout_ms = 0, .backoff_min_ms = 0, .backoff_max_ms = 0, .clock = NULL,          \
+        .clock_ud = NULL                                                                           \
     }
 
 /* A reserved job: the payload exactly as it sat in the queue (byte-identical). */
@@ -108,6 +110,20 @@ int qr_resque_ping(qr_resque *r, qr_error *err) QR_WUR;
  */
 int qr_resque_register(qr_resque *r, qr_error *err) QR_WUR;
 
+/*
+ * SET <ns>:quire:worker:<id>:info to `json` (what this worker runs: quire's
+ * version and commit, its libraries; qr/buildinfo.h), beside Resque's own
+ * registration keys, which Resque's tools leave alone. Removed with the
+ * worker's other keys (unregister, sweep). Requires qr_resque_set_worker.
+ */
+int qr_resque_set_info(qr_resque *r, const char *json, qr_error *err) QR_WUR;
+
+/*
+ * Lets the next command try to reconnect at once, ignoring the reconnect
+ * backoff: for one last attempt before the worker stops.
+ */
+void qr_resque_retry_now(qr_resque *r);
+
 /* HSET <ns>:workers:heartbeat <id> <Redis TIME as "%Y-%m-%dT%H:%M:%S+00:00" in local time>. */
 int qr_resque_heartbeat(qr_resque *r, qr_error *err) QR_WUR;
 
@@ -115,7 +131,8 @@ int qr_resque_heartbeat(qr_resque *r, qr_error *err) QR_WUR;
  * Unregisters like Resque's unregister_worker: first returns anything left in
  * this worker's processing lists to the head of its queue (without counting
  * an attempt), then SREM workers, DEL worker:<id>, worker:<id>:started,
- * HDEL the heartbeat, DEL stat:processed:<id> and stat:failed:<id>.
+ * HDEL the heartbeat, DEL stat:processed:<id>, stat:failed:<id> and quire's
+ * quire:worker:<id>:info.
  */
 int qr_resque_unregister(qr_resque *r, qr_error *err) QR_WUR;
 
@@ -205,7 +222,7 @@ int qr_resque_recover_own(qr_resque_sweep_stats *stats, qr_resque *r, unsigned m
 
 void qr_resque_job_free(qr_resque_job *job);
 
-/* Operator views and actions (src/queue/admin.c): what resque-web shows and does. */
+/* Operator views and actions (src/queue/status.c, failures.c): what resque-web shows and does. */
 
 struct json_t;
 
@@ -264,5 +281,11 @@ int qr_resque_failure_remove(qr_resque *r, long long index, qr_error *err) QR_WU
  */
 int qr_resque_host_heartbeat(long long *age_s, size_t *nworkers, qr_resque *r, const char *host,
                              qr_error *err) QR_WUR;
+
+/*
+ * The hiredis loaded at run time, which has no version call: the version in
+ * its file name ("0.14" from libhiredis.so.0.14), or "unknown".
+ */
+void qr_resque_library_version(char *out, size_t n);
 
 #endif

@@ -27,7 +27,7 @@
 #include "qr/buf.h"
 #include "qr/error.h"
 #include "qr/http.h"
-#include "qr/package.h"
+#include "qr/store.h"
 
 typedef struct qr_s3_client qr_s3_client;
 
@@ -39,7 +39,7 @@ typedef struct qr_s3_client_opts {
 
 #define QR_S3_CLIENT_OPTS_INIT                                                                     \
     {                                                                                              \
-        NULL, NULL                                                                                 \
+        .http = NULL, .provider = NULL                                                             \
     }
 
 /*

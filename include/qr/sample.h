@@ -12,19 +12,23 @@
 #include "qr/error.h"
 
 typedef struct qr_sample_opts {
-    int chapters;      /* XHTML chapters (>= 1) */
-    int images;        /* images spread over the chapters (JPEG and PNG alternate) */
-    int image_width;   /* pixel size of the generated images */
+    int chapters;    /* XHTML chapters (>= 1) */
+    int images;      /* images spread over the chapters (JPEG and PNG alternate) */
+    int image_width; /* pixel size of the generated images */
     int image_height;
-    uint32_t seed;     /* varies text and pictures */
+    uint32_t seed; /* varies text and pictures */
     const char *title;
     const char *identifier; /* dc:identifier, e.g. "urn:uuid:..." */
-    int threads;       /* pictures drawn at once; 0: one per online CPU (max 16).
-                          The output bytes do not depend on it. */
+    int threads;            /* pictures drawn at once; 0: one per online CPU (max 16).
+                               The output bytes do not depend on it. */
 } qr_sample_opts;
 
-#define QR_SAMPLE_OPTS_INIT {12, 8, 3200, 2400, 1, "The Quire Sample Book", \
-    "urn:uuid:6f1f3c2e-8a1d-4b8e-9a57-0c2d51b0a001", 0}
+#define QR_SAMPLE_OPTS_INIT                                                                        \
+    {                                                                                              \
+        .chapters = 12, .images = 8, .image_width = 3200, .image_height = 2400, .seed = 1,         \
+        .title = "The Quire Sample Book",                                                          \
+        .identifier = "urn:uuid:6f1f3c2e-8a1d-4b8e-9a57-0c2d51b0a001", .threads = 0                \
+    }
 
 /*
  * Writes the EPUB to `path`, replacing any existing file atomically (libzip

@@ -27,9 +27,9 @@
 /* ---- positions ---- */
 
 typedef struct qr_position {
-    size_t spine;        /* index into qr_epub spine */
-    uint32_t position;   /* 1-based, book-wide */
-    double progression;  /* within the resource, 0..1 */
+    size_t spine;       /* index into qr_epub spine */
+    uint32_t position;  /* 1-based, book-wide */
+    double progression; /* within the resource, 0..1 */
     double total_progression;
 } qr_position;
 
@@ -70,18 +70,21 @@ typedef struct qr_slice_opts {
     uint64_t target_bytes; /* target compressed size of a slice (default 256 KiB) */
 } qr_slice_opts;
 
-#define QR_SLICE_OPTS_INIT {UINT64_C(262144)}
+#define QR_SLICE_OPTS_INIT                                                                         \
+    {                                                                                              \
+        .target_bytes = UINT64_C(262144)                                                           \
+    }
 
 typedef struct qr_slice_info {
     uint32_t index;
     bool is_base;
-    size_t *entries;    /* entry indices of the qr_epub, in archive order */
+    size_t *entries; /* entry indices of the qr_epub, in archive order */
     size_t nentries;
-    long first_spine;   /* first/last linear spine index covered, -1 for the base */
+    long first_spine; /* first/last linear spine index covered, -1 for the base */
     long last_spine;
     uint32_t first_position; /* 0 for the base */
     uint32_t last_position;
-    uint64_t stored_bytes;   /* sum of the entries' compressed sizes */
+    uint64_t stored_bytes; /* sum of the entries' compressed sizes */
 } qr_slice_info;
 
 typedef struct qr_slice_plan qr_slice_plan;

@@ -25,6 +25,7 @@
 #include "qr/crypt.h"
 #include "qr/error.h"
 #include "qr/notify.h"
+#include "qr/package.h"
 #include "qr/remote.h"
 #include "qr/resque.h"
 
@@ -49,31 +50,40 @@ typedef struct qr_worker_opts {
     const char *job_class;     /* NULL = QR_PAYLOAD_DEFAULT_CLASS */
     const char *store_dir;     /* the store (required): a directory or s3://bucket[/prefix] */
     const qr_keyring *keyring; /* borrowed; required */
-    const char *source_dir;    /* when set, local job sources must resolve inside it */
-    const qr_profile *profile; /* default when the job names none; NULL = tablet */
-    const char *work_parent;   /* children's work directories; NULL = /tmp */
-    int threads;               /* image workers per child; 0 = one per CPU */
-    double interval_s;         /* poll interval when every queue is empty; 0 = 5 */
-    double heartbeat_s;        /* heartbeat period; 0 = 60 (Resque's) */
-    double sweep_s;            /* dead-worker sweep period; 0 = 60 */
-    long prune_after_s;        /* a heartbeat older than this is dead; 0 = 300 (Resque's) */
-    double job_timeout_s;      /* wall-clock limit per job; 0 = none */
-    double drain_timeout_s;    /* how long a drain waits for the running job; 0 = 30 */
-    unsigned max_attempts;     /* interrupted runs before a job is a failure; 0 = 3 */
-    char *title;               /* process title memory (argv), may be NULL */
-    size_t title_cap;          /* bytes available at title */
-    uint64_t memory_limit;     /* resident bytes per job before the child is killed; 0 = none */
-    uint64_t min_free;         /* free bytes needed in the store and work dirs to take a job */
-    const char *admin_listen;  /* /healthz and /metrics address (qr/admin.h); NULL = none */
-    const qr_remote_opts *remote;     /* s3:// and https:// sources, S3 stores; NULL: local only */
+    /*
+     * Every job's processing options: profile (when the job names none),
+     * limits, threads, work_parent (children's work directories; NULL =
+     * /tmp) and source_dir (local job sources must resolve inside it).
+     * The job's own book id, revision and profile are set per job.
+     */
+    qr_process_opts process;
+    double interval_s;            /* poll interval when every queue is empty; 0 = 5 */
+    double heartbeat_s;           /* heartbeat period; 0 = 60 (Resque's) */
+    double sweep_s;               /* dead-worker sweep period; 0 = 60 */
+    long prune_after_s;           /* a heartbeat older than this is dead; 0 = 300 (Resque's) */
+    double job_timeout_s;         /* wall-clock limit per job; 0 = none */
+    double drain_timeout_s;       /* how long a drain waits for the running job; 0 = 30 */
+    unsigned max_attempts;        /* interrupted runs before a job is a failure; 0 = 3 */
+    char *title;                  /* process title memory (argv), may be NULL */
+    size_t title_cap;             /* bytes available at title */
+    uint64_t memory_limit;        /* resident bytes per job before the child is killed; 0 = none */
+    uint64_t min_free;            /* free bytes needed in the store and work dirs to take a job */
+    const char *admin_listen;     /* /healthz and /metrics address (qr/metrics.h); NULL = none */
+    const qr_remote_opts *remote; /* s3:// and https:// sources, S3 stores; NULL: local only */
     const qr_callback_opts *callback; /* job callbacks; NULL: defaults (a job with a
                                          callback_url then fails: no secret) */
+    bool notify_systemd; /* this process is its systemd unit's main process: sd_notify READY,
+                            STATUS, STOPPING and stop-timeout extensions (no-op outside
+                            systemd); with --slots only the supervisor does */
 } qr_worker_opts;
 
 #define QR_WORKER_OPTS_INIT                                                                        \
     {                                                                                              \
-        QR_RESQUE_OPTS_INIT, NULL, 0, NULL, NULL, NULL, NULL, NULL, NULL, NULL, 0, 0, 0, 0, 0, 0,  \
-            0, 0, NULL, 0, 0, 0, NULL, NULL, NULL                                                  \
+        .redis = QR_RESQUE_OPTS_INIT, .queues = NULL, .nqueues = 0, .hostname = NULL,              \
+        .job_class = NULL, .store_dir = NULL, .keyring = NULL, .process = QR_PROCESS_OPTS_INIT,    \
+        .interval_s = 0, .heartbeat_s = 0, .sweep_s = 0, .prune_after_s = 0, .job_timeout_s = 0,   \
+        .drain_timeout_s = 0, .max_attempts = 0, .title = NULL, .title_cap = 0, .memory_limit = 0, \
+        .min_free = 0, .admin_listen = NULL, .remote = NULL, .callback = NULL                      \
     }
 
 /*
@@ -93,7 +103,7 @@ typedef struct qr_worker_opts {
  * wall-clock or memory limit is killed and recorded as `timeout` or
  * `out-of-memory`. No job is taken while the store or work directory has
  * less than `min_free` bytes free.
- * With `admin_listen` set, serves /healthz and /metrics there (qr/admin.h)
+ * With `admin_listen` set, serves /healthz and /metrics there (qr/metrics.h)
  * until return; an address that cannot be bound is logged and the worker
  * runs without the endpoint.
  * Errors (start-up only): invalid-argument (options), io (no hostname),

@@ -43,6 +43,8 @@ int qr_cmd_failures(int argc, char **argv);
 void qr_cmd_failures_usage(FILE *f);
 int qr_cmd_health(int argc, char **argv);
 void qr_cmd_health_usage(FILE *f);
+int qr_cmd_version(int argc, char **argv);
+void qr_cmd_version_usage(FILE *f);
 
 /*
  * The service key file for the package commands: `key_file`, else

@@ -8,7 +8,7 @@
 
 #include "cli.h"
 #include "qr/log.h"
-#include "qr/pipeline.h"
+#include "qr/compress.h"
 #include "qr/report.h"
 
 void qr_cmd_compress_usage(FILE *f)
@@ -74,10 +74,10 @@ static void print_summary(const qr_compress_report *r, const char *in, const cha
         const qr_type_stats *t = &r->types[i];
         human_size(a, sizeof(a), t->bytes_in);
         human_size(b, sizeof(b), t->bytes_out);
-        double saved = t->bytes_in ? 100.0 * (1.0 - (double)t->bytes_out / (double)t->bytes_in)
-                                   : 0.0;
-        printf("  %-32.32s %6llu %7llu %10s %10s %5.1f%%\n", t->type,
-               (unsigned long long)t->count, (unsigned long long)t->changed, a, b, saved);
+        double saved =
+            t->bytes_in ? 100.0 * (1.0 - (double)t->bytes_out / (double)t->bytes_in) : 0.0;
+        printf("  %-32.32s %6llu %7llu %10s %10s %5.1f%%\n", t->type, (unsigned long long)t->count,
+               (unsigned long long)t->changed, a, b, saved);
     }
     human_size(a, sizeof(a), r->file_bytes_in);
     human_size(b, sizeof(b), r->file_bytes_out);
@@ -96,8 +96,8 @@ static void print_summary(const qr_compress_report *r, const char *in, const cha
         const qr_warning *w = qr_warnings_get(r->warnings, i);
         printf("  %s: %s%s%s\n", w->code, w->context, w->context[0] ? ": " : "", w->msg);
     }
-    printf("time: %.2f s (images %.2f s), peak memory %.1f MB\n", r->wall_seconds,
-           r->image_seconds, (double)r->peak_rss_bytes / 1e6);
+    printf("time: %.2f s (images %.2f s), peak memory %.1f MB\n", r->wall_seconds, r->image_seconds,
+           (double)r->peak_rss_bytes / 1e6);
 }
 
 static void print_json(json_t *o)
@@ -115,17 +115,23 @@ int qr_cmd_compress(int argc, char **argv)
     const char *profile = "tablet";
     bool json = false, quiet = false;
     qr_compress_opts opts = QR_COMPRESS_OPTS_INIT;
-    static const struct option longopts[] = {
-        {"output", required_argument, NULL, 'o'}, {"profile", required_argument, NULL, 'p'},
-        {"threads", required_argument, NULL, 'j'}, {"json", no_argument, NULL, 'J'},
-        {"quiet", no_argument, NULL, 'q'},         {"work-dir", required_argument, NULL, 'w'},
-        {NULL, 0, NULL, 0}};
+    static const struct option longopts[] = {{"output", required_argument, NULL, 'o'},
+                                             {"profile", required_argument, NULL, 'p'},
+                                             {"threads", required_argument, NULL, 'j'},
+                                             {"json", no_argument, NULL, 'J'},
+                                             {"quiet", no_argument, NULL, 'q'},
+                                             {"work-dir", required_argument, NULL, 'w'},
+                                             {NULL, 0, NULL, 0}};
     int c;
     optind = 1;
     while ((c = getopt_long(argc, argv, "o:p:j:q", longopts, NULL)) != -1) {
         switch (c) {
-        case 'o': out_path = optarg; break;
-        case 'p': profile = optarg; break;
+        case 'o':
+            out_path = optarg;
+            break;
+        case 'p':
+            profile = optarg;
+            break;
         case 'j': {
             char *end = NULL;
             long n = strtol(optarg, &end, 10);
@@ -134,10 +140,17 @@ int qr_cmd_compress(int argc, char **argv)
             opts.threads = (int)n;
             break;
         }
-        case 'J': json = true; break;
-        case 'q': quiet = true; break;
-        case 'w': opts.work_parent = optarg; break;
-        default: return qr_cli_usage_error("compress", "unknown option");
+        case 'J':
+            json = true;
+            break;
+        case 'q':
+            quiet = true;
+            break;
+        case 'w':
+            opts.work_parent = optarg;
+            break;
+        default:
+            return qr_cli_usage_error("compress", "unknown option");
         }
     }
     if (optind != argc - 1)
@@ -157,12 +170,7 @@ int qr_cmd_compress(int argc, char **argv)
     qr_error err = QR_ERROR_INIT;
     qr_compress_report *r = NULL;
     qr_warnings *partial = NULL;
-    qr_format fmt = QR_FORMAT_UNKNOWN;
-    int rc = qr_detect_format(&fmt, in_path, &err);
-    if (rc == 0 && fmt == QR_FORMAT_PDF)
-        rc = qr_compress_pdf(&r, in_path, out_path, &opts, &partial, &err);
-    else if (rc == 0)
-        rc = qr_compress_epub(&r, in_path, out_path, &opts, &partial, &err);
+    int rc = qr_compress_file(&r, in_path, out_path, QR_FORMAT_UNKNOWN, &opts, &partial, &err);
     if (ps.drawn)
         fprintf(stderr, "\r\033[K");
     if (rc < 0) {
@@ -172,8 +180,8 @@ int qr_cmd_compress(int argc, char **argv)
                    w->context[0] ? ": " : "", w->msg);
         }
         if (json) {
-            json_t *o = json_pack("{s:s, s:o, s:o}", "input", in_path, "error",
-                                  qr_error_json(&err), "warnings", qr_warnings_json(partial));
+            json_t *o = json_pack("{s:s, s:o, s:o}", "input", in_path, "error", qr_error_json(&err),
+                                  "warnings", qr_warnings_json(partial));
             if (o)
                 print_json(o);
             json_decref(o);

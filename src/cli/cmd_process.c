@@ -298,7 +298,6 @@ int qr_cmd_process(int argc, char **argv)
     qr_warnings *partial = NULL;
     qr_cli_remote net;
     qr_remote *remote = NULL;
-    char *fetch_dir = NULL, *fetched = NULL;
     bool s3 =
         qr_remote_classify(in_path) == QR_REMOTE_S3 || qr_remote_classify(where) == QR_REMOTE_S3;
     int rc = qr_cli_remote_load(&net, s3, &err);
@@ -308,22 +307,12 @@ int qr_cmd_process(int argc, char **argv)
         rc = qr_cli_load_keyring(&k, key_file, true, &err);
     if (rc == 0)
         rc = qr_remote_store_open(remote, where, &store, &err);
-    if (rc == 0 && qr_remote_classify(in_path) != QR_REMOTE_LOCAL) {
-        rc = qr_workdir_create(&fetch_dir, opts.work_parent, "fetch", &err);
-        if (rc == 0)
-            rc = qr_remote_fetch(remote, in_path, fetch_dir, &fetched, NULL, &err);
-    }
     progress_state ps = {!json && !quiet && qr_cli_stderr_tty(), false};
     opts.progress = progress_cb;
     opts.progress_ud = &ps;
     if (rc == 0)
-        rc = qr_process_book(&r, fetched ? fetched : in_path, store, out_dir ? "" : NULL, k, &opts,
-                             &partial, &err);
-    if (fetch_dir) {
-        qr_error werr = QR_ERROR_INIT;
-        if (qr_workdir_remove(fetch_dir, &werr) < 0)
-            qr_log(QR_LOG_WARN, "fetch", "%s", werr.msg);
-    }
+        rc = qr_process_source(&r, in_path, remote, store, out_dir ? "" : NULL, k, &opts, &partial,
+                               &err);
     if (ps.drawn)
         fprintf(stderr, "\r\033[K");
     if (rc < 0) {
@@ -351,8 +340,6 @@ int qr_cmd_process(int argc, char **argv)
     qr_store_free(store);
     qr_remote_free(remote);
     qr_cli_remote_free(&net);
-    free(fetched);
-    free(fetch_dir);
     qr_keyring_free(k);
     return rc;
 }

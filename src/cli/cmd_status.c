@@ -76,6 +76,25 @@ static void book_id(char *buf, size_t n, const json_t *o)
         snprintf(buf, n, "%s", json_is_string(v) ? json_string_value(v) : "-");
 }
 
+/*
+ * What a quire worker runs (quire:worker:<id>:info): its version and
+ * commit, and its libraries, the ones older than quire's minimum marked.
+ */
+static void print_info(const json_t *info)
+{
+    if (!json_is_object(info))
+        return;
+    printf("    quire %s (commit %s):", str_or(info, "version", "?"), str_or(info, "commit", "?"));
+    const char *name;
+    json_t *lib;
+    json_object_foreach(json_object_get(info, "libraries"), name, lib)
+    {
+        printf(" %s %s%s", name, str_or(lib, "version", "?"),
+               json_is_false(json_object_get(lib, "ok")) ? " (TOO OLD)" : "");
+    }
+    printf("\n");
+}
+
 static void print_human(const json_t *s)
 {
     size_t i;
@@ -110,6 +129,7 @@ static void print_human(const json_t *s)
         } else {
             printf("    idle\n");
         }
+        print_info(json_object_get(v, "info"));
     }
     if (json_array_size(json_object_get(s, "workers")) == 0)
         printf("  (none)\n");

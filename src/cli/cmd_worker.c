@@ -16,7 +16,7 @@
 #include "cli.h"
 #include "qr/log.h"
 #include "qr/payload.h"
-#include "qr/admin.h"
+#include "qr/metrics.h"
 #include "qr/worker.h"
 
 extern char **environ;
@@ -107,7 +107,7 @@ void qr_cmd_worker_usage(FILE *f)
             "                          less free space (default 256)\n"
             "  --slots N               run N workers, one process each (default 1)\n"
             "  --admin ADDR            /healthz and /metrics on IPV4:PORT (default\n"
-            "                          " QR_ADMIN_DEFAULT_LISTEN "; 'off' disables; only with\n"
+            "                          " QR_METRICS_DEFAULT_LISTEN "; 'off' disables; only with\n"
             "                          --slots 1)\n"
             "\n"
             "Every option can also be set as QUIRE_<OPTION> (--job-timeout ->\n"
@@ -354,8 +354,8 @@ int qr_cmd_worker(int argc, char **argv)
     wo.nqueues = a.nqueues;
     wo.job_class = a.v[O_CLASS];
     wo.store_dir = a.v[O_STORE];
-    wo.source_dir = a.v[O_SOURCE_DIR];
-    wo.work_parent = a.v[O_WORK_DIR];
+    wo.process.source_dir = a.v[O_SOURCE_DIR];
+    wo.process.work_parent = a.v[O_WORK_DIR];
     wo.hostname = a.v[O_HOSTNAME];
     if ((rc = parse_seconds(&wo.job_timeout_s, a.v[O_JOB_TIMEOUT], "job-timeout")) ||
         (rc = parse_seconds(&wo.drain_timeout_s, a.v[O_DRAIN_TIMEOUT], "drain-timeout")) ||
@@ -373,7 +373,7 @@ int qr_cmd_worker(int argc, char **argv)
     n = 0;
     if ((rc = parse_long(&n, a.v[O_THREADS], "threads", 1, 64)))
         goto out;
-    wo.threads = (int)n;
+    wo.process.threads = (int)n;
     n = 0;
     if ((rc = parse_long(&n, a.v[O_MEMORY_LIMIT], "memory-limit", 1, 1L << 30)))
         goto out;
@@ -386,7 +386,7 @@ int qr_cmd_worker(int argc, char **argv)
     if ((rc = parse_long(&slots, a.v[O_SLOTS], "slots", 1, 256)))
         goto out;
     /* Slots would all bind one port; with several the admin endpoint is off. */
-    wo.admin_listen = a.v[O_ADMIN] ? a.v[O_ADMIN] : QR_ADMIN_DEFAULT_LISTEN;
+    wo.admin_listen = a.v[O_ADMIN] ? a.v[O_ADMIN] : QR_METRICS_DEFAULT_LISTEN;
     if (strcmp(wo.admin_listen, "off") == 0)
         wo.admin_listen = NULL;
     else if (slots > 1) {
@@ -394,7 +394,7 @@ int qr_cmd_worker(int argc, char **argv)
             qr_log(QR_LOG_WARN, "worker", "--admin is ignored with --slots %ld", slots);
         wo.admin_listen = NULL;
     }
-    if (a.v[O_PROFILE] && !(wo.profile = qr_profile_get(a.v[O_PROFILE]))) {
+    if (a.v[O_PROFILE] && !(wo.process.profile = qr_profile_get(a.v[O_PROFILE]))) {
         rc = qr_cli_usage_error("worker", "unknown profile '%s' (one of: %s)", a.v[O_PROFILE],
                                 qr_profile_names());
         goto out;
@@ -420,6 +420,7 @@ int qr_cmd_worker(int argc, char **argv)
                "(docs/operations/callbacks.md)");
     install_signals();
     wo.title = title_area(argc, argv, &wo.title_cap);
+    wo.notify_systemd = true;
     if (qr_worker_run_slots(&wo, (unsigned)slots, &worker_signals, &err) < 0)
         rc = qr_cli_fail(&err);
 out:

@@ -37,6 +37,8 @@ static const qr_cli_cmd commands[] = {
      qr_cmd_failures_usage},
     {"health", "exit 0 if this host has a worker with a fresh heartbeat", qr_cmd_health,
      qr_cmd_health_usage},
+    {"version", "quire's version and the versions of the libraries it loaded", qr_cmd_version,
+     qr_cmd_version_usage},
 };
 #define NCOMMANDS (sizeof(commands) / sizeof(commands[0]))
 
@@ -116,7 +118,7 @@ int main(int argc, char **argv)
         usage(stdout);
         return 0;
     }
-    if (strcmp(name, "--version") == 0 || strcmp(name, "version") == 0) {
+    if (strcmp(name, "--version") == 0) {
         printf("quire %s\n", QR_VERSION);
         return 0;
     }

@@ -6,6 +6,7 @@
 #include <fcntl.h>
 #include <ftw.h>
 #include <limits.h>
+#include <link.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -78,8 +79,8 @@ int qr_fs_file_size(uint64_t *out, const char *path, qr_error *err)
     *out = 0;
     if (stat(path, &st) != 0) {
         int e = errno;
-        return qr_error_set_cause(err, e == ENOENT ? QR_ERR_SOURCE_NOT_FOUND : QR_ERR_IO, e,
-                                  "fs", "cannot stat %s: %s", path, strerror(e));
+        return qr_error_set_cause(err, e == ENOENT ? QR_ERR_SOURCE_NOT_FOUND : QR_ERR_IO, e, "fs",
+                                  "cannot stat %s: %s", path, strerror(e));
     }
     if (!S_ISREG(st.st_mode))
         return qr_error_set(err, QR_ERR_IO, "fs", "%s is not a regular file", path);
@@ -87,8 +88,7 @@ int qr_fs_file_size(uint64_t *out, const char *path, qr_error *err)
     return 0;
 }
 
-int qr_fs_write_atomic(const char *path, const void *data, size_t len, unsigned mode,
-                       qr_error *err)
+int qr_fs_write_atomic(const char *path, const void *data, size_t len, unsigned mode, qr_error *err)
 {
     int rc = 0;
     int fd = -1;
@@ -98,8 +98,8 @@ int qr_fs_write_atomic(const char *path, const void *data, size_t len, unsigned 
     fd = mkostemp(tmp, O_CLOEXEC);
     if (fd < 0) {
         int e = errno;
-        rc = qr_error_set_cause(err, e == ENOSPC ? QR_ERR_DISK_FULL : QR_ERR_WRITE_FAILED, e,
-                                "fs", "cannot create %s: %s", tmp, strerror(e));
+        rc = qr_error_set_cause(err, e == ENOSPC ? QR_ERR_DISK_FULL : QR_ERR_WRITE_FAILED, e, "fs",
+                                "cannot create %s: %s", tmp, strerror(e));
         goto out;
     }
     const uint8_t *p = data;
@@ -133,8 +133,8 @@ int qr_fs_write_atomic(const char *path, const void *data, size_t len, unsigned 
     fd = -1;
     if (rename(tmp, path) != 0) {
         int e = errno;
-        rc = qr_error_set_cause(err, QR_ERR_WRITE_FAILED, e, "fs", "cannot rename to %s: %s",
-                                path, strerror(e));
+        rc = qr_error_set_cause(err, QR_ERR_WRITE_FAILED, e, "fs", "cannot rename to %s: %s", path,
+                                strerror(e));
         goto out;
     }
 out:
@@ -183,9 +183,34 @@ uint64_t qr_fs_peak_rss(void)
     return (uint64_t)ru.ru_maxrss * 1024u;
 }
 
-double qr_now(void)
+typedef struct lib_search {
+    const char *prefix;
+    char *out;
+    size_t n;
+    bool found;
+} lib_search;
+
+static int find_lib(struct dl_phdr_info *info, size_t size, void *ud)
 {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+    (void)size;
+    lib_search *s = ud;
+    if (!info->dlpi_name || !info->dlpi_name[0])
+        return 0;
+    char real[PATH_MAX];
+    const char *path = realpath(info->dlpi_name, real) ? real : info->dlpi_name;
+    const char *base = strrchr(path, '/') ? strrchr(path, '/') + 1 : path;
+    if (strncmp(base, s->prefix, strlen(s->prefix)) != 0)
+        return 0;
+    snprintf(s->out, s->n, "%s", base);
+    s->found = true;
+    return 1;
+}
+
+bool qr_fs_loaded_library(char *out, size_t n, const char *prefix)
+{
+    lib_search s = {.prefix = prefix, .out = out, .n = n, .found = false};
+    if (n)
+        out[0] = '\0';
+    dl_iterate_phdr(find_lib, &s);
+    return s.found;
 }

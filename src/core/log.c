@@ -1,6 +1,8 @@
 /* Logging with a sink chosen by the binary. */
 #include "qr/log.h"
 
+#include "qr/json.h"
+
 #include <jansson.h>
 #include <pthread.h>
 #include <stdarg.h>
@@ -84,71 +86,9 @@ void qr_log_sink_text(const qr_log_event *ev, void *ud)
 {
     FILE *f = ud ? ud : stderr;
     fprintf(f, "quire: %s%s%s%s%s\n", ev->level >= QR_LOG_WARN ? qr_log_level_str(ev->level) : "",
-            ev->level >= QR_LOG_WARN ? ": " : "", ev->stage ? ev->stage : "",
-            ev->stage ? ": " : "", ev->msg);
+            ev->level >= QR_LOG_WARN ? ": " : "", ev->stage ? ev->stage : "", ev->stage ? ": " : "",
+            ev->msg);
     fflush(f);
-}
-
-/* Length of the valid UTF-8 sequence at `p`, or 0 if it is not one (RFC 3629 table). */
-static size_t utf8_seq(const unsigned char *p)
-{
-    unsigned char c = p[0];
-    if (c < 0x80)
-        return 1;
-    unsigned char lo = 0x80, hi = 0xbf;
-    size_t n;
-    if (c >= 0xc2 && c <= 0xdf)
-        n = 2;
-    else if (c >= 0xe0 && c <= 0xef) {
-        n = 3;
-        lo = c == 0xe0 ? 0xa0 : 0x80;
-        hi = c == 0xed ? 0x9f : 0xbf;
-    } else if (c >= 0xf0 && c <= 0xf4) {
-        n = 4;
-        lo = c == 0xf0 ? 0x90 : 0x80;
-        hi = c == 0xf4 ? 0x8f : 0xbf;
-    } else
-        return 0;
-    if (p[1] < lo || p[1] > hi)
-        return 0;
-    for (size_t i = 2; i < n; i++)
-        if (p[i] < 0x80 || p[i] > 0xbf)
-            return 0;
-    return n;
-}
-
-/*
- * jansson refuses strings that are not valid UTF-8 (json_string returns
- * NULL), which would drop the field. Messages carry publisher file names in
- * any encoding, and qr_log's truncation can cut a sequence in half, so each
- * invalid byte becomes '?' instead.
- */
-static json_t *log_string(const char *s)
-{
-    json_t *j = json_string(s);
-    if (j)
-        return j;
-    size_t n = strlen(s);
-    char *copy = malloc(n + 1);
-    if (!copy)
-        return NULL;
-    const unsigned char *p = (const unsigned char *)s;
-    size_t o = 0;
-    while (*p) {
-        size_t k = utf8_seq(p);
-        if (k == 0) {
-            copy[o++] = '?';
-            p++;
-            continue;
-        }
-        memcpy(copy + o, p, k);
-        o += k;
-        p += k;
-    }
-    copy[o] = 0;
-    j = json_string(copy);
-    free(copy);
-    return j;
 }
 
 void qr_log_sink_json(const qr_log_event *ev, void *ud)
@@ -166,10 +106,10 @@ void qr_log_sink_json(const qr_log_event *ev, void *ud)
     json_object_set_new(o, "ts", json_string(ts));
     json_object_set_new(o, "level", json_string(qr_log_level_str(ev->level)));
     if (ev->stage)
-        json_object_set_new(o, "stage", log_string(ev->stage));
+        json_object_set_new(o, "stage", qr_json_string(ev->stage));
     if (ev->job)
-        json_object_set_new(o, "job", log_string(ev->job));
-    json_object_set_new(o, "msg", log_string(ev->msg));
+        json_object_set_new(o, "job", qr_json_string(ev->job));
+    json_object_set_new(o, "msg", qr_json_string(ev->msg));
     char *line = json_dumps(o, JSON_COMPACT | JSON_ENSURE_ASCII);
     json_decref(o);
     if (line) {

@@ -80,3 +80,8 @@ json_t *qr_crypt__b64_json(const uint8_t *bin, size_t len)
     free(s);
     return j;
 }
+
+const char *qr_crypt_library_version(void)
+{
+    return sodium_version_string();
+}

@@ -44,3 +44,8 @@ void qr_image_global_shutdown(void)
 {
     vips_shutdown();
 }
+
+const char *qr_image_library_version(void)
+{
+    return vips_version_string();
+}

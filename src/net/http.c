@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "net/net_internal.h"
+#include "qr/clock.h"
 #include "qr/log.h"
 
 #define MAX_RESP_HEADERS 256
@@ -406,22 +407,6 @@ out:
     return rc;
 }
 
-static bool retryable_curl(CURLcode c)
-{
-    switch (c) {
-    case CURLE_OPERATION_TIMEDOUT:
-    case CURLE_COULDNT_CONNECT:
-    case CURLE_SEND_ERROR:
-    case CURLE_RECV_ERROR:
-    case CURLE_GOT_NOTHING:
-    case CURLE_PARTIAL_FILE:
-    case CURLE_HTTP2_STREAM:
-        return true;
-    default:
-        return false;
-    }
-}
-
 static bool retryable_status(long s)
 {
     return s == 429 || (s >= 500 && s <= 599);
@@ -456,13 +441,6 @@ static double backoff_s(const qr_http_opts *o, unsigned retry, double after)
     cap = fmin(cap, o->backoff_max_s);
     uint32_t ms = (uint32_t)(cap * 1000.0);
     return (double)randombytes_uniform(ms + 1) / 1000.0;
-}
-
-static void sleep_s(double s)
-{
-    struct timespec ts = {(time_t)s, (long)((s - floor(s)) * 1e9)};
-    while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
-        ;
 }
 
 /* Resets what one attempt fills: the sinks, the body position, the headers. */
@@ -680,7 +658,7 @@ int qr_http_perform(const qr_http_opts *opts, const qr_http_request *req, qr_htt
                 retry = retryable_status(status);
                 snprintf(reason, sizeof(reason), "HTTP %ld", status);
             } else {
-                retry = retryable_curl(c);
+                retry = qr_net__curl_transient(c);
                 /* A status line may have arrived before a stall or a drop. */
                 if (status > 0)
                     snprintf(reason, sizeof(reason), "HTTP %ld, then %s", status,
@@ -688,38 +666,23 @@ int qr_http_perform(const qr_http_opts *opts, const qr_http_request *req, qr_htt
                 else
                     snprintf(reason, sizeof(reason), "%s", curl_easy_strerror(c));
             }
-            if (!retry) {
-                if (c == CURLE_OK)
-                    break;
-                if (c == CURLE_OUT_OF_MEMORY)
-                    rc = qr_error_set(err, QR_ERR_OUT_OF_MEMORY, "net", "%s: out of memory", what);
-                else if (c == CURLE_URL_MALFORMAT)
-                    rc = qr_error_set_cause(err, QR_ERR_INVALID_ARGUMENT, (int)c, "net",
-                                            "%s: malformed URL", what);
-                else if (c == CURLE_UNSUPPORTED_PROTOCOL)
-                    rc = qr_error_set_cause(err, QR_ERR_SOURCE_FORBIDDEN, (int)c, "net",
-                                            "%s: protocol not allowed", what);
-                else
-                    rc = qr_error_set_cause(err, QR_ERR_FETCH_FAILED, (int)c, "net",
-                                            "%s: %s (attempt %u, not retried)", what, reason,
-                                            attempt);
-                goto out;
-            }
-            if (attempt >= o.max_attempts) {
-                if (c == CURLE_OPERATION_TIMEDOUT)
-                    rc = qr_error_set_cause(err, QR_ERR_TIMEOUT, (int)c, "net",
-                                            "%s: %s after %u attempts (deadline %.1f s, "
-                                            "stall %.0f s)",
-                                            what, reason, attempt, o.timeout_s, o.stall_s);
-                else
-                    rc = qr_error_set_cause(err, QR_ERR_FETCH_FAILED, (int)c, "net",
-                                            "%s: %s after %u attempts", what, reason, attempt);
+            if (!retry && c == CURLE_OK)
+                break;
+            if (!retry || attempt >= o.max_attempts) {
+                qr_net__curl_failure f = {.what = what,
+                                          .reason = reason,
+                                          .attempt = attempt,
+                                          .last = retry,
+                                          .timeout_s = o.timeout_s,
+                                          .stall_s = o.stall_s};
+                /* CURLE_OK here is a retryable HTTP status with no attempt left. */
+                rc = qr_error_from_curl(err, (int)c, &f);
                 goto out;
             }
             double wait = backoff_s(&o, attempt, c == CURLE_OK ? retry_after(x.hdrs, x.nhdrs) : -1);
             qr_log(QR_LOG_WARN, "net", "%s: %s; attempt %u of %u, retrying in %.2f s", what, reason,
                    attempt, o.max_attempts, wait);
-            sleep_s(wait);
+            qr_sleep(wait);
         }
 
         char *next = NULL;
@@ -762,4 +725,10 @@ out:
     free(origin);
     free(url);
     return rc;
+}
+
+const char *qr_http_library_version(void)
+{
+    const curl_version_info_data *v = curl_version_info(CURLVERSION_NOW);
+    return v && v->version ? v->version : "unknown";
 }

@@ -61,4 +61,27 @@ bool qr_net__cidr_contains(const qr_net__cidr *c, const qr_net__addr *a);
  */
 bool qr_net__allowed(const qr_net_policy *policy, const qr_net__addr *a, qr_net__class *why);
 
+/* ---- libcurl results (curl_error.c) ---- */
+
+/* Whether a libcurl result is worth another attempt (timeouts, refused, reset, short bodies). */
+bool qr_net__curl_transient(int /* CURLcode */ code);
+
+/* What the transfer knew when libcurl's result stopped it. */
+typedef struct qr_net__curl_failure {
+    const char *what;   /* the request, redacted ("GET https://host/path") */
+    const char *reason; /* what happened ("HTTP 503, then Timeout was reached") */
+    unsigned attempt;   /* the attempt that failed */
+    bool last;          /* a retryable failure with no attempt left (else: not retryable) */
+    double timeout_s;   /* the per-attempt deadline and stall limit, for timeouts */
+    double stall_s;
+} qr_net__curl_failure;
+
+/*
+ * Sets `err` for a transfer that libcurl result `code` stopped: out-of-memory,
+ * invalid-argument (malformed URL), source-forbidden (protocol not allowed),
+ * timeout (a deadline passed on the last attempt), or fetch-failed; stage
+ * "net", cause = the CURLcode. Returns the class code.
+ */
+int qr_error_from_curl(qr_error *err, int code, const qr_net__curl_failure *f);
+
 #endif

@@ -11,6 +11,7 @@
 
 #include <jansson.h>
 
+#include "qr/json.h"
 #include "qr/notify.h"
 #include "qr/package.h"
 
@@ -47,68 +48,6 @@ void qr_callback_result_from_error(qr_callback_result *out, const qr_job *job, c
     *out = r;
 }
 
-/* Length of the valid UTF-8 sequence at s (as jansson checks it), or 0. */
-static size_t utf8_seq(const unsigned char *s)
-{
-    unsigned c = s[0];
-    size_t n;
-    unsigned cp;
-    if (c < 0x80)
-        return 1;
-    if (c >= 0xC2 && c <= 0xDF) {
-        n = 2;
-        cp = c & 0x1F;
-    } else if (c >= 0xE0 && c <= 0xEF) {
-        n = 3;
-        cp = c & 0x0F;
-    } else if (c >= 0xF0 && c <= 0xF4) {
-        n = 4;
-        cp = c & 0x07;
-    } else {
-        return 0;
-    }
-    for (size_t i = 1; i < n; i++) {
-        if ((s[i] & 0xC0) != 0x80)
-            return 0;
-        cp = (cp << 6) | (s[i] & 0x3F);
-    }
-    if ((n == 3 && cp < 0x800) || (n == 4 && cp < 0x10000) || cp > 0x10FFFF ||
-        (cp >= 0xD800 && cp <= 0xDFFF))
-        return 0;
-    return n;
-}
-
-/* A JSON string of `s`, invalid UTF-8 bytes replaced by '?'; NULL when out of memory. */
-static json_t *str_json(const char *s)
-{
-    json_t *j = json_string(s);
-    if (j)
-        return j;
-    size_t len = strlen(s);
-    char *copy = malloc(len + 1);
-    if (!copy)
-        return NULL;
-    size_t i = 0;
-    while (i < len) {
-        size_t n = utf8_seq((const unsigned char *)s + i);
-        if (n == 0) {
-            copy[i++] = '?';
-        } else {
-            memcpy(copy + i, s + i, n);
-            i += n;
-        }
-    }
-    copy[len] = '\0';
-    j = json_string(copy);
-    free(copy);
-    return j;
-}
-
-static json_t *str_or_null(const char *s)
-{
-    return s ? str_json(s) : json_null();
-}
-
 static json_t *uint_json(uint64_t v)
 {
     return json_integer(v > (uint64_t)LLONG_MAX ? LLONG_MAX : (json_int_t)v);
@@ -129,9 +68,11 @@ static json_t *warnings_json(const qr_warnings *w)
     for (size_t i = 0; i < n; i++) {
         const qr_warning *x = qr_warnings_get(w, i);
         json_t *o = json_object();
-        if (!o || json_array_append_new(a, o) != 0 || !put(o, "code", str_or_null(x->code)) ||
-            !put(o, "stage", str_or_null(x->stage)) || !put(o, "context", str_json(x->context)) ||
-            !put(o, "message", str_json(x->msg))) {
+        if (!o || json_array_append_new(a, o) != 0 ||
+            !put(o, "code", qr_json_string_or_null(x->code)) ||
+            !put(o, "stage", qr_json_string_or_null(x->stage)) ||
+            !put(o, "context", qr_json_string(x->context)) ||
+            !put(o, "message", qr_json_string(x->msg))) {
             json_decref(a);
             return NULL;
         }
@@ -145,8 +86,8 @@ static json_t *error_json(const qr_callback_result *r)
         return json_null();
     json_t *o = json_object();
     if (!o || !put(o, "code", json_string(qr_errid_str(r->error))) ||
-        !put(o, "stage", str_or_null(r->error_stage)) ||
-        !put(o, "message", str_json(r->error_message ? r->error_message : "")) ||
+        !put(o, "stage", qr_json_string_or_null(r->error_stage)) ||
+        !put(o, "message", qr_json_string(r->error_message ? r->error_message : "")) ||
         !put(o, "transient", json_boolean(qr_errid_transient(r->error)))) {
         json_decref(o);
         return NULL;
@@ -181,11 +122,11 @@ int qr_callback_body(char **out, size_t *len, const qr_callback_result *r, const
 
     o = json_object();
     if (!o || !put(o, "event", json_string(r->published ? "book.published" : "book.failed")) ||
-        !put(o, "job_id", str_json(key)) || !put(o, "book_id", str_json(r->book_id)) ||
-        !put(o, "revision", str_or_null(r->revision)) ||
+        !put(o, "job_id", qr_json_string(key)) || !put(o, "book_id", qr_json_string(r->book_id)) ||
+        !put(o, "revision", qr_json_string_or_null(r->revision)) ||
         !put(o, "status", json_string(r->published ? "published" : "failed")) ||
-        !put(o, "profile", str_or_null(r->profile)) ||
-        !put(o, "manifest_url", str_or_null(r->manifest_url)) ||
+        !put(o, "profile", qr_json_string_or_null(r->profile)) ||
+        !put(o, "manifest_url", qr_json_string_or_null(r->manifest_url)) ||
         !put(o, "already_published", json_boolean(r->already_published)) ||
         !put(o, "pages", json_integer(r->pages)) ||
         !put(o, "positions", json_integer(r->positions)) ||

@@ -364,16 +364,17 @@ static json_t *slices_collection(const qr_package__manifest_in *in, bool *ok)
 {
     size_t n = qr_slice_plan_count(in->plan);
     json_t *links = json_array();
-    json_t *meta = json_pack(
-        "{s:i, s:s, s:s, s:I, s:I, s:{s:s, s:s, s:s, s:s}, s:{s:s, s:s}, s:{s:I, s:s}, "
-        "s:{s:I, s:s, s:s}}",
-        "formatVersion", QR_PACKAGE_FORMAT_VERSION, "bookId", in->book_id, "revision", in->revision,
-        "count", (json_int_t)n, "targetBytes", (json_int_t)in->slice_target, "encryption",
-        "algorithm", QR_PKG_SLICE_ALG, "scheme", QR_PKG_SCHEME, "keyId", in->kek_id, "key",
-        QR_PKG_KEY, "signature", "algorithm", "Ed25519", "href", QR_PKG_SIGNATURE, "pages", "count",
-        (json_int_t)in->pages->count, "source", qr_page_source_str(in->pages->source), "positions",
-        "total", (json_int_t)in->positions->count, "algorithm", QR_PKG_POSITIONS_ALG, "href",
-        QR_PKG_POSITIONS);
+    json_t *meta =
+        json_pack("{s:i, s:s, s:s, s:I, s:I, s:{s:s, s:s, s:s, s:s}, s:{s:s, s:s}, s:{s:I, s:s}, "
+                  "s:{s:I, s:s, s:s}}",
+                  "formatVersion", QR_PACKAGE_FORMAT_VERSION, "bookId", in->c->book_id, "revision",
+                  in->c->revision, "count", (json_int_t)n, "targetBytes",
+                  (json_int_t)in->c->slice_target, "encryption", "algorithm", QR_PKG_SLICE_ALG,
+                  "scheme", QR_PKG_SCHEME, "keyId", in->c->kek_id, "key", QR_PKG_KEY, "signature",
+                  "algorithm", "Ed25519", "href", QR_PKG_SIGNATURE, "pages", "count",
+                  (json_int_t)in->pages->count, "source", qr_page_source_str(in->pages->source),
+                  "positions", "total", (json_int_t)in->positions->count, "algorithm",
+                  QR_PKG_POSITIONS_ALG, "href", QR_PKG_POSITIONS);
     if (!links || !meta) {
         json_decref(links);
         json_decref(meta);
@@ -382,7 +383,7 @@ static json_t *slices_collection(const qr_package__manifest_in *in, bool *ok)
     }
     for (size_t i = 0; i < n; i++) {
         const qr_slice_info *si = qr_slice_plan_get(in->plan, i);
-        const qr_package__slice *ps = &in->slices[i];
+        const qr_package__slice *ps = &in->c->slices[i];
         json_t *res = json_array();
         for (size_t j = 0; res && j < si->nentries; j++) {
             char *h = qr_package__href(qr_epub_get_entry(in->comp, si->entries[j])->path);
@@ -430,10 +431,10 @@ int qr_package__manifest_build(json_t **out, const qr_package__manifest_in *in, 
                           json_pack("{s:s, s:s, s:s}", "rel", "http://readium.org/position-list",
                                     "href", QR_PKG_POSITIONS, "type",
                                     "application/vnd.readium.position-list+json"));
-    if (in->cover_href)
+    if (in->c->cover_href)
         qr_package__json_push(&ok, links,
-                              json_pack("{s:s, s:s, s:s}", "rel", "cover", "href", in->cover_href,
-                                        "type", in->cover_type));
+                              json_pack("{s:s, s:s, s:s}", "rel", "cover", "href",
+                                        in->c->cover_href, "type", in->c->cover_type));
     qr_package__json_push(&ok, links,
                           json_pack("{s:s, s:s, s:s}", "rel", "urn:quire:rel:content-key", "href",
                                     QR_PKG_KEY, "type", "application/json"));

@@ -47,9 +47,9 @@ static json_t *build_metadata(const qr_package__pdf_manifest_in *in, bool *ok)
     }
     qr_package__json_put(ok, m, "@type", json_string("http://schema.org/Book"));
     qr_package__json_put(ok, m, "conformsTo", json_string(QR_PKG_PDF_PROFILE));
-    if (in->source_sha256) {
+    if (in->c->source_sha256) {
         char id[96];
-        snprintf(id, sizeof(id), "urn:quire:pdf:sha256:%s", in->source_sha256);
+        snprintf(id, sizeof(id), "urn:quire:pdf:sha256:%s", in->c->source_sha256);
         qr_package__json_put(ok, m, "identifier", json_string(id));
     }
     const char *title = in->info->title && in->info->title[0] ? in->info->title : "Untitled";
@@ -125,25 +125,26 @@ static json_t *slices_collection(const qr_package__pdf_manifest_in *in, bool *ok
     json_t *meta = json_pack(
         "{s:i, s:s, s:s, s:I, s:{s:s, s:s, s:s, s:s}, s:{s:s, s:s}, s:{s:I, s:s}, "
         "s:{s:I, s:s, s:s}}",
-        "formatVersion", QR_PACKAGE_FORMAT_VERSION, "bookId", in->book_id, "revision", in->revision,
-        "count", (json_int_t)in->nslices, "encryption", "algorithm", QR_PKG_SLICE_ALG, "scheme",
-        QR_PKG_SCHEME, "keyId", in->kek_id, "key", QR_PKG_KEY, "signature", "algorithm", "Ed25519",
-        "href", QR_PKG_SIGNATURE, "pages", "count", (json_int_t)in->info->pages, "source",
-        QR_PKG_PAGES_SOURCE_PDF, "positions", "total", (json_int_t)in->info->pages, "algorithm",
-        "pdf-page", "href", QR_PKG_POSITIONS);
+        "formatVersion", QR_PACKAGE_FORMAT_VERSION, "bookId", in->c->book_id, "revision",
+        in->c->revision, "count", (json_int_t)in->c->nslices, "encryption", "algorithm",
+        QR_PKG_SLICE_ALG, "scheme", QR_PKG_SCHEME, "keyId", in->c->kek_id, "key", QR_PKG_KEY,
+        "signature", "algorithm", "Ed25519", "href", QR_PKG_SIGNATURE, "pages", "count",
+        (json_int_t)in->info->pages, "source", QR_PKG_PAGES_SOURCE_PDF, "positions", "total",
+        (json_int_t)in->info->pages, "algorithm", "pdf-page", "href", QR_PKG_POSITIONS);
     if (!links || !meta) {
         json_decref(links);
         json_decref(meta);
         *ok = false;
         return NULL;
     }
-    if (in->slice_pages)
-        qr_package__json_put(ok, meta, "pagesPerSlice", json_integer(in->slice_pages));
+    if (in->c->slice_pages)
+        qr_package__json_put(ok, meta, "pagesPerSlice", json_integer(in->c->slice_pages));
     else
-        qr_package__json_put(ok, meta, "targetBytes", json_integer((json_int_t)in->slice_target));
-    for (size_t i = 0; i < in->nslices; i++) {
+        qr_package__json_put(ok, meta, "targetBytes",
+                             json_integer((json_int_t)in->c->slice_target));
+    for (size_t i = 0; i < in->c->nslices; i++) {
         const qr_pdf_range *r = &in->ranges[i];
-        const qr_package__slice *ps = &in->slices[i];
+        const qr_package__slice *ps = &in->c->slices[i];
         json_int_t first = (json_int_t)r->first + 1;
         json_int_t last = (json_int_t)r->first + (json_int_t)r->count;
         json_t *props = json_pack("{s:I, s:b, s:I, s:I, s:s, s:s, s:I, s:I, s:I, s:I}", "index",

@@ -4,6 +4,7 @@
 
 #include <jansson.h>
 
+#include "qr/compress.h"
 #include "qr/epub.h"
 #include "qr/package.h"
 #include "qr/pdf.h"
@@ -35,33 +36,35 @@ typedef struct qr_package__slice {
     char sha256[65];
 } qr_package__slice;
 
+/* What every manifest carries besides the book itself. */
+typedef struct qr_package__manifest_common {
+    const qr_package__slice *slices; /* as sealed, one per slice */
+    size_t nslices;
+    const char *book_id;
+    const char *revision;
+    const char *kek_id;
+    const char *source_sha256; /* 64 hex digits of the source file, or NULL */
+    const char *cover_href;    /* "cover.jpg", or NULL */
+    const char *cover_type;
+    uint64_t slice_target;
+    uint32_t slice_pages; /* PDF: fixed pages per slice, or 0 */
+} qr_package__manifest_common;
+
+/* What the EPUB manifest is made of. */
 typedef struct qr_package__manifest_in {
     const qr_epub *orig;       /* metadata, navigation, page list */
     const qr_epub *comp;       /* the compressed book: entries, sizes, types */
     const qr_slice_plan *plan; /* over `comp` */
-    const qr_package__slice *slices;
     const qr_positions *positions;
     const qr_pages *pages;
-    const char *book_id;
-    const char *revision;
-    const char *kek_id;
-    const char *cover_href; /* "cover.jpg", or NULL */
-    const char *cover_type;
-    uint64_t slice_target;
+    const qr_package__manifest_common *c;
 } qr_package__manifest_in;
 
 /* What the PDF manifest is made of. */
 typedef struct qr_package__pdf_manifest_in {
-    const qr_pdf_info *info;    /* of the compressed file: pages, title, author, outline */
+    const qr_pdf_info *info;    /* pages, title, author, outline, labels (compression keeps them) */
     const qr_pdf_range *ranges; /* one per slice, 0-based pages */
-    const qr_package__slice *slices;
-    size_t nslices;
-    const char *book_id;
-    const char *revision;
-    const char *source_sha256; /* 64 hex digits of the source file, or NULL */
-    const char *kek_id;
-    uint64_t slice_target; /* 0 when slices have a fixed page count */
-    uint32_t slice_pages;  /* 0 when sized toward slice_target */
+    const qr_package__manifest_common *c;
 } qr_package__pdf_manifest_in;
 
 /* The PDF manifest (Readium PDF profile); new reference. Errors: out-of-memory. */
@@ -81,12 +84,7 @@ json_t *qr_package__pdf_positions(uint32_t pages);
 int qr_package__pdf_plan(qr_pdf_range **out, size_t *n, const uint64_t *page_bytes, uint32_t pages,
                          uint64_t target, uint32_t fixed, qr_error *err);
 
-/* The PDF path of qr_process_book (process_pdf.c); `*prefix` as for qr_package__names. */
-int qr_package__process_pdf(qr_process_report *rep, const char *in_path, const qr_store *store,
-                            char **prefix, const qr_keyring *k, const qr_process_opts *o,
-                            qr_error *err);
-
-/* ---- shared by both formats (process.c) ---- */
+/* ---- writing objects (process.c) ---- */
 
 /* Puts `data` as prefix + name; on failure err->context names the key. */
 int qr_package__put(const qr_store *store, const char *prefix, const char *name, const void *data,
@@ -94,32 +92,56 @@ int qr_package__put(const qr_store *store, const char *prefix, const char *name,
 /* Puts `j` serialised compactly (ASCII). */
 int qr_package__put_json(const qr_store *store, const char *prefix, const char *name,
                          const json_t *j, qr_error *err);
+
+/* ---- the publish loop and its per-format drivers (process.c, book_epub.c, book_pdf.c) ---- */
+
+/* What the format-neutral loop gives a driver while it prepares the book. */
+typedef struct qr_package__run {
+    const qr_process_opts *o;
+    qr_process_report *rep; /* stage times, sizes, counts; rep->warnings collects warnings */
+    const char *workdir;    /* private to this run; the loop removes it */
+    const char *compressed; /* the compressed book the loop wrote there */
+    uint64_t slice_target;  /* opts->slice_target, or the slicer's default */
+} qr_package__run;
+
 /*
- * Book id and revision into `rep` (rules in include/qr/package.h), and, when
- * *prefix is NULL, *prefix = "books/<book_id>/<revision>/" (malloc'd).
- * EPUB: `uid` is the unique identifier and `src` NULL. PDF: `src` (65 bytes)
- * receives the SHA-256 of the source file in hex, from the same read as the
- * revision. Errors: invalid-argument, source-not-found, io, out-of-memory.
+ * One format's part of `quire process`. The loop (process.c) opens the book,
+ * names the package, checks whether it is already published, compresses it,
+ * then calls prepare, slice for each slice, positions, cover and manifest,
+ * and seals and publishes what they return in the order of the commit
+ * protocol.
  */
-int qr_package__names(qr_process_report *rep, char **prefix, const qr_process_opts *o,
-                      const char *in_path, const char *uid, char *src, qr_error *err);
-/*
- * *done = a manifest is under `prefix` and the package verifies; when one is
- * there but does not verify, it is removed (the stale commit point).
- */
-int qr_package__check_published(bool *done, const qr_store *store, const char *prefix,
-                                const qr_keyring *k, const qr_process_opts *o, qr_error *err);
-/*
- * Seals `plain` as slice i of n under `ck` with the binding of `rep`, fills
- * `ps` (href, sizes, SHA-256) and puts it; adds to rep's encrypt/publish
- * times and byte counts. `sealed` is scratch space.
- */
-int qr_package__seal_put(qr_package__slice *ps, qr_buf *sealed, qr_process_report *rep,
-                         const qr_store *store, const char *prefix, const qr_content_key *ck,
-                         size_t i, size_t n, const qr_buf *plain, qr_error *err);
-/* Serialises the manifest, signs it, puts manifest.json.sig and then manifest.json. */
-int qr_package__commit_manifest(const qr_store *store, const char *prefix, const qr_keyring *k,
-                                const json_t *man, qr_error *err);
+typedef struct qr_package__driver {
+    const char *name;         /* "epub", "pdf": also the compressed file's extension */
+    bool needs_source_sha256; /* the default book id or the manifest uses it */
+    /* A driver over the open book (borrowed: it outlives the driver). */
+    int (*create)(void **self, qr_book *book, qr_error *err);
+    /* The book id when none is given (65 bytes); `src` is the source's SHA-256 or NULL. */
+    void (*default_book_id)(const void *self, const char *src, char out[65]);
+    /*
+     * Reads back once the compressed book the loop wrote (run->compressed)
+     * and plans the slices; fills rep's t_positions, t_slice (reading back
+     * and planning), pages, positions and pages_source.
+     */
+    int (*prepare)(void *self, qr_package__run *run, qr_error *err);
+    size_t (*count)(const void *self);
+    /* The plaintext of slice i (appended to `plain`, which the loop resets). */
+    int (*slice)(void *self, size_t i, qr_buf *plain, qr_error *err);
+    /* positions.json as a new reference; NULL when out of memory. */
+    json_t *(*positions)(const void *self);
+    /*
+     * Optional (NULL: no cover): the cover image in clear into `out`, its
+     * extension ("jpg") and media type; leaves `out` empty when there is none.
+     */
+    int (*cover)(const void *self, qr_buf *out, char ext[8], char type[64], qr_error *err);
+    /* The manifest as a new reference in *out. Errors: out-of-memory. */
+    int (*manifest)(const void *self, json_t **out, const qr_package__manifest_common *c,
+                    qr_error *err);
+    void (*destroy)(void *self);
+} qr_package__driver;
+
+extern const qr_package__driver qr_package__epub_driver;
+extern const qr_package__driver qr_package__pdf_driver;
 
 /* Builds the RWPM manifest (new reference in *out). Errors: out-of-memory. */
 int qr_package__manifest_build(json_t **out, const qr_package__manifest_in *in, qr_error *err);

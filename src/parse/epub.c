@@ -9,8 +9,13 @@
 #include <string.h>
 #include <strings.h>
 
+#include <stdio.h>
+
+#include <libxml/parser.h>
+
 #include "parse/epub_internal.h"
 #include "qr/fs.h"
+#include "qr/log.h"
 
 /* ---- allocation helpers ---- */
 
@@ -296,9 +301,14 @@ int qr_epub_open(qr_epub **out, const char *path, const qr_epub_opts *opts, qr_e
                           (unsigned long long)e->limits.max_input_bytes);
         goto out;
     }
+    e->info.file_bytes = size;
     rc = open_common(e, err);
     if (rc < 0)
         goto out;
+    /* One line per parse: the test that a book is parsed once counts these. */
+    qr_log(QR_LOG_DEBUG, QR_EPUB_STAGE,
+           "parsed %s: %zu entries, %zu manifest items, %zu in the spine", path, e->n_entries,
+           e->n_items, e->n_spine);
     *out = e;
     e = NULL;
 out:
@@ -321,6 +331,7 @@ int qr_epub_open_buffer(qr_epub **out, const void *data, size_t len, const qr_ep
     }
     e->src_data = data ? data : "";
     e->src_len = len;
+    e->info.file_bytes = len;
     if (len > e->limits.max_input_bytes) {
         rc = qr_error_set(err, QR_ERR_INPUT_TOO_LARGE, QR_EPUB_STAGE,
                           "%zu bytes exceeds the limit of %llu", len,
@@ -432,6 +443,45 @@ const qr_epub_entry *qr_epub_get_entry(const qr_epub *e, size_t i)
 int qr_epub_find_entry(const qr_epub *e, const char *path)
 {
     return path ? qr_epub__lookup(e, path, NULL) : -1;
+}
+
+int qr_epub_resolve_ref(long *entry, const qr_epub *e, const char *doc, const char *href,
+                        qr_error *err)
+{
+    char *path = NULL, *raw = NULL;
+    unsigned flags = 0;
+    int rc = 0;
+    *entry = -1;
+    /* Unsafe or remote references name nothing in the book: -1, not an error. */
+    qr_error local = QR_ERROR_INIT;
+    if (qr_epub__href_resolve(&path, NULL, &flags, doc, href, true, &local) < 0) {
+        if (local.errid == QR_ERR_OUT_OF_MEMORY)
+            rc = qr_error_set(err, QR_ERR_OUT_OF_MEMORY, QR_EPUB_STAGE, "%s", local.msg);
+        goto out;
+    }
+    if (!path)
+        goto out;
+    bool folded = false;
+    int i = qr_epub__lookup(e, path, &folded);
+    /* A name that really holds '%': the reference's escapes kept as written. */
+    if (i < 0 && (flags & QR_HREF_PERCENT) &&
+        qr_epub__href_resolve(&raw, NULL, &flags, doc, href, false, &local) == 0 && raw)
+        i = qr_epub__lookup(e, raw, &folded);
+    *entry = i;
+out:
+    free(path);
+    free(raw);
+    return rc;
+}
+
+const qr_limits *qr_epub_limits(const qr_epub *e)
+{
+    return &e->limits;
+}
+
+bool qr_epub_has_token(const char *list, const char *token)
+{
+    return qr_epub__has_token(list, token);
 }
 
 size_t qr_epub_item_count(const qr_epub *e)
@@ -584,4 +634,12 @@ bool qr_media_is_font(const char *media_type)
         if (media_eq(media_type, fonts[i]))
             return true;
     return false;
+}
+
+void qr_epub_library_versions(char *libzip, char *libxml2, size_t n)
+{
+    snprintf(libzip, n, "%s", zip_libzip_version());
+    /* libxml2 says "21004" for 2.10.4. */
+    long v = strtol(xmlParserVersion, NULL, 10);
+    snprintf(libxml2, n, "%ld.%ld.%ld", v / 10000, (v / 100) % 100, v % 100);
 }

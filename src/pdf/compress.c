@@ -6,10 +6,10 @@
  * Image flow: the qpdf handle is touched by the calling thread only. It
  * walks every page's /Resources /XObject (and nested forms, bounded, with a
  * visited set), picks the DCTDecode images that can be re-encoded safely and
- * copies their raw bytes out; worker threads run qr_image_compress on those
- * buffers; the calling thread then swaps in the smaller ones.
+ * copies their raw bytes out; the thread pool (qr/pool.h) runs
+ * qr_image_compress on those buffers; the calling thread then swaps in the
+ * smaller ones.
  */
-#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -18,6 +18,7 @@
 #include "qr/buf.h"
 #include "qr/fs.h"
 #include "qr/image.h"
+#include "qr/pool.h"
 
 #define XOBJ_KEYS_MAX 4096
 #define IMAGES_MAX 100000
@@ -187,8 +188,6 @@ static void walk_xobjects(image_set *s, qpdf_oh resources, int depth)
 typedef struct encode_pool {
     image_set *set;
     const qr_profile *profile;
-    pthread_mutex_t lock;
-    size_t next;
 } encode_pool;
 
 static void encode_one(image_job *j, const qr_profile *profile, const qr_limits *limits)
@@ -216,38 +215,25 @@ static void encode_one(image_job *j, const qr_profile *profile, const qr_limits 
         j->res.outcome = QR_IMAGE_SKIPPED;
 }
 
-static void *encode_main(void *arg)
+/* One image per pool task; a failed re-encode is recorded on the job, never fatal. */
+static int encode_task(void *ctx, void *state, size_t i, qr_error *err)
 {
-    encode_pool *pool = arg;
-    for (;;) {
-        pthread_mutex_lock(&pool->lock);
-        size_t i = pool->next++;
-        pthread_mutex_unlock(&pool->lock);
-        if (i >= pool->set->n)
-            break;
-        encode_one(&pool->set->jobs[i], pool->profile, pool->set->limits);
-    }
-    return NULL;
+    (void)state;
+    (void)err;
+    encode_pool *pool = ctx;
+    encode_one(&pool->set->jobs[i], pool->profile, pool->set->limits);
+    return 0;
 }
 
 static int encode_all(image_set *s, const qr_profile *profile, int threads, qr_error *err)
 {
-    encode_pool pool;
-    pthread_t tids[64];
-    int nt = qr_pdf__threads(threads, s->n), started = 0;
-    memset(&pool, 0, sizeof(pool));
-    pool.set = s;
-    pool.profile = profile;
-    if (pthread_mutex_init(&pool.lock, NULL) != 0)
-        return qr_error_set(err, QR_ERR_OUT_OF_MEMORY, QR_PDF_STAGE, "cannot create a mutex");
-    for (started = 1; started < nt; started++)
-        if (pthread_create(&tids[started], NULL, encode_main, &pool) != 0)
-            break;
-    encode_main(&pool);
-    for (int i = 1; i < started; i++)
-        pthread_join(tids[i], NULL);
-    pthread_mutex_destroy(&pool.lock);
-    return 0;
+    encode_pool pool = {.set = s, .profile = profile};
+    qr_pool_job job = QR_POOL_JOB_INIT;
+    job.ntasks = s->n;
+    job.threads = threads;
+    job.ctx = &pool;
+    job.task = encode_task;
+    return qr_pool_run(&job, NULL, err);
 }
 
 static void set_int(qpdf_data q, qpdf_oh dict, const char *key, int v)
@@ -323,22 +309,22 @@ static int collect_images(image_set *s, qr_error *err)
 }
 
 /* The rewrite came out larger: the input itself is the better output. */
-static int keep_input(const char *in_path, const char *out_path, qr_error *err)
+static int keep_input(const qr_pdf *p, const char *out_path, qr_error *err)
 {
+    if (p->mem)
+        return qr_fs_write_atomic(out_path, p->mem, (size_t)p->info.file_bytes, 0644, err);
     qr_buf b = QR_BUF_INIT(SIZE_MAX);
-    int rc = qr_buf_read_file(&b, in_path, QR_PDF_STAGE, err);
+    int rc = qr_buf_read_file(&b, p->path, QR_PDF_STAGE, err);
     if (rc == 0)
         rc = qr_fs_write_atomic(out_path, b.data, b.len, 0644, err);
     qr_buf_free(&b);
     return rc;
 }
 
-int qr_pdf_compress(const char *in_path, const char *out_path, const qr_profile *profile,
-                    const qr_limits *limits, int threads, qr_pdf_compress_report *rep,
-                    qr_warnings *w, qr_error *err)
+int qr_pdf_compress_open(qr_pdf_compress_report *rep, qr_pdf *p, const char *out_path,
+                         const qr_compress_opts *opts, qr_warnings *w, qr_error *err)
 {
-    qpdf_data q = NULL;
-    qr_pdf__open_facts facts, wfacts;
+    qr_pdf__open_facts wfacts;
     image_set set;
     qr_pdf_compress_report r;
     int rc = 0;
@@ -346,30 +332,22 @@ int qr_pdf_compress(const char *in_path, const char *out_path, const qr_profile 
     memset(&set, 0, sizeof(set));
     memset(&r, 0, sizeof(r));
     memset(&wfacts, 0, sizeof(wfacts));
-    if (!in_path || !out_path || !profile || !limits)
+    if (!p || !out_path || !opts)
         return qr_error_set(err, QR_ERR_INVALID_ARGUMENT, QR_PDF_STAGE, "NULL argument");
-    if ((rc = qr_fs_file_size(&r.in_bytes, in_path, err)) < 0)
-        goto out;
-    if ((rc = qr_pdf__handle_open(&q, &facts, in_path, limits, err)) < 0)
-        goto out;
-    r.pages = (uint32_t)qpdf_get_num_pages(q);
-    if (facts.repaired)
-        qr_warn(w, "pdf-repaired", QR_PDF_STAGE, in_path,
-                "qpdf repaired the file (%zu warning%s): %s", facts.nwarnings,
-                facts.nwarnings == 1 ? "" : "s", facts.first_warning);
-    if (facts.empty_password)
-        qr_warn(w, "pdf-encrypted-empty-password", QR_PDF_STAGE, in_path,
-                "encrypted with an empty user password; written unencrypted");
+    const qr_profile *profile = opts->profile ? opts->profile : qr_profile_get(NULL);
+    qpdf_data q = p->q;
+    r.in_bytes = p->info.file_bytes;
+    r.pages = p->info.pages;
 
     set.q = q;
-    set.limits = limits;
+    set.limits = &opts->limits;
     set.w = w;
     set.queue = profile->lossy;
     if ((rc = collect_images(&set, err)) < 0)
         goto out;
     r.images_seen = set.seen_images;
     if (profile->lossy && set.n > 0) {
-        if ((rc = encode_all(&set, profile, threads, err)) < 0)
+        if ((rc = encode_all(&set, profile, opts->threads, err)) < 0)
             goto out;
         r.images_recompressed = replace_images(&set);
         r.images_failed = set.failed;
@@ -382,14 +360,13 @@ int qr_pdf_compress(const char *in_path, const char *out_path, const qr_profile 
     /* Stream data qpdf could not decode is copied as it was, with a warning. */
     qr_pdf__drain_warnings(q, &wfacts);
     if (wfacts.nwarnings > 0)
-        qr_warn(w, "pdf-repaired", QR_PDF_STAGE, in_path,
+        qr_warn(w, "pdf-repaired", QR_PDF_STAGE, p->path,
                 "qpdf worked around damage while writing (%zu warning%s): %s", wfacts.nwarnings,
                 wfacts.nwarnings == 1 ? "" : "s", wfacts.first_warning);
     if ((rc = qr_fs_file_size(&r.out_bytes, out_path, err)) < 0)
         goto out;
-    if (r.out_bytes > r.in_bytes && !facts.repaired && !facts.empty_password &&
-        wfacts.nwarnings == 0) {
-        if ((rc = keep_input(in_path, out_path, err)) < 0)
+    if (r.out_bytes > r.in_bytes && !p->repaired && !p->info.encrypted && wfacts.nwarnings == 0) {
+        if ((rc = keep_input(p, out_path, err)) < 0)
             goto out;
         r.out_bytes = r.in_bytes;
         r.images_recompressed = 0;
@@ -397,9 +374,22 @@ int qr_pdf_compress(const char *in_path, const char *out_path, const qr_profile 
     }
 out:
     image_set_free(&set);
-    if (q)
-        qpdf_cleanup(&q);
     if (rep)
         *rep = r;
+    return rc;
+}
+
+int qr_pdf_compress(qr_pdf_compress_report *rep, const char *in_path, const char *out_path,
+                    const qr_compress_opts *opts, qr_warnings *w, qr_error *err)
+{
+    qr_pdf *p = NULL;
+    if (rep)
+        memset(rep, 0, sizeof(*rep));
+    if (!in_path || !opts)
+        return qr_error_set(err, QR_ERR_INVALID_ARGUMENT, QR_PDF_STAGE, "NULL argument");
+    int rc = qr_pdf_open(&p, in_path, &opts->limits, w, err);
+    if (rc == 0)
+        rc = qr_pdf_compress_open(rep, p, out_path, opts, w, err);
+    qr_pdf_close(p);
     return rc;
 }

@@ -55,6 +55,7 @@ static int handle_read(qpdf_data *out, qr_pdf__open_facts *facts, const char *pa
         return qr_error_set(err, QR_ERR_INVALID_ARGUMENT, QR_PDF_STAGE, "NULL argument");
     if (!data && (rc = qr_fs_file_size(&size, path, err)) < 0)
         return rc;
+    facts->bytes = size;
     if (size > limits->max_input_bytes)
         return qr_error_set(err, QR_ERR_INPUT_TOO_LARGE, QR_PDF_STAGE,
                             "%s is %llu bytes, limit is %llu", path, (unsigned long long)size,
@@ -133,8 +134,12 @@ static void info_free(qr_pdf_info *in)
     memset(in, 0, sizeof(*in));
 }
 
+/*
+ * Opens the document; with `pages_only` the metadata, outline and labels
+ * are not read (page-level work: sizes, the split).
+ */
 static int open_common(qr_pdf **out, const char *path, const void *data, size_t len,
-                       const qr_limits *limits, qr_warnings *w, qr_error *err)
+                       const qr_limits *limits, bool pages_only, qr_warnings *w, qr_error *err)
 {
     qr_pdf *p = NULL;
     qr_pdf__open_facts facts;
@@ -148,6 +153,10 @@ static int open_common(qr_pdf **out, const char *path, const void *data, size_t 
     p = calloc(1, sizeof(*p));
     if (!p)
         return qr_error_set(err, QR_ERR_OUT_OF_MEMORY, QR_PDF_STAGE, "out of memory");
+    if (!(p->path = strdup(path))) {
+        rc = qr_error_set(err, QR_ERR_OUT_OF_MEMORY, QR_PDF_STAGE, "out of memory");
+        goto out;
+    }
     if (data && len) {
         /* qpdf reads the buffer lazily: the object keeps its own copy. */
         if (!(p->mem = malloc(len))) {
@@ -159,6 +168,8 @@ static int open_common(qr_pdf **out, const char *path, const void *data, size_t 
     if ((rc = handle_read(&p->q, &facts, path, data ? p->mem : NULL, len, limits, err)) < 0)
         goto out;
     p->limits = *limits;
+    p->repaired = facts.repaired;
+    p->info.file_bytes = facts.bytes;
     if (facts.repaired)
         qr_warn(w, "pdf-repaired", QR_PDF_STAGE, path, "qpdf repaired the file (%zu warning%s): %s",
                 facts.nwarnings, facts.nwarnings == 1 ? "" : "s", facts.first_warning);
@@ -172,6 +183,8 @@ static int open_common(qr_pdf **out, const char *path, const void *data, size_t 
     in->linearized = qpdf_is_linearized(p->q) != QPDF_FALSE;
     const char *ver = qpdf_get_pdf_version(p->q);
     snprintf(in->version, sizeof(in->version), "%s", ver ? ver : "");
+    if (pages_only)
+        goto done;
     if ((rc = qr_pdf__read_meta(&in->title, &in->author, p->q, limits, err)) < 0)
         goto out;
     if ((rc = qr_pdf__read_outline(&in->outline, &in->noutline, p->q, err)) < 0)
@@ -181,6 +194,7 @@ static int open_common(qr_pdf **out, const char *path, const void *data, size_t 
     if (nranges > 0 &&
         (rc = qr_pdf__format_labels(&in->page_labels, ranges, nranges, in->pages, err)) < 0)
         goto out;
+done:
     /* Type mismatches met while reading are tolerated, not repairs. */
     qr_pdf__drain_warnings(p->q, NULL);
     *out = p;
@@ -194,7 +208,13 @@ out:
 int qr_pdf_open(qr_pdf **out, const char *path, const qr_limits *limits, qr_warnings *w,
                 qr_error *err)
 {
-    return open_common(out, path, NULL, 0, limits, w, err);
+    return open_common(out, path, NULL, 0, limits, false, w, err);
+}
+
+int qr_pdf_open_pages(qr_pdf **out, const char *path, const qr_limits *limits, qr_warnings *w,
+                      qr_error *err)
+{
+    return open_common(out, path, NULL, 0, limits, true, w, err);
 }
 
 int qr_pdf_open_buffer(qr_pdf **out, const void *data, size_t len, const char *name,
@@ -202,7 +222,7 @@ int qr_pdf_open_buffer(qr_pdf **out, const void *data, size_t len, const char *n
 {
     if (!data || len == 0)
         return qr_error_set(err, QR_ERR_UNSUPPORTED_FORMAT, QR_PDF_STAGE, "empty input");
-    return open_common(out, name ? name : "(memory)", data, len, limits, w, err);
+    return open_common(out, name ? name : "(memory)", data, len, limits, false, w, err);
 }
 
 void qr_pdf_close(qr_pdf *p)
@@ -213,7 +233,18 @@ void qr_pdf_close(qr_pdf *p)
     if (p->q)
         qpdf_cleanup(&p->q);
     free(p->mem);
+    free(p->path);
     free(p);
+}
+
+void qr_pdf_drop_document(qr_pdf *p)
+{
+    if (!p)
+        return;
+    if (p->q)
+        qpdf_cleanup(&p->q);
+    free(p->mem);
+    p->mem = NULL;
 }
 
 const qr_pdf_info *qr_pdf_info_get(const qr_pdf *p)

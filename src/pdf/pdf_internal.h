@@ -31,9 +31,11 @@
 
 struct qr_pdf {
     qpdf_data q;
-    void *mem; /* the input of qr_pdf_open_buffer, which qpdf reads lazily */
+    char *path; /* the file, or the name given to qr_pdf_open_buffer */
+    void *mem;  /* the input of qr_pdf_open_buffer, which qpdf reads lazily */
     qr_limits limits;
     qr_pdf_info info;
+    bool repaired; /* qpdf repaired the file while reading it */
 };
 
 /* What opening a file found besides the handle. */
@@ -42,6 +44,7 @@ typedef struct qr_pdf__open_facts {
     bool empty_password; /* encrypted, opened with the empty user password */
     char first_warning[200];
     size_t nwarnings;
+    uint64_t bytes; /* size of the input */
 } qr_pdf__open_facts;
 
 /*
@@ -153,8 +156,5 @@ int qr_pdf__shared_resources(qr_pdf__idset *shared, qpdf_data q);
  * the content.
  */
 bool qr_pdf__page_resources_shared(const qr_pdf__idset *shared, qpdf_data q, qpdf_oh page);
-
-/* Number of worker threads to use for `n` jobs (0 requested: online CPUs). */
-int qr_pdf__threads(int requested, size_t n);
 
 #endif

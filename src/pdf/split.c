@@ -8,22 +8,17 @@
  * shared with other pages first gets its own, naming only what it uses
  * (resources.c), so a slice does not carry the whole book's images.
  *
- * Workers each hold their own qpdf handle on the input, opened once; each
- * works through a contiguous share of the ranges (its handle then parses
- * only its part of the book) and helps the others when done. qpdf handles
- * are never shared between threads.
+ * The thread pool (qr/pool.h, contiguous shares) runs the ranges: each
+ * thread holds its own qpdf handle on the input, opened once, works through
+ * a contiguous share of the ranges (its handle then parses only its part of
+ * the book) and helps the others when done. qpdf handles are never shared
+ * between threads.
  */
-#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "pdf/pdf_internal.h"
-
-/* Ranges [next, end) of one worker's share; others take from the end when theirs is done. */
-typedef struct split_block {
-    size_t next;
-    size_t end;
-} split_block;
+#include "qr/pool.h"
 
 typedef struct split_job {
     const char *in_path;
@@ -31,22 +26,16 @@ typedef struct split_job {
     size_t n;
     const char *const *out_paths;
     const qr_limits *limits;
-    pthread_mutex_t lock;
-    split_block *blocks; /* one per worker */
-    int nblocks;
-    bool stop;
+    qpdf_data first_src; /* opened by the caller to check the ranges; thread 0 takes it */
 } split_job;
 
+/* One thread's state: its own qpdf handle on the input, and what it read once from it. */
 typedef struct split_worker {
-    split_job *job;
-    int index;
-    qpdf_data src; /* opened by the main thread for worker 0, by the worker otherwise */
+    qpdf_data src;
     qr_pdf__label_range *labels;
     size_t nlabels;
     qr_pdf__idset shared; /* resource dictionaries used by several pages */
     bool prepared;        /* labels read, inherited attributes pushed, sharing known */
-    size_t failed_at;     /* index of the range that failed, or SIZE_MAX */
-    qr_error err;
 } split_worker;
 
 /*
@@ -92,28 +81,27 @@ static qpdf_data new_doc(qr_error *err)
     return d;
 }
 
-static int write_range(split_worker *wk, size_t idx)
+static int write_range(const split_job *job, split_worker *wk, size_t idx, qr_error *err)
 {
-    split_job *job = wk->job;
     const qr_pdf_range *r = &job->ranges[idx];
     qpdf_data dst = NULL;
     int rc = 0;
 
     if (!wk->prepared) {
         uint32_t np = (uint32_t)qpdf_get_num_pages(wk->src);
-        if ((rc = qr_pdf__read_label_ranges(&wk->labels, &wk->nlabels, wk->src, np, &wk->err)) < 0)
+        if ((rc = qr_pdf__read_label_ranges(&wk->labels, &wk->nlabels, wk->src, np, err)) < 0)
             return rc;
         /* Pages get their own /Resources before pruning; shared parents stay as they are. */
         if (qpdf_push_inherited_attributes_to_page(wk->src) & QPDF_ERRORS)
-            return qr_pdf__error_from_qpdf(&wk->err, wk->src, QR_ERR_PDF_DAMAGED,
+            return qr_pdf__error_from_qpdf(err, wk->src, QR_ERR_PDF_DAMAGED,
                                            "cannot read the page tree");
         if (qr_pdf__shared_resources(&wk->shared, wk->src) < 0)
-            return qr_error_set(&wk->err, QR_ERR_OUT_OF_MEMORY, QR_PDF_STAGE, "out of memory");
+            return qr_error_set(err, QR_ERR_OUT_OF_MEMORY, QR_PDF_STAGE, "out of memory");
         wk->prepared = true;
     }
-    if (!(dst = new_doc(&wk->err)))
+    if (!(dst = new_doc(err)))
         return QR_ENOMEM;
-    if ((rc = add_pages(dst, wk->src, r->first, r->count, &wk->shared, &wk->err)) < 0)
+    if ((rc = add_pages(dst, wk->src, r->first, r->count, &wk->shared, err)) < 0)
         goto out;
     qr_pdf__copy_info(dst, wk->src);
     qpdf_oh nums = qpdf_oh_new_array(dst);
@@ -121,109 +109,70 @@ static int write_range(split_worker *wk, size_t idx)
     qr_pdf__labels_install(dst, nums);
     qpdf_oh_release(dst, nums);
     /* Slices are work files that are encrypted next: a rename is enough, no fsync. */
-    rc = qr_pdf__write(dst, job->out_paths[idx], false, &wk->err);
+    rc = qr_pdf__write(dst, job->out_paths[idx], false, err);
     /* Warnings from the source (stream data repaired while copying) are not kept. */
     qr_pdf__drain_warnings(wk->src, NULL);
 out:
     qpdf_cleanup(&dst);
     if (rc < 0)
-        qr_error_set_context(&wk->err, "%s", job->out_paths[idx]);
+        qr_error_set_context(err, "%s", job->out_paths[idx]);
     return rc;
 }
 
-/*
- * The next range for worker `w` (job->n when none is left), under the lock.
- * Each worker walks its own contiguous share forward, so its handle parses
- * only the objects of its pages; then it takes from the end of the largest
- * share left.
- */
-static size_t next_range(split_job *job, int w)
+static int split_start(void *ctx, int thread, void **state, qr_error *err)
 {
-    split_block *b = &job->blocks[w];
-    if (job->stop)
-        return job->n;
-    if (b->next < b->end)
-        return b->next++;
-    split_block *big = NULL;
-    for (int i = 0; i < job->nblocks; i++) {
-        split_block *o = &job->blocks[i];
-        if (o->end > o->next && (!big || o->end - o->next > big->end - big->next))
-            big = o;
+    split_job *job = ctx;
+    split_worker *wk = calloc(1, sizeof(*wk));
+    if (!wk)
+        return qr_error_set(err, QR_ERR_OUT_OF_MEMORY, QR_PDF_STAGE, "out of memory");
+    *state = wk;
+    if (thread == 0) {
+        wk->src = job->first_src;
+        job->first_src = NULL;
+        return 0;
     }
-    return big ? --big->end : job->n;
+    qr_pdf__open_facts facts;
+    return qr_pdf__handle_open(&wk->src, &facts, job->in_path, job->limits, err);
 }
 
-static void *split_main(void *arg)
+static int split_task(void *ctx, void *state, size_t i, qr_error *err)
 {
-    split_worker *wk = arg;
-    split_job *job = wk->job;
-    if (!wk->src) {
-        qr_pdf__open_facts facts;
-        if (qr_pdf__handle_open(&wk->src, &facts, job->in_path, job->limits, &wk->err) < 0) {
-            wk->failed_at = 0;
-            pthread_mutex_lock(&job->lock);
-            job->stop = true;
-            pthread_mutex_unlock(&job->lock);
-            return NULL;
-        }
-    }
-    for (;;) {
-        pthread_mutex_lock(&job->lock);
-        size_t idx = next_range(job, wk->index);
-        pthread_mutex_unlock(&job->lock);
-        if (idx >= job->n)
-            break;
-        if (write_range(wk, idx) < 0) {
-            wk->failed_at = idx;
-            pthread_mutex_lock(&job->lock);
-            job->stop = true;
-            pthread_mutex_unlock(&job->lock);
-            break;
-        }
-    }
-    return NULL;
+    return write_range(ctx, state, i, err);
+}
+
+static void split_end(void *ctx, void *state)
+{
+    (void)ctx;
+    split_worker *wk = state;
+    if (!wk)
+        return;
+    if (wk->src)
+        qpdf_cleanup(&wk->src);
+    qr_pdf__label_ranges_free(wk->labels, wk->nlabels);
+    qr_pdf__idset_free(&wk->shared);
+    free(wk);
 }
 
 int qr_pdf_split(const char *in_path, const qr_pdf_range *ranges, size_t n,
                  const char *const *out_paths, int threads, const qr_limits *limits, qr_error *err)
 {
-    split_job job;
-    split_worker *wks = NULL;
-    pthread_t *tids = NULL;
     qr_pdf__open_facts facts;
-    int nthreads = 0, started = 0, rc = 0;
+    int rc = 0;
 
     if (!in_path || (!ranges && n) || (!out_paths && n) || !limits)
         return qr_error_set(err, QR_ERR_INVALID_ARGUMENT, QR_PDF_STAGE, "NULL argument");
     if (n == 0)
         return qr_error_set(err, QR_ERR_INVALID_ARGUMENT, QR_PDF_STAGE, "no ranges to write");
-    memset(&job, 0, sizeof(job));
-    job.in_path = in_path;
-    job.ranges = ranges;
-    job.n = n;
-    job.out_paths = out_paths;
-    job.limits = limits;
-    nthreads = qr_pdf__threads(threads, n);
-    wks = calloc((size_t)nthreads, sizeof(*wks));
-    tids = calloc((size_t)nthreads, sizeof(*tids));
-    job.blocks = calloc((size_t)nthreads, sizeof(*job.blocks));
-    job.nblocks = nthreads;
-    if (!wks || !tids || !job.blocks) {
-        rc = qr_error_set(err, QR_ERR_OUT_OF_MEMORY, QR_PDF_STAGE, "out of memory");
+    split_job job = {.in_path = in_path,
+                     .ranges = ranges,
+                     .n = n,
+                     .out_paths = out_paths,
+                     .limits = limits,
+                     .first_src = NULL};
+    /* The calling thread's handle (thread 0's) also validates the ranges. */
+    if ((rc = qr_pdf__handle_open(&job.first_src, &facts, in_path, limits, err)) < 0)
         goto out;
-    }
-    for (int i = 0; i < nthreads; i++) {
-        job.blocks[i].next = n * (size_t)i / (size_t)nthreads;
-        job.blocks[i].end = n * (size_t)(i + 1) / (size_t)nthreads;
-        wks[i].job = &job;
-        wks[i].index = i;
-        wks[i].failed_at = SIZE_MAX;
-        qr_error_clear(&wks[i].err);
-    }
-    /* The calling thread is worker 0: its handle also validates the ranges. */
-    if ((rc = qr_pdf__handle_open(&wks[0].src, &facts, in_path, limits, err)) < 0)
-        goto out;
-    uint32_t pages = (uint32_t)qpdf_get_num_pages(wks[0].src);
+    uint32_t pages = (uint32_t)qpdf_get_num_pages(job.first_src);
     for (size_t i = 0; i < n; i++) {
         if (ranges[i].count == 0 || ranges[i].first >= pages ||
             ranges[i].count > pages - ranges[i].first || !out_paths[i]) {
@@ -233,41 +182,23 @@ int qr_pdf_split(const char *in_path, const qr_pdf_range *ranges, size_t n,
             goto out;
         }
     }
-    if (pthread_mutex_init(&job.lock, NULL) != 0) {
-        rc = qr_error_set(err, QR_ERR_OUT_OF_MEMORY, QR_PDF_STAGE, "cannot create a mutex");
-        goto out;
-    }
-    for (started = 1; started < nthreads; started++)
-        if (pthread_create(&tids[started], NULL, split_main, &wks[started]) != 0)
-            break;
-    split_main(&wks[0]);
-    for (int i = 1; i < started; i++)
-        pthread_join(tids[i], NULL);
-    pthread_mutex_destroy(&job.lock);
-
-    /* Report the failure of the earliest range, as a sequential run would. */
-    size_t best = SIZE_MAX;
-    int who = -1;
-    for (int i = 0; i < nthreads; i++)
-        if (wks[i].failed_at != SIZE_MAX && (who < 0 || wks[i].failed_at < best)) {
-            best = wks[i].failed_at;
-            who = i;
-        }
-    if (who >= 0) {
-        if (err && !err->id)
-            *err = wks[who].err;
-        rc = wks[who].err.code ? wks[who].err.code : QR_EIO;
-    }
+    /*
+     * Contiguous shares: each handle parses only the objects of its own pages
+     * before it helps the others. The failure of the earliest range is the one
+     * reported, as a sequential run would.
+     */
+    qr_pool_job pj = QR_POOL_JOB_INIT;
+    pj.ntasks = n;
+    pj.threads = threads;
+    pj.contiguous = true;
+    pj.ctx = &job;
+    pj.thread_start = split_start;
+    pj.task = split_task;
+    pj.thread_end = split_end;
+    rc = qr_pool_run(&pj, NULL, err);
 out:
-    for (int i = 0; wks && i < nthreads; i++) {
-        if (wks[i].src)
-            qpdf_cleanup(&wks[i].src);
-        qr_pdf__label_ranges_free(wks[i].labels, wks[i].nlabels);
-        qr_pdf__idset_free(&wks[i].shared);
-    }
-    free(job.blocks);
-    free(wks);
-    free(tids);
+    if (job.first_src)
+        qpdf_cleanup(&job.first_src);
     return rc;
 }
 

@@ -163,21 +163,6 @@ int32_t qr_pdf__page_index(qpdf_data q, qpdf_oh page)
     return i;
 }
 
-int qr_pdf__threads(int requested, size_t n)
-{
-    long t = requested;
-    if (t <= 0) {
-        t = sysconf(_SC_NPROCESSORS_ONLN);
-        if (t <= 0)
-            t = 1;
-    }
-    if (t > 64)
-        t = 64;
-    if ((size_t)t > n)
-        t = (long)(n ? n : 1);
-    return (int)t;
-}
-
 /* Raw bytes of a string key of the Info dictionary, or NULL. */
 static void copy_info_key(qpdf_data dst, qpdf_oh dst_info, qpdf_data src, qpdf_oh src_info,
                           const char *key)
@@ -272,4 +257,9 @@ out:
         unlink(tmp);
     free(tmp);
     return rc;
+}
+
+const char *qr_pdf_library_version(void)
+{
+    return qpdf_get_qpdf_version();
 }

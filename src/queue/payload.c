@@ -237,3 +237,17 @@ void qr_job_free(qr_job *job)
     free(job->active_job_id);
     free(job);
 }
+
+const json_t *qr_payload_peek(const json_t *payload, const char **cls)
+{
+    const char *c = json_string_value(json_object_get(payload, "class"));
+    const json_t *a0 = json_array_get(json_object_get(payload, "args"), 0);
+    *cls = c;
+    if (c && strcmp(c, QR_PAYLOAD_ACTIVEJOB_WRAPPER) == 0 && json_is_object(a0)) {
+        const char *jc = json_string_value(json_object_get(a0, "job_class"));
+        if (jc)
+            *cls = jc;
+        return json_array_get(json_object_get(a0, "arguments"), 0);
+    }
+    return a0;
+}

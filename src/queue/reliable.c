@@ -86,23 +86,6 @@ static const char recover_lua[] =
     "if redis.call('LLEN', KEYS[1]) == 0 then redis.call('SREM', KEYS[6], ARGV[5]) end\n"
     "return res\n";
 
-/* Runs a script: argv[0..2] are filled here ("EVAL", script, numkeys). */
-static int eval(redisReply **rep, qr_resque *r, const char *script, int nkeys, int argc,
-                const char **argv, size_t *lens, qr_error *err)
-{
-    char nk[16];
-    snprintf(nk, sizeof(nk), "%d", nkeys);
-    argv[0] = "EVAL";
-    argv[1] = script;
-    argv[2] = nk;
-    for (int i = 0; i < 3; i++)
-        lens[i] = strlen(argv[i]);
-    for (int i = 3; i < argc; i++)
-        if (lens[i] == (size_t)-1)
-            lens[i] = strlen(argv[i]);
-    return qr_resque__cmd(rep, r, argc, argv, lens, err);
-}
-
 static int need_id(const qr_resque *r, qr_error *err)
 {
     if (!r->id)
@@ -199,7 +182,8 @@ int qr_resque_reserve(qr_resque_job **out, qr_resque *r, const char *const *queu
         argv[5 + 2 * nqueues + i] = q;
         argv[5 + 3 * nqueues + i] = member;
     }
-    if ((rc = eval(&rep, r, reserve_lua, (int)(1 + 2 * nqueues), (int)argc, argv, lens, err)) < 0)
+    if ((rc = qr_resque__eval(&rep, r, reserve_lua, (int)(1 + 2 * nqueues), (int)argc, argv, lens,
+                              err)) < 0)
         goto out;
     if (rep->type != REDIS_REPLY_ARRAY)
         goto out; /* nil: every queue is empty */
@@ -270,7 +254,7 @@ int qr_resque_done(qr_resque *r, const qr_resque_job *job, const qr_resque_failu
     for (int i = 0; i < 15; i++)
         lens[i] = (size_t)-1;
     lens[12] = job->payload_len;
-    rc = eval(&rep, r, done_lua, 9, 15, argv, lens, err);
+    rc = qr_resque__eval(&rep, r, done_lua, 9, 15, argv, lens, err);
     if (rep)
         freeReplyObject(rep);
     free(fjson);
@@ -320,7 +304,7 @@ static int recover_one(int *res, qr_resque *r, const char *queue, const char *ow
     for (int i = 0; i < 16; i++)
         lens[i] = (size_t)-1;
     lens[10] = len;
-    rc = eval(&rep, r, recover_lua, 7, 16, argv, lens, err);
+    rc = qr_resque__eval(&rep, r, recover_lua, 7, 16, argv, lens, err);
     if (rc == 0 && rep->type == REDIS_REPLY_INTEGER)
         *res = (int)rep->integer;
     if (rep)

@@ -14,13 +14,16 @@
 
 #include <jansson.h>
 
+#include "qr/clock.h"
+#include "qr/fs.h"
+#include "qr/payload.h"
+
 #define STAGE QR_RESQUE_STAGE
 
+/* Milliseconds of the monotonic clock, for the reconnect backoff. */
 static long long mono_ms(void)
 {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+    return (long long)(qr_now() * 1000.0);
 }
 
 static struct timeval ms_tv(int ms)
@@ -219,6 +222,12 @@ int qr_resque_backoff_ms(const qr_resque *r)
     return left > 0 ? (int)left : 0;
 }
 
+void qr_resque_retry_now(qr_resque *r)
+{
+    if (r)
+        r->next_try_ms = 0;
+}
+
 time_t qr_resque__now(const qr_resque *r)
 {
     return r->clock ? r->clock(r->clock_ud) : time(NULL);
@@ -379,9 +388,23 @@ int qr_resque_register(qr_resque *r, qr_error *err)
     return qr_resque__cmdv(r, err, 3, set);
 }
 
+int qr_resque_set_info(qr_resque *r, const char *json, qr_error *err)
+{
+    char key[QR_RESQUE_MAX_KEY];
+    int rc;
+    if (!r->id)
+        return qr_error_set(err, QR_ERR_INVALID_ARGUMENT, STAGE,
+                            "no worker identity (call qr_resque_set_worker)");
+    if ((rc = qr_resque__key(key, r, err, "quire:worker:%s:info", r->id)) < 0)
+        return rc;
+    const char *set[] = {"SET", key, json};
+    return qr_resque__cmdv(r, err, 3, set);
+}
+
 int qr_resque__forget_worker(qr_resque *r, const char *wid, qr_error *err)
 {
     char k1[QR_RESQUE_MAX_KEY], k2[QR_RESQUE_MAX_KEY], k3[QR_RESQUE_MAX_KEY], k4[QR_RESQUE_MAX_KEY];
+    char k5[QR_RESQUE_MAX_KEY];
     int rc;
     if ((rc = qr_resque__key(k1, r, err, "workers")) < 0)
         return rc;
@@ -391,10 +414,11 @@ int qr_resque__forget_worker(qr_resque *r, const char *wid, qr_error *err)
     if ((rc = qr_resque__key(k1, r, err, "worker:%s", wid)) < 0 ||
         (rc = qr_resque__key(k2, r, err, "worker:%s:started", wid)) < 0 ||
         (rc = qr_resque__key(k3, r, err, "stat:processed:%s", wid)) < 0 ||
-        (rc = qr_resque__key(k4, r, err, "stat:failed:%s", wid)) < 0)
+        (rc = qr_resque__key(k4, r, err, "stat:failed:%s", wid)) < 0 ||
+        (rc = qr_resque__key(k5, r, err, "quire:worker:%s:info", wid)) < 0)
         return rc;
-    const char *del[] = {"DEL", k1, k2, k3, k4};
-    if ((rc = qr_resque__cmdv(r, err, 5, del)) < 0 ||
+    const char *del[] = {"DEL", k1, k2, k3, k4, k5};
+    if ((rc = qr_resque__cmdv(r, err, 6, del)) < 0 ||
         (rc = qr_resque__key(k1, r, err, "workers:heartbeat")) < 0)
         return rc;
     const char *hdel[] = {"HDEL", k1, wid};
@@ -602,4 +626,146 @@ int qr_resque__failure_json(char **out, const qr_resque *r, const char *payload,
         return qr_error_set(err, QR_ERR_OUT_OF_MEMORY, STAGE,
                             "cannot build the failure entry (out of memory or invalid UTF-8)");
     return 0;
+}
+
+/* ---- shared by the operator views (status.c, failures.c) and reliable.c ---- */
+
+int qr_resque__members(redisReply **rep, const char ***out, size_t *n, qr_resque *r,
+                       const char *key, qr_error *err)
+{
+    const char *argv[] = {"SMEMBERS", key};
+    int rc;
+    *out = NULL;
+    *n = 0;
+    if ((rc = qr_resque__cmd(rep, r, 2, argv, NULL, err)) < 0)
+        return rc;
+    if ((*rep)->type != REDIS_REPLY_ARRAY || (*rep)->elements == 0)
+        return 0;
+    if ((*rep)->elements > QR_RESQUE_MAX_LIST)
+        return qr_error_set(err, QR_ERR_INVALID_ARGUMENT, STAGE, "%s has over %d members", key,
+                            QR_RESQUE_MAX_LIST);
+    const char **v = calloc((*rep)->elements, sizeof(*v));
+    if (!v)
+        return qr_error_set(err, QR_ERR_OUT_OF_MEMORY, STAGE, "out of memory");
+    for (size_t i = 0; i < (*rep)->elements; i++)
+        if ((*rep)->element[i]->type == REDIS_REPLY_STRING)
+            v[(*n)++] = (*rep)->element[i]->str;
+    qsort(v, *n, sizeof(*v), cmp_str);
+    *out = v;
+    return 0;
+}
+
+int qr_resque__get_int(long long *out, qr_resque *r, qr_error *err, const char *op, const char *key)
+{
+    redisReply *rep = NULL;
+    const char *argv[] = {op, key};
+    int rc;
+    *out = 0;
+    if ((rc = qr_resque__cmd(&rep, r, 2, argv, NULL, err)) < 0)
+        return rc;
+    if (rep->type == REDIS_REPLY_INTEGER)
+        *out = rep->integer;
+    else if (rep->type == REDIS_REPLY_STRING)
+        *out = strtoll(rep->str, NULL, 10);
+    freeReplyObject(rep);
+    return 0;
+}
+
+int qr_resque__json_set(json_t *obj, const char *k, json_t *v, qr_error *err)
+{
+    if (!v || json_object_set_new(obj, k, v) < 0)
+        return qr_error_set(err, QR_ERR_OUT_OF_MEMORY, STAGE, "out of memory");
+    return 0;
+}
+
+int qr_resque__eval(redisReply **rep, qr_resque *r, const char *script, int nkeys, int argc,
+                    const char **argv, size_t *lens, qr_error *err)
+{
+    char nk[16];
+    snprintf(nk, sizeof(nk), "%d", nkeys);
+    argv[0] = "EVAL";
+    argv[1] = script;
+    argv[2] = nk;
+    for (int i = 0; i < 3; i++)
+        lens[i] = strlen(argv[i]);
+    for (int i = 3; i < argc; i++)
+        if (lens[i] == (size_t)-1)
+            lens[i] = strlen(argv[i]);
+    return qr_resque__cmd(rep, r, argc, argv, lens, err);
+}
+
+int qr_resque__oom(qr_error *err)
+{
+    return qr_error_set(err, QR_ERR_OUT_OF_MEMORY, STAGE, "out of memory");
+}
+
+int qr_resque__payload_summary(json_t *obj, const json_t *payload, qr_error *err)
+{
+    const char *cls = NULL;
+    const json_t *job = qr_payload_peek(payload, &cls);
+    json_t *id = json_object_get(job, "book_id");
+    int rc;
+    if ((rc = qr_resque__json_set(obj, "class", cls ? json_string(cls) : json_null(), err)) < 0)
+        return rc;
+    return qr_resque__json_set(
+        obj, "book_id", json_is_string(id) || json_is_integer(id) ? json_incref(id) : json_null(),
+        err);
+}
+
+/* ---- redis:// URLs ---- */
+
+static int parse_int(long *out, const char *s, long lo, long hi)
+{
+    char *end = NULL;
+    long v = strtol(s, &end, 10);
+    if (!*s || !end || *end || v < lo || v > hi)
+        return -1;
+    *out = v;
+    return 0;
+}
+
+int qr_resque_opts_parse_url(qr_resque_opts *opts, char **buf, const char *url, qr_error *err)
+{
+    long v = 0;
+    *buf = NULL;
+    if (strncmp(url, "redis://", 8) != 0)
+        return qr_error_set(err, QR_ERR_INVALID_ARGUMENT, STAGE,
+                            "want redis://[:password@]host[:port][/db], got '%s'", url);
+    char *p = strdup(url + 8);
+    if (!p)
+        return qr_error_set(err, QR_ERR_OUT_OF_MEMORY, STAGE, "out of memory");
+    *buf = p;
+    char *at = strrchr(p, '@');
+    if (at) {
+        *at = '\0';
+        char *colon = strchr(p, ':');
+        opts->password = colon ? colon + 1 : p;
+        p = at + 1;
+    }
+    char *slash = strchr(p, '/');
+    if (slash) {
+        *slash = '\0';
+        if (slash[1] && parse_int(&v, slash + 1, 0, 1 << 20) < 0)
+            return qr_error_set(err, QR_ERR_INVALID_ARGUMENT, STAGE, "bad database in '%s'", url);
+        opts->db = slash[1] ? (int)v : 0;
+    }
+    char *colon = strrchr(p, ':');
+    if (colon) {
+        *colon = '\0';
+        if (parse_int(&v, colon + 1, 1, 65535) < 0)
+            return qr_error_set(err, QR_ERR_INVALID_ARGUMENT, STAGE, "bad port in '%s'", url);
+        opts->port = (int)v;
+    }
+    if (p[0])
+        opts->host = p;
+    return 0;
+}
+
+void qr_resque_library_version(char *out, size_t n)
+{
+    char file[256];
+    const char *v = NULL;
+    if (qr_fs_loaded_library(file, sizeof(file), "libhiredis.so"))
+        v = strstr(file, ".so.") ? strstr(file, ".so.") + 4 : NULL;
+    snprintf(out, n, "%s", v && *v ? v : "unknown");
 }

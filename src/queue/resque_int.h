@@ -6,6 +6,7 @@
 #include <stddef.h>
 #include <time.h>
 
+#include <jansson.h>
 #include <hiredis/hiredis.h>
 
 #include "qr/resque.h"
@@ -73,5 +74,35 @@ int qr_resque__failure_json(char **out, const qr_resque *r, const char *payload,
 
 /* Deletes the Resque keys of worker `wid` as unregister_worker does. */
 int qr_resque__forget_worker(qr_resque *r, const char *wid, qr_error *err);
+
+/* Most entries one operator view reads from a set or list (members, failures). */
+#define QR_RESQUE_MAX_LIST 10000
+
+/* SMEMBERS of a key as a sorted array of borrowed strings (valid while *rep lives). */
+int qr_resque__members(redisReply **rep, const char ***out, size_t *n, qr_resque *r,
+                       const char *key, qr_error *err);
+/* An integer reply (LLEN) or a string holding one (GET of a counter); 0 when nil. */
+int qr_resque__get_int(long long *out, qr_resque *r, qr_error *err, const char *op,
+                       const char *key);
+/* Sets err to out-of-memory (stage "redis") and returns its code. */
+int qr_resque__oom(qr_error *err);
+/* Adds "class" and "book_id" (string, integer, or null), read leniently (qr_payload_peek). */
+int qr_resque__payload_summary(json_t *obj, const json_t *payload, qr_error *err);
+/* json_object_set_new that takes `v` and turns a NULL `v` or a failed set into out-of-memory. */
+int qr_resque__json_set(json_t *obj, const char *k, json_t *v, qr_error *err);
+/*
+ * Runs a Lua script: argv[0..2] and lens[0..2] are filled here ("EVAL",
+ * script, numkeys); a lens[i] of (size_t)-1 means strlen(argv[i]).
+ */
+int qr_resque__eval(redisReply **rep, qr_resque *r, const char *script, int nkeys, int argc,
+                    const char **argv, size_t *lens, qr_error *err);
+
+/*
+ * Appends to `arr` the newest `n` entries of the failed list (which holds
+ * `nfailed`), newest first, as status rows: index, failed_at, exception,
+ * error, queue, worker, retried_at, class, book_id (failures.c).
+ */
+int qr_resque__recent_failures(json_t *arr, qr_resque *r, long long nfailed, size_t n,
+                               qr_error *err);
 
 #endif

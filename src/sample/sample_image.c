@@ -10,11 +10,11 @@
  * The vips calls here are varargs; each is used only through the typed code
  * of this file (the sample module is a generator, not part of the pipeline).
  */
-#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <vips/vips.h>
 
+#include "qr/pool.h"
 #include "sample/sample_internal.h"
 
 /* Grain amplitude (standard deviation, in 8-bit levels). */
@@ -155,80 +155,43 @@ out:
     return rc;
 }
 
-/* Shared by the drawing threads; `next` and the results are guarded by `lock`. */
-typedef struct draw_pool {
-    pthread_mutex_t lock;
+typedef struct draw_ctx {
     const char *dir;
     const qr_sample_picture *pics;
-    qr_error *errs; /* one per picture */
-    int n;
-    int next;
-    int failed; /* stop handing out work after a failure */
-} draw_pool;
+} draw_ctx;
 
-static void *draw_worker(void *arg)
+static int draw_task(void *ctx, void *state, size_t i, qr_error *err)
 {
-    draw_pool *pool = arg;
+    (void)state;
+    const draw_ctx *d = ctx;
+    const qr_sample_picture *p = &d->pics[i];
     char file[4096];
-    for (;;) {
-        pthread_mutex_lock(&pool->lock);
-        int i = pool->failed ? pool->n : pool->next++;
-        pthread_mutex_unlock(&pool->lock);
-        if (i >= pool->n)
-            break;
-        const qr_sample_picture *p = &pool->pics[i];
-        int rc;
-        if (snprintf(file, sizeof(file), "%s/%s", pool->dir, p->name) >= (int)sizeof(file))
-            rc = qr_error_set(&pool->errs[i], QR_ERR_INVALID_ARGUMENT, "sample",
-                              "picture path too long");
-        else
-            rc = qr_sample__draw_image(file, p->w, p->h, p->is_png, p->seed, &pool->errs[i]);
-        if (rc < 0) {
-            pthread_mutex_lock(&pool->lock);
-            pool->failed = 1;
-            pthread_mutex_unlock(&pool->lock);
-        }
-    }
+    if (snprintf(file, sizeof(file), "%s/%s", d->dir, p->name) >= (int)sizeof(file))
+        return qr_error_set(err, QR_ERR_INVALID_ARGUMENT, "sample", "picture path too long");
+    return qr_sample__draw_image(file, p->w, p->h, p->is_png, p->seed, err);
+}
+
+/* libvips keeps per-thread buffers: release them as each drawing thread ends. */
+static void draw_end(void *ctx, void *state)
+{
+    (void)ctx;
+    (void)state;
     vips_thread_shutdown();
-    return NULL;
 }
 
 int qr_sample__draw_images(const char *dir, const qr_sample_picture *pics, int n, int threads,
                            qr_error *err)
 {
-    int rc = 0;
-    pthread_t tids[QR_SAMPLE_MAX_THREADS];
-    int started = 0;
-    draw_pool pool = {.dir = dir, .pics = pics, .n = n};
     if (n <= 0)
         return 0;
-    threads = threads < 1 ? 1 : threads > QR_SAMPLE_MAX_THREADS ? QR_SAMPLE_MAX_THREADS : threads;
-    threads = threads > n ? n : threads;
-    pool.errs = calloc((size_t)n, sizeof(*pool.errs));
-    if (!pool.errs)
-        return qr_error_set(err, QR_ERR_OUT_OF_MEMORY, "sample", "cannot track %d pictures", n);
-    pthread_mutex_init(&pool.lock, NULL);
-    for (int t = 0; t < threads; t++) {
-        if (pthread_create(&tids[t], NULL, draw_worker, &pool) != 0)
-            break;
-        started++;
-    }
-    if (started == 0) {
-        rc = qr_error_set(err, QR_ERR_INTERNAL, "sample", "cannot start a drawing thread");
-        goto out;
-    }
-    for (int t = 0; t < started; t++)
-        pthread_join(tids[t], NULL);
-    for (int i = 0; i < n; i++) {
-        if (pool.errs[i].code != 0) {
-            if (err && err->code == 0)
-                *err = pool.errs[i];
-            rc = pool.errs[i].code;
-            break;
-        }
-    }
-out:
-    pthread_mutex_destroy(&pool.lock);
-    free(pool.errs);
-    return rc;
+    draw_ctx d = {.dir = dir, .pics = pics};
+    qr_pool_job job = QR_POOL_JOB_INIT;
+    job.ntasks = (size_t)n;
+    job.threads = threads < 1                       ? 1
+                  : threads > QR_SAMPLE_MAX_THREADS ? QR_SAMPLE_MAX_THREADS
+                                                    : threads;
+    job.ctx = &d;
+    job.task = draw_task;
+    job.thread_end = draw_end;
+    return qr_pool_run(&job, NULL, err);
 }

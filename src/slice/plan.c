@@ -8,7 +8,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "parse/epub_internal.h"
 #include "slice/slice_internal.h"
 
 #define NONE SIZE_MAX

@@ -9,7 +9,6 @@
 
 #include <zlib.h>
 
-#include "parse/epub_internal.h"
 #include "slice/slice_internal.h"
 
 #define QR_POSITION_BYTES 1024
@@ -56,9 +55,9 @@ out:
 
 static bool is_fixed(const qr_epub *e, const qr_epub_itemref *ref)
 {
-    if (qr_epub__has_token(ref->properties, "rendition:layout-pre-paginated"))
+    if (qr_epub_has_token(ref->properties, "rendition:layout-pre-paginated"))
         return true;
-    if (qr_epub__has_token(ref->properties, "rendition:layout-reflowable"))
+    if (qr_epub_has_token(ref->properties, "rendition:layout-reflowable"))
         return false;
     return qr_epub_get_info(e)->layout == QR_LAYOUT_FIXED;
 }
@@ -88,7 +87,7 @@ int qr_positions_compute(qr_positions **out, const qr_epub *e, qr_error *err)
     }
     p->nspine = ns;
     bytes.max =
-        (size_t)(e->limits.max_entry_bytes < SIZE_MAX ? e->limits.max_entry_bytes : SIZE_MAX);
+        (size_t)(qr_epub_limits(e)->max_entry_bytes < SIZE_MAX ? qr_epub_limits(e)->max_entry_bytes : SIZE_MAX);
     uint64_t total = 0;
     for (size_t s = 0; s < ns; s++) {
         const qr_epub_itemref *ref = qr_epub_get_spine(e, s);

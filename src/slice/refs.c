@@ -12,7 +12,6 @@
 
 #include <libxml/HTMLparser.h>
 
-#include "parse/epub_internal.h"
 #include "slice/slice_internal.h"
 
 int qr_slice__set_add(qr_slice__set *s, size_t x, qr_error *err)
@@ -75,34 +74,16 @@ static bool name_in(const char *name, const char *const *list)
 static int add_href(qr_slice__set *set, const qr_epub *e, const char *doc, size_t doc_entry,
                     const char *href, size_t hlen, qr_error *err)
 {
-    char *h = NULL, *path = NULL, *raw = NULL;
-    unsigned flags = 0;
-    int rc = 0;
-    h = malloc(hlen + 1);
+    char *h = malloc(hlen + 1);
     if (!h)
         return qr_error_set(err, QR_ERR_OUT_OF_MEMORY, QR_SLICE_STAGE, "cannot copy an href");
     memcpy(h, href, hlen);
     h[hlen] = 0;
-    /* Unsafe or remote references name nothing in the book: skipped, not fatal. */
-    qr_error local = QR_ERROR_INIT;
-    if (qr_epub__href_resolve(&path, NULL, &flags, doc, h, true, &local) < 0) {
-        if (local.errid == QR_ERR_OUT_OF_MEMORY)
-            rc = qr_error_set(err, QR_ERR_OUT_OF_MEMORY, QR_SLICE_STAGE, "%s", local.msg);
-        goto out;
-    }
-    if (!path)
-        goto out;
-    bool folded = false;
-    int i = qr_epub__lookup(e, path, &folded);
-    if (i < 0 && (flags & QR_HREF_PERCENT) &&
-        qr_epub__href_resolve(&raw, NULL, &flags, doc, h, false, &local) == 0 && raw)
-        i = qr_epub__lookup(e, raw, &folded);
-    if (i >= 0 && (size_t)i != doc_entry)
+    long i = -1;
+    int rc = qr_epub_resolve_ref(&i, e, doc, h, err);
+    if (rc == 0 && i >= 0 && (size_t)i != doc_entry)
         rc = qr_slice__set_add(set, (size_t)i, err);
-out:
     free(h);
-    free(path);
-    free(raw);
     return rc;
 }
 
@@ -180,7 +161,7 @@ int qr_slice__refs_collect(qr_slice__refs *out, const qr_epub *e, size_t entry, 
     memset(out, 0, sizeof(*out));
     const qr_epub_entry *ent = qr_epub_get_entry(e, entry);
     /* An oversized document is not parsed: its resources simply stay in the base. */
-    if (ent->size > e->limits.max_xml_bytes || ent->size > INT_MAX)
+    if (ent->size > qr_epub_limits(e)->max_xml_bytes || ent->size > INT_MAX)
         return 0;
     bytes.max = (size_t)ent->size;
     rc = qr_epub_read_entry(&bytes, e, entry, err);

@@ -1,27 +1,22 @@
 /*
  * One job, child side (after fork): restore default signal dispositions,
- * check and fetch the source, start libvips (its threads do not survive
- * fork, so the parent never starts it), process the book into the store,
- * send the callback, and report over the pipe as JSON lines:
- * {"stage":"..."} while running, then {"result":{...}} once.
+ * start libvips (its threads do not survive fork, so the parent never
+ * starts it), process the job's source into the store (qr_process_source:
+ * checked, fetched when remote, processed, cleaned up), send the callback,
+ * and report to the parent (outcome.c): a stage line whenever the log moves
+ * to a new stage, then the result.
  */
-#define _DEFAULT_SOURCE /* realpath */
-#include <errno.h>
-#include <jansson.h>
-#include <stdbool.h>
 #include <signal.h>
+#include <stdbool.h>
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
 #include <time.h>
 #include <unistd.h>
 
-#include "qr/fs.h"
-#include "qr/http.h"
+#include "qr/clock.h"
 #include "qr/image.h"
 #include "qr/log.h"
-#include "qr/package.h"
 #include "worker_int.h"
 
 typedef struct child_ctx {
@@ -32,39 +27,13 @@ typedef struct child_ctx {
     FILE *capture;  /* the parent reads its tail for failure entries; may be NULL */
 } child_ctx;
 
-/*
- * Writes one JSON object as a line; the parent treats a short write as a
- * missing result. Never logs: it runs inside the log sink.
- */
-static bool send_json(int fd, json_t *o)
-{
-    char *s = o ? json_dumps(o, JSON_COMPACT) : NULL;
-    if (!s)
-        return false;
-    size_t len = strlen(s);
-    const char *p = s;
-    size_t left = len;
-    while (left > 0) {
-        ssize_t n = write(fd, p, left);
-        if (n <= 0)
-            break;
-        p += n;
-        left -= (size_t)n;
-    }
-    bool ok = left == 0 && write(fd, "\n", 1) == 1;
-    free(s);
-    return ok;
-}
-
 static void send_stage(child_ctx *c, const char *stage)
 {
     if (c->fd_broken || !stage || strcmp(stage, c->stage) == 0)
         return;
     snprintf(c->stage, sizeof(c->stage), "%s", stage);
-    json_t *o = json_pack("{s:s}", "stage", c->stage);
-    if (!send_json(c->fd, o))
+    if (!qr_worker__send_stage(c->fd, c->stage))
         c->fd_broken = true;
-    json_decref(o);
 }
 
 /* The child's log sink: JSON lines on stderr (with the job id), and the stage to the parent. */
@@ -97,68 +66,6 @@ static void reset_signals(void)
         sigaction(sigs[i], &sa, NULL);
 }
 
-static json_t *result_json(const qr_process_report *r, const qr_error *err, const char *stage)
-{
-    if (r)
-        return json_pack("{s:{s:b, s:s, s:s, s:s, s:b, s:f}}", "result", "ok", 1, "book_id",
-                         r->book_id, "revision", r->revision, "prefix", r->prefix,
-                         "already_published", r->already_published, "seconds", r->t_total);
-    return json_pack("{s:{s:b, s:s, s:s, s:s, s:s}}", "result", "ok", 0, "id",
-                     err->id ? err->id : "internal", "message", err->msg, "stage",
-                     err->stage ? err->stage : stage, "context", err->context);
-}
-
-/*
- * The job's source as a local path: a path must resolve inside source_dir
- * (when set); a URL is fetched into a new work directory (*fetch_dir).
- * *path is malloc'd.
- */
-static int take_source(const qr_worker *w, qr_remote *remote, const qr_job *job, char **path,
-                       char **fetch_dir, uint64_t *bytes, qr_error *err)
-{
-    *path = NULL;
-    *fetch_dir = NULL;
-    qr_remote_kind kind = qr_remote_classify(job->source);
-    if (kind != QR_REMOTE_LOCAL) {
-        if (!w->o->remote || kind == QR_REMOTE_OTHER) {
-            char *safe = qr_http_redact_url(job->source);
-            int rc = qr_error_set(
-                err, QR_ERR_SOURCE_FORBIDDEN, "fetch", "this worker does not fetch %s sources: %s",
-                kind == QR_REMOTE_OTHER ? "such" : "remote", safe ? safe : "(unprintable URL)");
-            free(safe);
-            return rc;
-        }
-        int rc = qr_workdir_create(fetch_dir, w->o->work_parent, "fetch", err);
-        if (rc == 0)
-            rc = qr_remote_fetch(remote, job->source, *fetch_dir, path, bytes, err);
-        return rc;
-    }
-    char *real = realpath(job->source, NULL);
-    if (!real)
-        return qr_error_set_cause(err, QR_ERR_SOURCE_NOT_FOUND, errno, "worker",
-                                  "cannot open the source %s: %s", job->source, strerror(errno));
-    if (w->o->source_dir) {
-        char *root = realpath(w->o->source_dir, NULL);
-        size_t n = root ? strlen(root) : 0;
-        bool inside =
-            root && strncmp(real, root, n) == 0 && (real[n] == '/' || (n == 1 && root[0] == '/'));
-        free(root);
-        if (!inside) {
-            free(real);
-            return qr_error_set(err, QR_ERR_UNSAFE_PATH, "worker",
-                                "the source %s is outside --source-dir %s", job->source,
-                                w->o->source_dir);
-        }
-    }
-    *path = real;
-    return 0;
-}
-
-/*
- * POSTs the job's result to its callback_url. A published book whose
- * callback is never delivered becomes a callback-failed job; a failed job
- * keeps its own error and the undelivered callback is logged with it.
- */
 int qr_worker__deliver(const qr_worker *w, const qr_job *job, const qr_callback_result *res,
                        qr_error *err)
 {
@@ -213,8 +120,6 @@ void qr_worker__child(const qr_worker *w, const qr_job *job, const char *queue, 
     qr_remote *remote = NULL;
     qr_process_report *r = NULL;
     qr_warnings *partial = NULL;
-    char *source = NULL, *fetch_dir = NULL;
-    uint64_t fetched = 0;
     qr_error err = QR_ERROR_INIT;
     double t0 = qr_now();
     reset_signals();
@@ -228,12 +133,11 @@ void qr_worker__child(const qr_worker *w, const qr_job *job, const char *queue, 
     send_stage(&c, "start");
     qr_log(QR_LOG_INFO, "worker", "processing book %s%s%s (pid %ld)", job->book_id,
            job->revision ? " revision " : "", job->revision ? job->revision : "", (long)getpid());
-    qr_process_opts po = QR_PROCESS_OPTS_INIT;
-    po.profile = job->profile ? qr_profile_get(job->profile) : w->o->profile;
+    /* The worker's defaults, with what the job itself names. */
+    qr_process_opts po = w->o->process;
+    po.profile = job->profile ? qr_profile_get(job->profile) : w->o->process.profile;
     po.book_id = job->book_id;
     po.revision = job->revision;
-    po.threads = w->o->threads;
-    po.work_parent = w->o->work_parent;
     po.progress = on_progress;
     po.progress_ud = &c;
     qr_remote_opts local_only = QR_REMOTE_OPTS_INIT;
@@ -243,22 +147,14 @@ void qr_worker__child(const qr_worker *w, const qr_job *job, const char *queue, 
                           "unknown profile '%s' (one of: %s)", job->profile, qr_profile_names());
     if (rc == 0)
         rc = qr_remote_new(&remote, w->o->remote ? w->o->remote : &local_only, &err);
-    if (rc == 0) {
-        send_stage(&c, "fetch");
-        rc = take_source(w, remote, job, &source, &fetch_dir, &fetched, &err);
-        if (rc == 0 && fetch_dir)
-            qr_log(QR_LOG_INFO, "fetch", "fetched %llu bytes", (unsigned long long)fetched);
-    }
     if (rc == 0)
         rc = qr_image_global_init("quire", &err);
     if (rc == 0)
         rc = qr_remote_store_open(remote, w->o->store_dir, &store, &err);
-    if (rc == 0)
-        rc = qr_process_book(&r, source, store, NULL, w->o->keyring, &po, &partial, &err);
-    if (fetch_dir) {
-        qr_error we = QR_ERROR_INIT;
-        if (qr_workdir_remove(fetch_dir, &we) < 0)
-            qr_log(QR_LOG_WARN, "fetch", "%s", we.msg);
+    if (rc == 0) {
+        send_stage(&c, "fetch");
+        rc = qr_process_source(&r, job->source, w->o->remote ? remote : NULL, store, NULL,
+                               w->o->keyring, &po, &partial, &err);
     }
     if (job->callback_url) {
         send_stage(&c, "notify");
@@ -266,16 +162,12 @@ void qr_worker__child(const qr_worker *w, const qr_job *job, const char *queue, 
         if (rc == 0 && err.errid != QR_ERR_NONE)
             rc = -1;
     }
-    json_t *o = result_json(rc == 0 ? r : NULL, &err, c.stage);
-    int status = send_json(fd, o) ? 0 : 1;
-    json_decref(o);
+    int status = qr_worker__send_result(fd, rc == 0 ? r : NULL, &err, c.stage) ? 0 : 1;
     close(fd);
     qr_process_report_free(r);
     qr_warnings_free(partial);
     qr_store_free(store);
     qr_remote_free(remote);
-    free(source);
-    free(fetch_dir);
     /* _exit: the parent's atexit handlers and stdio buffers are not the child's to run. */
     _exit(status);
 }

@@ -11,6 +11,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "qr/clock.h"
 #include "qr/log.h"
 #include "worker_int.h"
 
@@ -37,8 +38,11 @@ static pid_t start_slot(const qr_worker_opts *o, qr_worker_signals *sig, unsigne
         return pid;
     if (dead > 0)
         qr_worker__reap_slot(o, (long)dead);
+    /* The supervisor is the unit's main process: a slot never talks to systemd. */
+    qr_worker_opts so = *o;
+    so.notify_systemd = false;
     qr_error e = QR_ERROR_INIT;
-    int rc = qr_worker_run(o, sig, &e);
+    int rc = qr_worker_run(&so, sig, &e);
     if (rc < 0)
         qr_log(QR_LOG_ERROR, "worker", "slot %u: %s: %s", index, e.id ? e.id : "internal", e.msg);
     _exit(rc < 0 ? 1 : 0);
@@ -80,15 +84,22 @@ int qr_worker_run_slots(const qr_worker_opts *o, unsigned n, qr_worker_signals *
         snprintf(o->title, o->title_cap, "%s", title);
     }
     qr_log(QR_LOG_INFO, "worker", "supervising %u slots", n);
+    qr_worker__sd(o->notify_systemd, "READY=1\nSTATUS=Supervising %u slots", n);
+    double next_extend = 0;
     for (;;) {
         if (sig->drain && !drained) {
             drained = true;
             signal_all(s, n, SIGTERM);
+            qr_worker__sd(o->notify_systemd, "STOPPING=1\nSTATUS=Draining %u slots", n);
         }
         if (sig->quit && !quitting) {
             quitting = true;
             signal_all(s, n, SIGQUIT);
+            qr_worker__sd(o->notify_systemd, "STOPPING=1\nSTATUS=Finishing the jobs in hand");
         }
+        /* The slots bound their own drain; meanwhile systemd waits for them. */
+        if (drained || quitting)
+            qr_worker__sd_extend(o->notify_systemd, &next_extend, qr_now());
         if (sig->kill_child) {
             sig->kill_child = 0;
             signal_all(s, n, SIGUSR1);
@@ -111,13 +122,13 @@ int qr_worker_run_slots(const qr_worker_opts *o, unsigned n, qr_worker_signals *
                 qr_log(QR_LOG_WARN, "worker", "slot %u (pid %ld) %s %d; restarting in %.0f s", i,
                        (long)got, WIFSIGNALED(status) ? "died on signal" : "exited with",
                        WIFSIGNALED(status) ? WTERMSIG(status) : WEXITSTATUS(status), s[i].backoff);
-                s[i].restart_at = qr_worker__now() + s[i].backoff;
+                s[i].restart_at = qr_now() + s[i].backoff;
                 s[i].backoff = s[i].backoff * 2 > 30 ? 30 : s[i].backoff * 2;
             }
         }
         bool running = false;
         for (unsigned i = 0; i < n; i++) {
-            if (s[i].pid == 0 && !drained && !quitting && qr_worker__now() >= s[i].restart_at) {
+            if (s[i].pid == 0 && !drained && !quitting && qr_now() >= s[i].restart_at) {
                 pid_t pid = start_slot(o, sig, i, s[i].dead);
                 if (pid > 0) {
                     s[i].pid = pid;
@@ -129,6 +140,7 @@ int qr_worker_run_slots(const qr_worker_opts *o, unsigned n, qr_worker_signals *
         }
         if (!running && (drained || quitting))
             break;
+        /* nanosleep, not qr_sleep: a signal to the supervisor cuts the wait short. */
         struct timespec ts = {0, 100 * 1000 * 1000};
         nanosleep(&ts, NULL);
     }

@@ -1,103 +1,22 @@
 /*
- * The worker loop: start-up recovery and registration, reserve, run, record,
- * heartbeat and sweep timers, pause, drain and unregister.
+ * The worker loop: start-up recovery and registration, reserve, run (job.c),
+ * pause, drain and unregister. The timers and the process utilities it
+ * shares with the job are in proc.c.
  */
-#include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
-#include <sys/prctl.h>
-#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
+#include <jansson.h>
+#include <stdlib.h>
+
+#include "qr/buildinfo.h"
+#include "qr/clock.h"
 #include "qr/fs.h"
 #include "qr/log.h"
 #include "worker_int.h"
-
-double qr_worker__now(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
-static bool stopping(const qr_worker *w)
-{
-    return w->sig->drain || w->sig->quit;
-}
-
-void qr_worker__sleep(qr_worker *w, double s)
-{
-    double end = qr_worker__now() + s;
-    while (!stopping(w)) {
-        double left = end - qr_worker__now();
-        if (left <= 0)
-            break;
-        /* Short steps: a signal flag or a due heartbeat is seen within 100 ms. */
-        double step = left < 0.1 ? left : 0.1;
-        struct timespec ts = {0, (long)(step * 1e9)};
-        nanosleep(&ts, NULL);
-        qr_worker__tick(w);
-    }
-}
-
-void qr_worker__title(const qr_worker *w, const char *fmt, ...)
-{
-    char what[256];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(what, sizeof(what), fmt, ap);
-    va_end(ap);
-    /* prctl's name is 15 bytes: enough for "resque-<version>", the prefix Ruby's pruner greps for.
-     */
-    prctl(PR_SET_NAME, "resque-" QR_VERSION, 0, 0, 0);
-    if (!w->o->title || w->o->title_cap < 2)
-        return;
-    /*
-     * The argv area is what /proc/<pid>/cmdline and `ps -o command` show.
-     * Pad with NULs so nothing of the old command line survives.
-     */
-    memset(w->o->title, 0, w->o->title_cap);
-    snprintf(w->o->title, w->o->title_cap, "resque-%s: %s", QR_VERSION, what);
-}
-
-void qr_worker__reap_notifiers(qr_worker *w, bool wait_all)
-{
-    size_t kept = 0;
-    for (size_t i = 0; i < w->nnotifiers; i++) {
-        int status = 0;
-        pid_t got = waitpid(w->notifiers[i], &status, wait_all ? 0 : WNOHANG);
-        if (got == 0)
-            w->notifiers[kept++] = w->notifiers[i];
-    }
-    w->nnotifiers = kept;
-}
-
-void qr_worker__tick(qr_worker *w)
-{
-    qr_worker__reap_notifiers(w, false);
-    double now = qr_worker__now();
-    qr_error err = QR_ERROR_INIT;
-    if (now >= w->next_heartbeat) {
-        w->next_heartbeat = now + w->heartbeat_s;
-        if (qr_resque_heartbeat(w->r, &err) < 0)
-            qr_log(QR_LOG_WARN, "worker", "heartbeat failed: %s: %s", err.id, err.msg);
-        else
-            qr_admin_heartbeat(w->admin);
-        qr_error_clear(&err);
-    }
-    if (now >= w->next_sweep) {
-        w->next_sweep = now + w->sweep_s;
-        qr_resque_sweep_stats st = {0, 0, 0};
-        if (qr_resque_sweep(&st, w->r, w->prune_after_s, w->max_attempts, &err) < 0)
-            qr_log(QR_LOG_WARN, "worker", "sweep failed: %s: %s", err.id, err.msg);
-        else if (st.dead_workers)
-            qr_log(QR_LOG_INFO, "worker",
-                   "sweep: %zu dead worker(s), %zu job(s) requeued, %zu poisoned", st.dead_workers,
-                   st.requeued, st.poisoned);
-    }
-}
 
 /* Waits out the queue layer's reconnect backoff (or the poll interval), interruptibly. */
 static void backoff(qr_worker *w)
@@ -108,6 +27,44 @@ static void backoff(qr_worker *w)
     if (s > w->interval_s)
         s = w->interval_s;
     qr_worker__sleep(w, s);
+}
+
+/*
+ * What this worker runs, beside its registration: quire's version and commit
+ * and the library versions (qr/buildinfo.h), so `quire status` shows which
+ * instance runs an old library.
+ */
+static int publish_info(qr_worker *w, qr_error *err)
+{
+    qr_buildinfo bi;
+    qr_buildinfo_get(&bi);
+    json_t *o = qr_buildinfo_json(&bi);
+    char *s = NULL;
+    int rc = 0;
+    if (o && json_object_set_new(o, "pid", json_integer((json_int_t)getpid())) == 0)
+        s = json_dumps(o, JSON_COMPACT);
+    if (!s)
+        rc = qr_error_set(err, QR_ERR_OUT_OF_MEMORY, "worker", "out of memory");
+    else
+        rc = qr_resque_set_info(w->r, s, err);
+    free(s);
+    json_decref(o);
+    return rc;
+}
+
+/* quire_build_info on /metrics: version, commit and one label per library. */
+static void set_build_info(qr_metrics *m)
+{
+    qr_buildinfo bi;
+    qr_buildinfo_get(&bi);
+    const char *names[2 + QR_BUILDINFO_MAX_LIBS] = {"version", "commit"};
+    const char *values[2 + QR_BUILDINFO_MAX_LIBS] = {bi.version, bi.commit};
+    size_t n = 2;
+    for (size_t i = 0; i < bi.nlibs; i++, n++) {
+        names[n] = bi.libs[i].name;
+        values[n] = bi.libs[i].version;
+    }
+    qr_metrics_set_info(m, names, values, n);
 }
 
 /* Recover own leftovers, sweep, register: retried until Redis answers or a stop is asked. */
@@ -127,12 +84,14 @@ static int start_up(qr_worker *w)
         if (rc == 0)
             rc = qr_resque_register(w->r, &err);
         if (rc == 0)
+            rc = publish_info(w, &err);
+        if (rc == 0)
             return 0;
         qr_log(QR_LOG_WARN, "worker", "start-up: %s: %s; retrying", err.id, err.msg);
-        if (stopping(w))
+        if (qr_worker__stopping(w))
             return -1;
         backoff(w);
-        if (stopping(w))
+        if (qr_worker__stopping(w))
             return -1;
     }
 }
@@ -152,7 +111,8 @@ static void join_queues(char *out, size_t n, char *const *q, size_t nq)
 /* Free space in the store and the work directory, checked before taking a job. */
 static bool enough_disk(qr_worker *w)
 {
-    const char *dirs[2] = {w->o->work_parent ? w->o->work_parent : "/tmp", w->o->store_dir};
+    const char *work = w->o->process.work_parent;
+    const char *dirs[2] = {work ? work : "/tmp", w->o->store_dir};
     /* A remote store has no local free space to check. */
     size_t ndirs = qr_remote_classify(w->o->store_dir) == QR_REMOTE_LOCAL ? 2 : 1;
     if (w->o->min_free == 0)
@@ -175,22 +135,22 @@ static bool enough_disk(qr_worker *w)
 }
 
 /*
- * Hands the queue depths to the admin thread, which must not use our Redis
- * connection: one LLEN per queue per poll cycle. A failed LLEN skips the
- * update; the reserve that follows reports the Redis trouble.
+ * Hands the queue depths to the metrics endpoint, whose thread must not use
+ * our Redis connection: one LLEN per queue per poll cycle. A failed LLEN
+ * skips the update; the reserve that follows reports the Redis trouble.
  */
 static void publish_depths(qr_worker *w, char **queues, size_t nqueues)
 {
-    long long depths[QR_ADMIN_MAX_QUEUES];
-    size_t n = nqueues < QR_ADMIN_MAX_QUEUES ? nqueues : QR_ADMIN_MAX_QUEUES;
-    if (!w->admin)
+    long long depths[QR_METRICS_MAX_QUEUES];
+    size_t n = nqueues < QR_METRICS_MAX_QUEUES ? nqueues : QR_METRICS_MAX_QUEUES;
+    if (!w->metrics)
         return;
     for (size_t i = 0; i < n; i++) {
         qr_error e = QR_ERROR_INIT;
         if (qr_resque_llen(&depths[i], w->r, queues[i], &e) < 0)
             return;
     }
-    qr_admin_set_depths(w->admin, (const char *const *)queues, depths, n);
+    qr_metrics_set_depths(w->metrics, (const char *const *)queues, depths, n);
 }
 
 /*
@@ -254,8 +214,7 @@ static int unregister(qr_worker *w)
             return 0;
         qr_log(QR_LOG_WARN, "worker", "unregister: %s: %s", e.id, e.msg);
         double s = (double)qr_resque_backoff_ms(w->r) / 1000.0;
-        struct timespec ts = {0, (long)((s < 0.1 ? 0.1 : s > 0.5 ? 0.5 : s) * 1e9)};
-        nanosleep(&ts, NULL);
+        qr_sleep(s < 0.1 ? 0.1 : s > 0.5 ? 0.5 : s);
     }
     return -1;
 }
@@ -333,18 +292,19 @@ int qr_worker_run(const qr_worker_opts *o, qr_worker_signals *sig, qr_error *err
         goto out;
     if (o->admin_listen) {
         /* Stale after three missed heartbeats: well inside Resque's prune window. */
-        rc = qr_admin_new(&w.admin, 3 * w.heartbeat_s, err);
+        rc = qr_metrics_new(&w.metrics, 3 * w.heartbeat_s, err);
         if (rc < 0)
             goto out;
         /* A taken port must not stop job processing (two workers on one host
          * with the default address): log it and run without the endpoint. */
         qr_error ae = QR_ERROR_INIT;
-        if (qr_admin_listen(w.admin, o->admin_listen, &ae) < 0) {
+        if (qr_httpd_start(&w.httpd, o->admin_listen, qr_metrics_handle, w.metrics, &ae) < 0) {
             qr_log(QR_LOG_WARN, "worker", "admin endpoint disabled: %s: %s", ae.id, ae.msg);
-            qr_admin_free(w.admin);
-            w.admin = NULL;
+            qr_metrics_free(w.metrics);
+            w.metrics = NULL;
         } else {
             qr_log(QR_LOG_INFO, "worker", "admin endpoint on http://%s/", o->admin_listen);
+            set_build_info(w.metrics);
         }
     }
     qr_worker__title(&w, "Starting");
@@ -352,11 +312,12 @@ int qr_worker_run(const qr_worker_opts *o, qr_worker_signals *sig, qr_error *err
         qr_log(QR_LOG_INFO, "worker", "stopped before registering");
         goto out;
     }
-    w.next_heartbeat = qr_worker__now() + w.heartbeat_s;
-    w.next_sweep = qr_worker__now() + w.sweep_s;
-    qr_admin_set_registered(w.admin, true);
+    w.next_heartbeat = qr_now() + w.heartbeat_s;
+    w.next_sweep = qr_now() + w.sweep_s;
+    qr_metrics_set_registered(w.metrics, true);
     qr_log(QR_LOG_INFO, "worker", "registered as %s", qr_resque_worker_id(w.r));
-    while (!stopping(&w)) {
+    qr_worker__sd(o->notify_systemd, "READY=1\nSTATUS=Registered as %s", qr_resque_worker_id(w.r));
+    while (!qr_worker__stopping(&w)) {
         bool idle = true;
         qr_worker__tick(&w);
         rc = step(&w, &idle, err);
@@ -366,7 +327,7 @@ int qr_worker_run(const qr_worker_opts *o, qr_worker_signals *sig, qr_error *err
             qr_worker__sleep(&w, w.interval_s);
     }
     qr_worker__title(&w, "Shutting down");
-    qr_admin_set_registered(w.admin, false);
+    qr_metrics_set_registered(w.metrics, false);
     if (unregister(&w) < 0)
         qr_log(QR_LOG_WARN, "worker", "could not unregister; a sweep will clean up");
     else
@@ -376,7 +337,9 @@ out:
     if (w.nnotifiers)
         qr_log(QR_LOG_INFO, "worker",
                "%zu failure callback(s) still being delivered in the background", w.nnotifiers);
-    qr_admin_free(w.admin);
+    /* The server first: after it stops no request reads the metrics. */
+    qr_httpd_stop(w.httpd);
+    qr_metrics_free(w.metrics);
     qr_resque_free(w.r);
     return rc;
 }

@@ -6,8 +6,9 @@
 #include <stdio.h>
 #include <sys/types.h>
 
-#include "qr/admin.h"
+#include "qr/metrics.h"
 #include "qr/notify.h"
+#include "qr/package.h"
 #include "qr/payload.h"
 #include "qr/resque.h"
 #include "qr/worker.h"
@@ -25,29 +26,79 @@ typedef struct qr_worker {
     double interval_s, heartbeat_s, sweep_s, drain_timeout_s;
     long prune_after_s;
     unsigned max_attempts;
-    pid_t parent_pid; /* this worker's pid, for children to notice an orphaning */
-    qr_admin *admin;  /* metrics for /healthz and /metrics; NULL when disabled */
+    pid_t parent_pid;    /* this worker's pid, for children to notice an orphaning */
+    bool told_stopping;  /* systemd has been told STOPPING=1 */
+    double next_extend;  /* when the next stop-timeout extension is due (monotonic) */
+    qr_metrics *metrics; /* /healthz and /metrics state; NULL when the endpoint is off */
+    qr_httpd *httpd;     /* the endpoint serving it; NULL when off */
     /* Children delivering the failure callback of a job the parent ended (reaped by tick). */
     pid_t notifiers[QR_WORKER_MAX_NOTIFIERS];
     size_t nnotifiers;
 } qr_worker;
 
-/* What a child reported, or what happened to it. */
+/* ---- the child's result, both ends (outcome.c) ---- */
+
+/*
+ * What became of one job: the child's report, or what the parent saw.
+ * `err.stage` points into `stage`: an outcome is never copied.
+ */
 typedef struct qr_worker_outcome {
-    bool ok;        /* the child reported success */
-    bool crashed;   /* no result: killed by a signal or exited without one */
-    bool released;  /* drain: the job went back to its queue */
-    bool by_parent; /* the parent ended the job (limit, USR1, crash): the child sent no callback */
-    char id[64];    /* error id (the failure's exception) */
-    char msg[512];  /* the failure's error line */
-    char stage[32]; /* last stage the child reported */
-    char context[256];
-    char log[4096]; /* tail of the child's log (complete lines), for failure entries */
-    double seconds; /* wall-clock time of the run, for /metrics */
+    bool ok;               /* the child reported success */
+    bool crashed;          /* no result: killed by a signal or exited without one */
+    bool released;         /* drain: the job goes back to its queue, no attempt counted */
+    bool by_parent;        /* the parent ended the job (limit, USR1, crash): no callback was sent */
+    qr_error err;          /* the failure (the child's own error, or the parent's verdict) */
+    const char *exception; /* the Resque failure's exception: err.id, or "Resque::DirtyExit" */
+    char stage[32];        /* the last stage the child reported */
+    char book_id[65];      /* success: what was published */
+    char revision[65];
+    bool already_published;
+    double child_seconds; /* success: the child's own processing time */
+    char log[4096];       /* tail of the child's log (complete lines), for failure entries */
+    double seconds;       /* wall-clock time of the run, for /metrics */
 } qr_worker_outcome;
 
-/* Monotonic clock in seconds. */
-double qr_worker__now(void);
+/* Reads the child's JSON lines: stage updates and the final result. */
+typedef struct qr_worker__pipe {
+    char line[16384];
+    size_t len;
+    bool overflow; /* the current line is too long: dropped */
+    bool have_result;
+} qr_worker__pipe;
+
+void qr_worker__outcome_init(qr_worker_outcome *oc);
+/* Child: one stage line; false when the parent is gone. Never logs. */
+bool qr_worker__send_stage(int fd, const char *stage);
+/* Child: the result line, the report `r` on success, else `err` (stage: err's, else `stage`). */
+bool qr_worker__send_result(int fd, const qr_process_report *r, const qr_error *err,
+                            const char *stage);
+/* Parent: drains what the pipe holds now into `oc`; false at EOF or on an error. */
+bool qr_worker__pipe_read(qr_worker__pipe *p, int fd, qr_worker_outcome *oc);
+/*
+ * Parent: the job failed for reason `id` at the last reported stage, with
+ * Resque exception `exception` (NULL: the id itself).
+ */
+void qr_worker__outcome_fail(qr_worker_outcome *oc, qr_errid id, const char *exception,
+                             const char *fmt, ...) QR_PRINTF(4, 5);
+
+/* ---- recording (record.c) ---- */
+
+/*
+ * Records the outcome of `rj` once per call to Redis, whichever path asks:
+ * a released job goes back to the head of its queue (a drain counts no
+ * attempt; a crash counts one and becomes a failure at max_attempts), any
+ * other job is removed with its stats or failure entry. Retried with the
+ * queue layer's backoff while Redis is away; when a stop is asked meanwhile,
+ * one last attempt is made through the same path. *final_failure says the
+ * job ended as a failure (not released to run again).
+ * Returns 0 once recorded; a negative code only when Redis refused before a
+ * stop was asked (the job stays in the processing list for a sweep).
+ */
+int qr_worker__record(qr_worker *w, const qr_resque_job *rj, const qr_worker_outcome *oc,
+                      bool *final_failure, qr_error *err);
+
+/* ---- the process (proc.c) ---- */
+
 /* Sleeps up to `s` seconds in short steps, returning early when a stop flag is set. */
 void qr_worker__sleep(qr_worker *w, double s);
 /* Heartbeat and sweep when due, and reaps finished notifiers; errors are logged, never fatal. */
@@ -56,6 +107,8 @@ void qr_worker__tick(qr_worker *w);
 void qr_worker__reap_notifiers(qr_worker *w, bool wait_all);
 /* Writes the process title ("resque-<version>: <what>"); no-op without title memory. */
 void qr_worker__title(const qr_worker *w, const char *fmt, ...) QR_PRINTF(2, 3);
+/* True once a drain or a quit was asked. */
+bool qr_worker__stopping(const qr_worker *w);
 
 /*
  * Cleans up after a dead slot of this host (worker id host:<pid>:<queues>):
@@ -65,8 +118,24 @@ void qr_worker__title(const qr_worker *w, const char *fmt, ...) QR_PRINTF(2, 3);
  */
 void qr_worker__reap_slot(const qr_worker_opts *o, long pid);
 
+/* ---- systemd (sdnotify.c) ---- */
+
 /*
- * Runs one reserved job to its end: parse, check, fork, supervise, record.
+ * Sends one sd_notify message ("READY=1\nSTATUS=...") when `enabled` (the
+ * unit's main process); does nothing otherwise or outside systemd.
+ */
+void qr_worker__sd(bool enabled, const char *fmt, ...) QR_PRINTF(2, 3);
+/*
+ * While a stop waits for work to finish: pushes systemd's stop timeout a
+ * little further ahead, at most once per renewal period (*next, monotonic
+ * seconds, starts at 0).
+ */
+void qr_worker__sd_extend(bool enabled, double *next, double now);
+
+/* ---- one job (job.c, child.c) ---- */
+
+/*
+ * Runs one reserved job to its end: parse, fork, supervise, record.
  * Returns 0 once the job is recorded or released; a negative code only when
  * Redis refused to record the result before a stop was asked (the job stays
  * in the processing list for the next run or a sweep).
@@ -82,11 +151,11 @@ int qr_worker__deliver(const qr_worker *w, const qr_job *job, const qr_callback_
                        qr_error *err);
 
 /*
- * Child side: checks the job's source and profile, fetches a remote source
- * into a work directory, processes the book into the store, sends the
- * callback when the job has one, and writes the result as one JSON line to
- * `fd`, stage lines before it. Its log goes to stderr and, as text lines, to
- * `capture` (nullable). Never returns.
+ * Child side: processes the job's source into the store
+ * (qr_process_source), sends the callback when the job has one, and writes
+ * the result to `fd` (qr_worker__send_result), stage lines before it. Its
+ * log goes to stderr and, as text lines, to `capture` (nullable). Never
+ * returns.
  */
 void qr_worker__child(const qr_worker *w, const qr_job *job, const char *queue, int fd,
                       FILE *capture) __attribute__((noreturn));

@@ -455,12 +455,29 @@ for m in 'quire_jobs_total{outcome="failed"} 0' 'quire_job_duration_seconds_coun
 done
 grep -qE '^quire_worker_heartbeat_age_seconds [0-9.]+$' "$t/http.body" ||
     reasons+=("/metrics lacks the heartbeat age")
+# What the worker runs, three ways: quire version, /metrics and quire status agree.
+vips="$("$QUIRE_BIN" version --json | python3 -c 'import json,sys; print(json.load(sys.stdin)["libraries"]["libvips"]["version"])')"
+grep -qE "^quire_build_info\{version=\"[^\"]+\",commit=\"[^\"]+\",libvips=\"$vips\",qpdf=\"[^\"]+\".*\} 1\$" "$t/http.body" ||
+    reasons+=("/metrics lacks quire_build_info with libvips $vips: $(grep quire_build_info "$t/http.body")")
+qr_run "$t/st-info" status --json
+python3 - "$t/st-info.out" "$vips" >"$t/st-info.check" <<'PY' || reasons+=("status: $(cat "$t/st-info.check")")
+import json, sys
+s = json.load(open(sys.argv[1]))
+infos = [w.get("info") for w in s["workers"]]
+ok = [i for i in infos if i and i["libraries"]["libvips"]["version"] == sys.argv[2]
+      and all(l["ok"] for l in i["libraries"].values())]
+if not ok:
+    print("no worker reports libvips %s with every library ok: %r" % (sys.argv[2], infos))
+    sys.exit(1)
+PY
 [[ "$(http_get /nope)" == 404 ]] || reasons+=("/nope is not 404")
 [[ "$(http_get /metrics POST)" == 405 ]] || reasons+=("POST /metrics is not 405")
 stop_worker TERM 10
 [[ "$STOPPED" == 0 ]] || reasons+=("exit status $STOPPED")
 [[ "$(http_get /healthz)" == 000 ]] || reasons+=("admin port still answers after TERM")
-qr_case "--admin serves /healthz and /metrics and closes on TERM" "${reasons[@]}"
+[[ -z "$(rc KEYS 'resque:quire:worker:*:info')" ]] ||
+    reasons+=("the worker's info key outlives it: $(rc KEYS 'resque:quire:worker:*:info')")
+qr_case "--admin serves /healthz and /metrics (with quire_build_info, as status shows it) and closes on TERM" "${reasons[@]}"
 
 # ---- no sanitizer reports in any worker log -------------------------------------------
 reasons=()

@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "qr/buf.h"
+#include "qr/clock.h"
 #include "qr/fs.h"
 
 static int setup(void **state)

@@ -15,6 +15,7 @@
 #include "qr/epub.h"
 #include "qr/fs.h"
 #include "qr/image.h"
+#include "qr/log.h"
 #include "qr/package.h"
 #include "qr/sample.h"
 
@@ -485,12 +486,65 @@ static void test_local_store_keys(void **state)
     qr_store_free(s);
 }
 
+/* Counts the parses qr_epub_open logs, by path: the input's and every other one's. */
+typedef struct parse_count {
+    const char *input;
+    int input_parses;
+    int compressed_parses; /* the read-back of compression's output */
+    int other_parses;
+} parse_count;
+
+static void count_parses(const qr_log_event *ev, void *ud)
+{
+    parse_count *c = ud;
+    if (!ev->stage || strcmp(ev->stage, "epub") != 0 || strncmp(ev->msg, "parsed ", 7) != 0)
+        return;
+    const char *path = ev->msg + 7;
+    size_t n = strlen(c->input);
+    if (strncmp(path, c->input, n) == 0 && path[n] == ':')
+        c->input_parses++;
+    else if (strstr(path, "/compressed.epub:"))
+        c->compressed_parses++;
+    else
+        c->other_parses++;
+}
+
+/*
+ * The book is opened and parsed once per process, and what compression
+ * wrote is read back once.
+ */
+static void test_book_parsed_once(void **state)
+{
+    fixture *f = *state;
+    char dir[4096];
+    snprintf(dir, sizeof(dir), "%s/once", f->dir);
+    qr_store *s = NULL;
+    qr_error err = QR_ERROR_INIT;
+    assert_int_equal(qr_store_local_new(&s, dir, &err), 0);
+    parse_count c = {.input = f->book};
+    qr_log_level saved = qr_log_get_level();
+    qr_log_set_sink(count_parses, &c, QR_LOG_DEBUG);
+    qr_process_report *r = NULL;
+    qr_process_opts o = QR_PROCESS_OPTS_INIT;
+    o.threads = 2;
+    o.slice_target = 64 * 1024;
+    int rc = qr_process_book(&r, f->book, s, "", f->k, &o, NULL, &err);
+    qr_log_set_sink(NULL, NULL, saved);
+    if (rc < 0)
+        fail_msg("process: %s: %s (%s)", err.id, err.msg, err.context);
+    assert_int_equal(c.input_parses, 1);
+    assert_int_equal(c.compressed_parses, 1);
+    assert_int_equal(c.other_parses, 0);
+    qr_process_report_free(r);
+    qr_store_free(s);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_local_store_keys),        cmocka_unit_test(test_manifest_structure),
         cmocka_unit_test(test_store_layout_and_reruns), cmocka_unit_test(test_tampering),
-        cmocka_unit_test(test_unpack_round_trip),
+        cmocka_unit_test(test_unpack_round_trip),      cmocka_unit_test(test_book_parsed_once),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -19,6 +19,18 @@
 #include "qr/image.h"
 #include "qr/pdf.h"
 
+/* qr_pdf_compress under the named profile, `threads` image workers and `limits`. */
+static int compress(qr_pdf_compress_report *rep, const char *in, const char *out,
+                    const char *profile, const qr_limits *limits, int threads, qr_warnings *w,
+                    qr_error *err)
+{
+    qr_compress_opts o = QR_COMPRESS_OPTS_INIT;
+    o.profile = qr_profile_get(profile);
+    o.limits = *limits;
+    o.threads = threads;
+    return qr_pdf_compress(rep, in, out, &o, w, err);
+}
+
 #define IMG_W 2000
 #define IMG_H 1000
 
@@ -193,7 +205,7 @@ static void test_jpeg_profiles(void **state)
         qr_pdf_compress_report rep;
         qr_error err = QR_ERROR_INIT;
         assert_true(asprintf(&out, "%s/out-%s.pdf", f->dir, names[i]) > 0);
-        if (qr_pdf_compress(in, out, qr_profile_get(names[i]), &f->limits, 2, &rep, f->w, &err) < 0)
+        if (compress(&rep, in, out, names[i], &f->limits, 2, f->w, &err) < 0)
             fail_msg("%s: %s: %s", names[i], err.id, err.msg);
         assert_int_equal(rep.images_seen, 1);
         assert_int_equal(rep.pages, 1);
@@ -238,8 +250,7 @@ static void test_refuses_and_errors(void **state)
     qr_error err = QR_ERROR_INIT;
     assert_true(asprintf(&in, "%s/nothing.pdf", f->dir) > 0);
     assert_true(asprintf(&out, "%s/out.pdf", f->dir) > 0);
-    assert_true(
-        qr_pdf_compress(in, out, qr_profile_get("tablet"), &f->limits, 1, NULL, f->w, &err) < 0);
+    assert_true(compress(NULL, in, out, "tablet", &f->limits, 1, f->w, &err) < 0);
     assert_string_equal(err.id, "source-not-found");
     struct stat st;
     assert_int_not_equal(stat(out, &st), 0);
@@ -277,8 +288,7 @@ static void test_corpus(void **state)
         qr_warnings *w = qr_warnings_new();
         assert_true(asprintf(&in, "%s/%s", dir, cases[i].file) > 0);
         assert_true(asprintf(&out, "%s/out-%zu.pdf", f->dir, i) > 0);
-        if (qr_pdf_compress(in, out, qr_profile_get(cases[i].profile), &f->limits, 2, &rep, w,
-                            &err) < 0)
+        if (compress(&rep, in, out, cases[i].profile, &f->limits, 2, w, &err) < 0)
             fail_msg("%s: %s: %s", cases[i].file, err.id, err.msg);
         if (cases[i].exact_size && rep.out_bytes > rep.in_bytes + 16)
             fail_msg("%s grew from %llu to %llu bytes", cases[i].file,

@@ -25,137 +25,25 @@
 #include <jansson.h>
 
 #include "qr/resque.h"
+#include "redis_server.h"
 #include "queue/resque_int.h"
 
 /* 2026-11-26 10:56:29 UTC, the instant of reference/resque.md's observations. */
 #define FIXED_NOW ((time_t)1795690589)
 
-typedef struct server {
-    pid_t pid;
-    int port;
-    char *dir;
-    redisContext *raw; /* the test's own client, for raw assertions */
-} server;
-
-static char *find_redis_server(void)
-{
-    const char *path = getenv("PATH");
-    char buf[4096];
-    if (!path)
-        path = "/usr/bin:/bin";
-    while (*path) {
-        size_t n = strcspn(path, ":");
-        snprintf(buf, sizeof(buf), "%.*s/redis-server", (int)n, path);
-        if (access(buf, X_OK) == 0)
-            return strdup(buf);
-        path += n + (path[n] == ':');
-    }
-    return NULL;
-}
-
-static int free_port(void)
-{
-    struct sockaddr_in a;
-    socklen_t len = sizeof(a);
-    int fd = socket(AF_INET, SOCK_STREAM, 0);
-    assert_true(fd >= 0);
-    memset(&a, 0, sizeof(a));
-    a.sin_family = AF_INET;
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    assert_int_equal(bind(fd, (struct sockaddr *)&a, sizeof(a)), 0);
-    assert_int_equal(getsockname(fd, (struct sockaddr *)&a, &len), 0);
-    close(fd);
-    return ntohs(a.sin_port);
-}
-
-static redisContext *raw_connect(int port)
-{
-    struct timeval tv = {1, 0};
-    redisContext *c = redisConnectWithTimeout("127.0.0.1", port, tv);
-    if (c && !c->err) {
-        redisReply *r = redisCommand(c, "PING");
-        bool ok = r && r->type == REDIS_REPLY_STATUS;
-        if (r)
-            freeReplyObject(r);
-        if (ok)
-            return c;
-    }
-    if (c)
-        redisFree(c);
-    return NULL;
-}
-
-static void server_start(server *s)
-{
-    char port[16], log[4200];
-    snprintf(port, sizeof(port), "%d", s->port);
-    snprintf(log, sizeof(log), "%s/redis.log", s->dir);
-    pid_t pid = fork();
-    assert_true(pid >= 0);
-    if (pid == 0) {
-        int fd = open(log, O_WRONLY | O_CREAT | O_APPEND, 0600);
-        if (fd >= 0) {
-            dup2(fd, 1);
-            dup2(fd, 2);
-        }
-        execlp("redis-server", "redis-server", "--port", port, "--bind", "127.0.0.1", "--save", "",
-               "--appendonly", "yes", "--appendfsync", "always", "--dir", s->dir, "--daemonize",
-               "no", (char *)NULL);
-        _exit(127);
-    }
-    s->pid = pid;
-    for (int i = 0; i < 500; i++) {
-        if ((s->raw = raw_connect(s->port)) != NULL)
-            return;
-        struct timespec ts = {0, 10 * 1000 * 1000};
-        nanosleep(&ts, NULL);
-    }
-    fail_msg("redis-server did not answer PING on port %d (see %s)", s->port, log);
-}
-
-static void server_kill(server *s)
-{
-    if (s->raw) {
-        redisFree(s->raw);
-        s->raw = NULL;
-    }
-    if (s->pid > 0) {
-        kill(s->pid, SIGKILL);
-        waitpid(s->pid, NULL, 0);
-        s->pid = 0;
-    }
-}
+typedef qr_test_redis server;
 
 static int group_setup(void **state)
 {
-    char *bin = find_redis_server();
-    if (!bin) {
-        *state = NULL;
-        return 0;
-    }
-    free(bin);
-    /* hiredis writes to sockets whose peer we kill; the worker's main ignores SIGPIPE too. */
-    signal(SIGPIPE, SIG_IGN);
     setenv("TZ", "UTC", 1);
     tzset();
-    server *s = calloc(1, sizeof(*s));
-    assert_non_null(s);
-    s->dir = qr_test_tmpdir();
-    s->port = free_port();
-    server_start(s);
-    *state = s;
+    *state = qr_test_redis_new();
     return 0;
 }
 
 static int group_teardown(void **state)
 {
-    server *s = *state;
-    if (!s)
-        return 0;
-    server_kill(s);
-    qr_test_rmtree(s->dir);
-    free(s->dir);
-    free(s);
+    qr_test_redis_free(*state);
     return 0;
 }
 
@@ -713,7 +601,7 @@ static void test_reconnect_after_restart(void **state)
     qr_resque_job *job = reserve(r, "books", NULL);
     assert_string_equal(job->payload, "j1");
 
-    server_kill(s);
+    qr_test_redis_kill(s);
     qr_error err = QR_ERROR_INIT;
     assert_int_equal(qr_resque_done(r, job, NULL, &err), QR_ENET);
     assert_string_equal(err.id, "redis-unavailable");
@@ -724,7 +612,7 @@ static void test_reconnect_after_restart(void **state)
     assert_int_equal(qr_resque_ping(r, &e2), QR_ENET);
     assert_true(qr_resque_backoff_ms(r) > 0 || strstr(e2.msg, "connect") != NULL);
 
-    server_start(s);
+    qr_test_redis_start(s);
     int tries = 0;
     for (;; tries++) {
         qr_error e3 = QR_ERROR_INIT;
@@ -747,8 +635,8 @@ static void test_reconnect_after_restart(void **state)
     assert_string_equal(job->payload, "j3");
 
     /* A restart while a job is reserved: the job survives in the processing list. */
-    server_kill(s);
-    server_start(s);
+    qr_test_redis_kill(s);
+    qr_test_redis_start(s);
     qr_resque_job *again = NULL;
     const char *qs[] = {"books"};
     for (tries = 0;; tries++) {

@@ -1,0 +1,24 @@
+#!/bin/sh
+# Prints the Depends that hold quire's own minimum library versions
+# (cmake/QrDeps.cmake), naming the packages that provide the libraries the
+# built binary ($1) links, whatever they are called on this release
+# (libvips42 on bookworm, libvips42t64 on trixie ...).
+#   debian/minimums.sh debian/quire/usr/bin/quire
+set -eu
+bin=$1
+deps=cmake/QrDeps.cmake
+min() { sed -n "s/^set($1 \([0-9.]*\))/\1/p" "$deps"; }
+out=""
+for pair in libvips:QR_MIN_VIPS libqpdf:QR_MIN_QPDF libcurl:QR_MIN_CURL libhiredis:QR_MIN_HIREDIS \
+    libsodium:QR_MIN_SODIUM; do
+    lib=${pair%%:*}
+    var=${pair#*:}
+    path=$(ldd "$bin" | awk -v l="$lib" '$1 ~ "^" l "[.-]" {print $3; exit}')
+    [ -n "$path" ] || { echo "minimums.sh: $bin does not link $lib" >&2; exit 1; }
+    real=$(readlink -f "$path")
+    pkg=$(dpkg -S "$real" 2>/dev/null | head -n 1 | cut -d: -f1) ||
+        pkg=$(dpkg -S "$path" | head -n 1 | cut -d: -f1)
+    [ -n "$pkg" ] || { echo "minimums.sh: no package owns $path" >&2; exit 1; }
+    out="${out:+$out, }$pkg (>= $(min "$var"))"
+done
+echo "$out"
