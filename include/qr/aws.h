@@ -70,7 +70,13 @@ typedef struct qr_aws_config {
     char *ecs_auth_token_file; /* AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE */
     char *ecs_host;            /* "http://169.254.170.2" (the relative URI's base) */
     char *imds_endpoint;       /* AWS_EC2_METADATA_SERVICE_ENDPOINT, "http://169.254.169.254" */
-    bool imds_disabled;        /* AWS_EC2_METADATA_DISABLED=true */
+    /* Endpoints of the other services (the fleet): AWS_ENDPOINT_URL_<SERVICE> > AWS_ENDPOINT_URL;
+       NULL: https://<service>.<region>.amazonaws.com. */
+    char *endpoint_autoscaling; /* AWS_ENDPOINT_URL_AUTO_SCALING */
+    char *endpoint_cloudwatch;  /* AWS_ENDPOINT_URL_CLOUDWATCH */
+    char *endpoint_ssm;         /* AWS_ENDPOINT_URL_SSM */
+    bool imds_disabled;         /* AWS_EC2_METADATA_DISABLED=true */
+    bool region_set;            /* the region was configured (else the us-east-1 default) */
 } qr_aws_config;
 
 /*
@@ -172,5 +178,81 @@ int qr_aws_sha256_fd_hex(char out[65], int fd, uint64_t off, uint64_t len, qr_er
  * %XX; '/' kept when `keep_slash`). malloc'd; NULL when out of memory.
  */
 char *qr_aws_uri_encode(const char *s, bool keep_slash);
+
+/* ---- AWS's query and JSON APIs (api.c): Auto Scaling, CloudWatch, SSM ---- */
+
+typedef struct qr_aws_client qr_aws_client;
+
+typedef enum qr_aws_service {
+    QR_AWS_AUTOSCALING = 0, /* query API, version 2011-01-01, signing name "autoscaling" */
+    QR_AWS_CLOUDWATCH,      /* query API, version 2010-08-01, signing name "monitoring" */
+    QR_AWS_SSM              /* JSON API 1.1, target prefix "AmazonSSM", signing name "ssm" */
+} qr_aws_service;
+
+/*
+ * A client for the services above, in `region` (NULL: cfg's), with the
+ * credential chain of `cfg` (copied). Endpoints: cfg's per service, else
+ * https://<service>.<region>.amazonaws.com. Errors: out-of-memory.
+ */
+int qr_aws_client_new(qr_aws_client **out, const qr_aws_config *cfg, const char *region,
+                      qr_error *err) QR_WUR;
+void qr_aws_client_free(qr_aws_client *c);
+const char *qr_aws_client_region(const qr_aws_client *c);
+
+/*
+ * Calls `action` of a query API (Auto Scaling, CloudWatch): a signed form
+ * POST of Action, Version and the `nparams` name/value pairs in `params`
+ * (params[2i] = name, params[2i+1] = value; values encoded here). On
+ * success *xml (malloc'd, NUL-terminated) holds the answer. Transport errors
+ * and 5xx are retried by qr_http; Throttling answers are retried here with
+ * backoff. Failures carry the API's error Code in the message and map to:
+ * AccessDenied, UnauthorizedOperation, InvalidClientTokenId,
+ * SignatureDoesNotMatch, ExpiredToken → access-denied; ValidationError and
+ * other 4xx → invalid-argument; the rest → remote-error; plus
+ * credentials-missing, timeout and fetch-failed from below.
+ */
+int qr_aws_query(char **xml, qr_aws_client *c, qr_aws_service svc, const char *action,
+                 const char *const *params, size_t nparams, qr_error *err) QR_WUR;
+
+/*
+ * Calls `action` of a JSON API (SSM) with the JSON text `body` ("{}" when
+ * NULL); *json (malloc'd) holds the answer. Errors as for qr_aws_query, the
+ * error being the answer's __type (ParameterNotFound → source-not-found).
+ */
+int qr_aws_json_call(char **json, qr_aws_client *c, qr_aws_service svc, const char *action,
+                     const char *body, qr_error *err) QR_WUR;
+
+/*
+ * The value of the SSM parameter `name`, decrypted (GetParameter with
+ * WithDecryption), in libsodium guarded memory (*out, *len; free with
+ * qr_aws_secret_free); never logged. Errors: source-not-found (no such
+ * parameter, the name in the message), access-denied, and those of
+ * qr_aws_json_call.
+ */
+int qr_aws_ssm_secret(char **out, size_t *len, qr_aws_client *c, const char *name,
+                      qr_error *err) QR_WUR;
+void qr_aws_secret_free(char *s, size_t len);
+
+/*
+ * Query-API answers (xml.c): the text of the first element named `name`
+ * into out (cap bytes, truncated; "" when absent); true when found.
+ */
+bool qr_aws_xml_text(char *out, size_t cap, const char *xml, size_t len, const char *name);
+/* How many elements named `name` (whose text is `text`, when not NULL); -1: not XML. */
+long qr_aws_xml_count(const char *xml, size_t len, const char *name, const char *text);
+
+/* ---- instance metadata (imds.c) ---- */
+
+/*
+ * GETs /latest/<path> from the instance metadata service of `cfg` with an
+ * IMDSv2 session token, within `timeout_s` per request (one attempt: off EC2
+ * nothing answers and callers must learn that quickly). *out (malloc'd) is
+ * the body; *status the HTTP status (404: the path does not exist here).
+ * Errors: timeout, fetch-failed (nothing answers: not on EC2),
+ * access-denied (a token was refused), invalid-argument (metadata disabled
+ * by AWS_EC2_METADATA_DISABLED), out-of-memory.
+ */
+int qr_aws_imds_get(char **out, long *status, const qr_aws_config *cfg, const char *path,
+                    double timeout_s, qr_error *err) QR_WUR;
 
 #endif

@@ -38,6 +38,12 @@ int qr_keyring_save(const qr_keyring *k, const char *path, qr_error *err) QR_WUR
  */
 int qr_keyring_load(qr_keyring **out, const char *path, qr_error *err) QR_WUR;
 /*
+ * As qr_keyring_load for a key file's text already in memory (guarded
+ * memory, say: a SecureString read from SSM); `what` names it in messages.
+ */
+int qr_keyring_parse(qr_keyring **out, const char *text, size_t len, const char *what,
+                     qr_error *err) QR_WUR;
+/*
  * A keyring from known bytes: KEK and the 32-byte Ed25519 seed (test vectors,
  * key escrow). `kek_id`: 1-64 characters of A-Z a-z 0-9 . _ : - (invalid-argument).
  */

@@ -151,6 +151,27 @@ int qr_resque_queues(char ***out, size_t *nout, qr_resque *r, const char *const 
                      qr_error *err) QR_WUR;
 void qr_resque_strv_free(char **v);
 
+/*
+ * The figures an Auto Scaling fleet scales on (docs/operations/autoscale.md):
+ * jobs waiting in `queues` (LLEN <ns>:queue:<q>, summed), jobs held in the
+ * processing lists of those queues, the per-queue done counters
+ * (HGET <ns>:quire:processed <q>, summed; qr_resque_done counts every
+ * success or failure there) and, with `mark`, the sum kept by
+ * qr_resque_backlog_mark at the previous publish (-1: none).
+ */
+typedef struct qr_resque_counts {
+    long long queued;
+    long long running;
+    long long processed;
+    long long previous;
+} qr_resque_counts;
+
+int qr_resque_backlog(qr_resque_counts *out, qr_resque *r, const char *const *queues, size_t n,
+                      const char *mark, qr_error *err) QR_WUR;
+/* SET <ns>:quire:metrics:<mark>:processed <processed>. */
+int qr_resque_backlog_mark(qr_resque *r, const char *mark, long long processed,
+                           qr_error *err) QR_WUR;
+
 /* LLEN <ns>:queue:<queue>. */
 int qr_resque_llen(long long *out, qr_resque *r, const char *queue, qr_error *err) QR_WUR;
 

@@ -24,6 +24,7 @@
 #include "qr/config.h"
 #include "qr/crypt.h"
 #include "qr/error.h"
+#include "qr/fleet.h"
 #include "qr/notify.h"
 #include "qr/package.h"
 #include "qr/remote.h"
@@ -75,6 +76,15 @@ typedef struct qr_worker_opts {
     bool notify_systemd; /* this process is its systemd unit's main process: sd_notify READY,
                             STATUS, STOPPING and stop-timeout extensions (no-op outside
                             systemd); with --slots only the supervisor does */
+    /*
+     * This instance's Auto Scaling group (qr/fleet.h; borrowed), NULL when
+     * not in a fleet. The process that owns the slots keeps the instance
+     * protected from scale-in while a job runs and drains for the
+     * terminating hook (docs/operations/autoscale.md).
+     */
+    qr_fleet *fleet;
+    double fleet_poll_s;      /* target lifecycle state read this often; 0 = 5 */
+    double fleet_heartbeat_s; /* drain hook heartbeat period; 0 = 60 */
 } qr_worker_opts;
 
 #define QR_WORKER_OPTS_INIT                                                                        \
@@ -83,7 +93,8 @@ typedef struct qr_worker_opts {
         .job_class = NULL, .store_dir = NULL, .keyring = NULL, .process = QR_PROCESS_OPTS_INIT,    \
         .interval_s = 0, .heartbeat_s = 0, .sweep_s = 0, .prune_after_s = 0, .job_timeout_s = 0,   \
         .drain_timeout_s = 0, .max_attempts = 0, .title = NULL, .title_cap = 0, .memory_limit = 0, \
-        .min_free = 0, .admin_listen = NULL, .remote = NULL, .callback = NULL                      \
+        .min_free = 0, .admin_listen = NULL, .remote = NULL, .callback = NULL,                     \
+        .notify_systemd = false, .fleet = NULL, .fleet_poll_s = 0, .fleet_heartbeat_s = 0          \
     }
 
 /*

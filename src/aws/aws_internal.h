@@ -65,4 +65,10 @@ bool qr_s3__parse_upload_id(char *out, size_t cap, const char *xml, size_t len);
 /* The error id for an S3 error Code (may be empty) and HTTP status. */
 qr_errid qr_s3__errid(long status, const char *code);
 
+/* ---- metadata services (creds.c) ---- */
+
+/* One request to a metadata service (ECS, IMDS); *status and the body in `body`. */
+int qr_aws__meta_call(long *status, qr_buf *body, const qr_aws_meta_opts *o, const char *method,
+                      const char *url, const qr_http_header *hs, size_t nh, qr_error *err);
+
 #endif

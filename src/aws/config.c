@@ -154,6 +154,9 @@ void qr_aws_config_free(qr_aws_config *c)
     free(c->ecs_auth_token_file);
     free(c->ecs_host);
     free(c->imds_endpoint);
+    free(c->endpoint_autoscaling);
+    free(c->endpoint_cloudwatch);
+    free(c->endpoint_ssm);
     memset(c, 0, sizeof(*c));
 }
 
@@ -369,6 +372,35 @@ static int load_s3(qr_aws_config *out, const files *f, qr_aws_env_fn env, void *
     return dup_to(&out->cache_control, v ? v : "public, max-age=31536000, immutable", err);
 }
 
+/* The other services' endpoints, from the environment only (the SDKs' names). */
+static int load_service_endpoints(qr_aws_config *out, qr_aws_env_fn env, void *ud, qr_error *err)
+{
+    struct {
+        const char *var;
+        char **dst;
+    } svc[] = {{"AWS_ENDPOINT_URL_AUTO_SCALING", &out->endpoint_autoscaling},
+               {"AWS_ENDPOINT_URL_CLOUDWATCH", &out->endpoint_cloudwatch},
+               {"AWS_ENDPOINT_URL_SSM", &out->endpoint_ssm}};
+    const char *all = envv(env, ud, "AWS_ENDPOINT_URL");
+    for (size_t i = 0; i < sizeof(svc) / sizeof(svc[0]); i++) {
+        const char *v = envv(env, ud, svc[i].var);
+        if (!v)
+            v = all;
+        if (!v)
+            continue;
+        if (strncmp(v, "http://", 7) != 0 && strncmp(v, "https://", 8) != 0)
+            return qr_error_set(err, QR_ERR_INVALID_ARGUMENT, "aws",
+                                "%s '%s' is not an http(s) URL", svc[i].var, v);
+        int rc = dup_to(svc[i].dst, v, err);
+        if (rc < 0)
+            return rc;
+        size_t n = strlen(*svc[i].dst);
+        while (n > 0 && (*svc[i].dst)[n - 1] == '/')
+            (*svc[i].dst)[--n] = '\0';
+    }
+    return 0;
+}
+
 int qr_aws_config_load(qr_aws_config *out, qr_aws_env_fn env, void *ud, qr_error *err)
 {
     files f = {QR_BUF_INIT(AWS_FILE_MAX), QR_BUF_INIT(AWS_FILE_MAX), NULL};
@@ -407,6 +439,7 @@ int qr_aws_config_load(qr_aws_config *out, qr_aws_env_fn env, void *ud, qr_error
         v = envv(env, ud, "AWS_DEFAULT_REGION");
     if ((rc = cfg_get(&tmp, &in_cfg, &f, out->profile, "region", err)) < 0)
         goto out;
+    out->region_set = v || (tmp && tmp[0]);
     rc = dup_to(&out->region, v ? v : tmp && tmp[0] ? tmp : "us-east-1", err);
     free(tmp);
     tmp = NULL;
@@ -449,6 +482,8 @@ int qr_aws_config_load(qr_aws_config *out, qr_aws_env_fn env, void *ud, qr_error
         }
     }
     if ((rc = load_s3(out, &f, env, ud, err)) < 0)
+        goto out;
+    if ((rc = load_service_endpoints(out, env, ud, err)) < 0)
         goto out;
 
     /* Static credentials: the environment, then the credentials file, then the config file. */

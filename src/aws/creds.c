@@ -133,9 +133,8 @@ static void meta_http_opts(qr_http_opts *h, const qr_aws_meta_opts *o)
     h->max_body_bytes = META_BODY_MAX;
 }
 
-/* One request to a metadata service; *status and the body in `body`. */
-static int meta_call(long *status, qr_buf *body, const qr_aws_meta_opts *o, const char *method,
-                     const char *url, const qr_http_header *hs, size_t nh, qr_error *err)
+int qr_aws__meta_call(long *status, qr_buf *body, const qr_aws_meta_opts *o, const char *method,
+                      const char *url, const qr_http_header *hs, size_t nh, qr_error *err)
 {
     qr_http_opts h;
     meta_http_opts(&h, o);
@@ -208,7 +207,7 @@ int qr_aws__ecs_fetch(qr_aws_creds *out, const qr_aws_config *cfg, const qr_aws_
         goto out;
     qr_http_header h[1] = {{"Authorization", tok}};
     long status = 0;
-    if ((rc = meta_call(&status, &body, o, "GET", url, h, tok ? 1 : 0, err)) < 0)
+    if ((rc = qr_aws__meta_call(&status, &body, o, "GET", url, h, tok ? 1 : 0, err)) < 0)
         goto out;
     if (status == 401 || status == 403) {
         rc = qr_error_set(err, QR_ERR_ACCESS_DENIED, "aws",
@@ -243,7 +242,7 @@ int qr_aws__imds_fetch(qr_aws_creds *out, const qr_aws_config *cfg, const qr_aws
     /* IMDSv2: a session token first (PUT), then every GET carries it. */
     snprintf(url, ulen, "%s/latest/api/token", base);
     qr_http_header th[1] = {{"X-aws-ec2-metadata-token-ttl-seconds", "21600"}};
-    if ((rc = meta_call(&status, &body, o, "PUT", url, th, 1, err)) < 0)
+    if ((rc = qr_aws__meta_call(&status, &body, o, "PUT", url, th, 1, err)) < 0)
         goto out;
     if (status != 200 || body.len == 0) {
         rc = qr_error_set(
@@ -258,7 +257,7 @@ int qr_aws__imds_fetch(qr_aws_creds *out, const qr_aws_config *cfg, const qr_aws
     }
     qr_http_header gh[1] = {{"X-aws-ec2-metadata-token", token}};
     snprintf(url, ulen, "%s/latest/meta-data/iam/security-credentials/", base);
-    if ((rc = meta_call(&status, &body, o, "GET", url, gh, 1, err)) < 0)
+    if ((rc = qr_aws__meta_call(&status, &body, o, "GET", url, gh, 1, err)) < 0)
         goto out;
     if (status == 404) {
         rc = qr_error_set(err, QR_ERR_CREDENTIALS_MISSING, "aws",
@@ -290,7 +289,7 @@ int qr_aws__imds_fetch(qr_aws_creds *out, const qr_aws_config *cfg, const qr_aws
     }
     snprintf(url, ulen, "%s/latest/meta-data/iam/security-credentials/%.*s", base, (int)rl,
              (const char *)body.data);
-    if ((rc = meta_call(&status, &body, o, "GET", url, gh, 1, err)) < 0)
+    if ((rc = qr_aws__meta_call(&status, &body, o, "GET", url, gh, 1, err)) < 0)
         goto out;
     if (status != 200) {
         rc = qr_error_set(

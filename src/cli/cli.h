@@ -43,6 +43,10 @@ int qr_cmd_failures(int argc, char **argv);
 void qr_cmd_failures_usage(FILE *f);
 int qr_cmd_health(int argc, char **argv);
 void qr_cmd_health_usage(FILE *f);
+int qr_cmd_fleet(int argc, char **argv);
+void qr_cmd_fleet_usage(FILE *f);
+int qr_cmd_metrics(int argc, char **argv);
+void qr_cmd_metrics_usage(FILE *f);
 int qr_cmd_version(int argc, char **argv);
 void qr_cmd_version_usage(FILE *f);
 
@@ -93,6 +97,19 @@ void qr_cli_remote_free(qr_cli_remote *r);
 struct qr_store;
 int qr_cli_package_store(qr_cli_remote *net, qr_remote **remote, struct qr_store **store,
                          const char *spec, qr_error *err);
+
+/*
+ * The AWS region of cfg when configured, else this EC2 instance's
+ * (IMDS placement/region, 1 s). Errors: invalid-argument (neither).
+ */
+struct qr_aws_config;
+int qr_cli_aws_region(char *out, size_t cap, const struct qr_aws_config *cfg, qr_error *err);
+/*
+ * The SecureString `name` from SSM (cmd_fleet.c), decrypted, in guarded
+ * memory: free with qr_aws_secret_free(*out, *len).
+ */
+int qr_cli_ssm_secret(char **out, size_t *len, const struct qr_aws_config *cfg, const char *name,
+                      qr_error *err);
 
 /* Prints "quire: error: <id>: <msg> (<context>)" and returns the exit status for `err`. */
 int qr_cli_fail(const qr_error *err);

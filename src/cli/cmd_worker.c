@@ -14,6 +14,7 @@
 #include <string.h>
 
 #include "cli.h"
+#include "qr/fleet.h"
 #include "qr/log.h"
 #include "qr/payload.h"
 #include "qr/metrics.h"
@@ -74,6 +75,9 @@ void qr_cmd_worker_usage(FILE *f)
             "                    [--prune-after S] [--max-attempts N] [--profile P]\n"
             "                    [--threads N] [--work-dir DIR] [--hostname H]\n"
             "                    [--memory-limit MB] [--min-free MB] [--slots N]\n"
+            "                    [--fleet auto|on|off] [--fleet-group G] [--fleet-poll S]\n"
+            "                    [--fleet-heartbeat S] [--redis-ssm NAME] [--key-ssm NAME]\n"
+            "                    [--callback-secret-ssm NAME]\n"
             "\n"
             "Runs a Resque-compatible worker: registers in Redis as Ruby's Resque does,\n"
             "takes Quire::ProcessBook jobs from the queues (in priority order; * = all),\n"
@@ -109,6 +113,16 @@ void qr_cmd_worker_usage(FILE *f)
             "  --admin ADDR            /healthz and /metrics on IPV4:PORT (default\n"
             "                          " QR_METRICS_DEFAULT_LISTEN "; 'off' disables; only with\n"
             "                          --slots 1)\n"
+            "  --fleet MODE            an EC2 Auto Scaling instance: scale-in protection\n"
+            "                          while a job runs, a drain for the terminating hook\n"
+            "                          (auto: when IMDSv2 answers; on; off)\n"
+            "  --fleet-group G         the instance's group (default: asked of Auto Scaling)\n"
+            "  --fleet-poll S          target lifecycle state read every S (default 5)\n"
+            "  --fleet-heartbeat S     drain hook heartbeat period (default 60)\n"
+            "  --redis-ssm NAME        the Redis URL from this SSM SecureString\n"
+            "  --key-ssm NAME          the key file from this SSM SecureString (never on disk)\n"
+            "  --callback-secret-ssm NAME\n"
+            "                          the callback secret from this SSM SecureString\n"
             "\n"
             "Every option can also be set as QUIRE_<OPTION> (--job-timeout ->\n"
             "QUIRE_JOB_TIMEOUT); flags win. Job sources may be paths, s3:// or https://\n"
@@ -144,6 +158,13 @@ enum {
     O_MIN_FREE,
     O_SLOTS,
     O_ADMIN,
+    O_FLEET,
+    O_FLEET_GROUP,
+    O_FLEET_POLL,
+    O_FLEET_HEARTBEAT,
+    O_REDIS_SSM,
+    O_KEY_SSM,
+    O_CALLBACK_SECRET_SSM,
     O_COUNT
 };
 
@@ -170,6 +191,13 @@ static const struct option longopts[] = {
     {"min-free", required_argument, NULL, O_MIN_FREE},
     {"slots", required_argument, NULL, O_SLOTS},
     {"admin", required_argument, NULL, O_ADMIN},
+    {"fleet", required_argument, NULL, O_FLEET},
+    {"fleet-group", required_argument, NULL, O_FLEET_GROUP},
+    {"fleet-poll", required_argument, NULL, O_FLEET_POLL},
+    {"fleet-heartbeat", required_argument, NULL, O_FLEET_HEARTBEAT},
+    {"redis-ssm", required_argument, NULL, O_REDIS_SSM},
+    {"key-ssm", required_argument, NULL, O_KEY_SSM},
+    {"callback-secret-ssm", required_argument, NULL, O_CALLBACK_SECRET_SSM},
     {NULL, 0, NULL, 0}};
 
 /* Option values, all owned copies: the title overwrites the argv memory they came from. */
@@ -309,6 +337,9 @@ int qr_cmd_worker(int argc, char **argv)
     qr_keyring *k = NULL;
     qr_cli_remote net;
     memset(&net, 0, sizeof(net));
+    qr_fleet *fleet = NULL;
+    char *ssm_redis = NULL, *ssm_key = NULL, *ssm_cb = NULL;
+    size_t ssm_redis_len = 0, ssm_key_len = 0, ssm_cb_len = 0;
     qr_error err = QR_ERROR_INIT;
     long n = 0;
     int rc = 0;
@@ -343,10 +374,41 @@ int qr_cmd_worker(int argc, char **argv)
     }
     if ((rc = split_queues(&a)) != 0)
         goto out;
+    qr_fleet_mode fleet_mode = QR_FLEET_AUTO;
+    if (qr_fleet_mode_parse(&fleet_mode, a.v[O_FLEET]) < 0) {
+        rc = qr_cli_usage_error("worker", "--fleet wants auto, on or off");
+        goto out;
+    }
+    if (qr_cli_remote_load(&net, true, &err) < 0) {
+        rc = qr_cli_fail(&err);
+        goto out;
+    }
+    /* Secrets named in SSM: read once, now, into guarded memory; never written to disk. */
+    if (a.v[O_REDIS_SSM] &&
+        qr_cli_ssm_secret(&ssm_redis, &ssm_redis_len, &net.aws, a.v[O_REDIS_SSM], &err) < 0) {
+        rc = qr_cli_fail(&err);
+        goto out;
+    }
+    if (a.v[O_KEY_SSM] &&
+        qr_cli_ssm_secret(&ssm_key, &ssm_key_len, &net.aws, a.v[O_KEY_SSM], &err) < 0) {
+        rc = qr_cli_fail(&err);
+        goto out;
+    }
+    if (a.v[O_CALLBACK_SECRET_SSM] &&
+        qr_cli_ssm_secret(&ssm_cb, &ssm_cb_len, &net.aws, a.v[O_CALLBACK_SECRET_SSM], &err) < 0) {
+        rc = qr_cli_fail(&err);
+        goto out;
+    }
     if (qr_resque_opts_parse_url(&wo.redis, &a.url_buf,
-                                 a.v[O_REDIS] ? a.v[O_REDIS] : "redis://127.0.0.1:6379",
+                                 ssm_redis      ? ssm_redis
+                                 : a.v[O_REDIS] ? a.v[O_REDIS]
+                                                : "redis://127.0.0.1:6379",
                                  &err) < 0) {
-        rc = qr_cli_usage_error("worker", "--redis: %s", err.msg);
+        /* The message of a URL read from SSM could quote the secret: name the parameter only. */
+        if (ssm_redis)
+            rc = qr_cli_usage_error("worker", "ssm:%s is not a redis:// URL", a.v[O_REDIS_SSM]);
+        else
+            rc = qr_cli_usage_error("worker", "--redis: %s", err.msg);
         goto out;
     }
     wo.redis.ns = a.v[O_NAMESPACE];
@@ -361,7 +423,9 @@ int qr_cmd_worker(int argc, char **argv)
         (rc = parse_seconds(&wo.drain_timeout_s, a.v[O_DRAIN_TIMEOUT], "drain-timeout")) ||
         (rc = parse_seconds(&wo.interval_s, a.v[O_INTERVAL], "interval")) ||
         (rc = parse_seconds(&wo.heartbeat_s, a.v[O_HEARTBEAT], "heartbeat-interval")) ||
-        (rc = parse_seconds(&wo.sweep_s, a.v[O_SWEEP], "sweep-interval")))
+        (rc = parse_seconds(&wo.sweep_s, a.v[O_SWEEP], "sweep-interval")) ||
+        (rc = parse_seconds(&wo.fleet_poll_s, a.v[O_FLEET_POLL], "fleet-poll")) ||
+        (rc = parse_seconds(&wo.fleet_heartbeat_s, a.v[O_FLEET_HEARTBEAT], "fleet-heartbeat")))
         goto out;
     if ((rc = parse_long(&n, a.v[O_PRUNE], "prune-after", 1, 86400)))
         goto out;
@@ -403,18 +467,33 @@ int qr_cmd_worker(int argc, char **argv)
         qr_log(QR_LOG_WARN, "worker",
                "--heartbeat-interval %.0f s is over Resque's 60 s: Ruby workers prune after 300 s",
                wo.heartbeat_s);
-    if (qr_cli_load_keyring(&k, a.v[O_KEY_FILE], false, &err) < 0) {
+    if (ssm_key) {
+        char what[300];
+        snprintf(what, sizeof(what), "ssm:%s", a.v[O_KEY_SSM]);
+        if (qr_keyring_parse(&k, ssm_key, ssm_key_len, what, &err) < 0) {
+            rc = qr_cli_fail(&err);
+            goto out;
+        }
+    } else if (qr_cli_load_keyring(&k, a.v[O_KEY_FILE], false, &err) < 0) {
         rc = qr_cli_fail(&err);
         goto out;
     }
     wo.keyring = k;
-    if (qr_cli_remote_load(&net, true, &err) < 0) {
+    wo.remote = &net.ro;
+    wo.callback = &net.cb;
+    if (ssm_cb)
+        net.cb.secret = ssm_cb;
+    char why[200];
+    if (qr_fleet_detect(&fleet, why, sizeof(why), fleet_mode, &net.aws, a.v[O_FLEET_GROUP], 1.0,
+                        &err) < 0) {
         rc = qr_cli_fail(&err);
         goto out;
     }
-    wo.remote = &net.ro;
-    wo.callback = &net.cb;
-    if (!net.secret)
+    if (fleet)
+        wo.fleet = fleet;
+    else if (fleet_mode == QR_FLEET_AUTO)
+        qr_log(QR_LOG_INFO, "worker", "not in a fleet: %s", why);
+    if (!net.cb.secret)
         qr_log(QR_LOG_WARN, "worker",
                "no QUIRE_CALLBACK_SECRET: jobs that carry a callback_url will fail "
                "(docs/operations/callbacks.md)");
@@ -424,8 +503,12 @@ int qr_cmd_worker(int argc, char **argv)
     if (qr_worker_run_slots(&wo, (unsigned)slots, &worker_signals, &err) < 0)
         rc = qr_cli_fail(&err);
 out:
+    qr_fleet_free(fleet);
     qr_cli_remote_free(&net);
     qr_keyring_free(k);
+    qr_aws_secret_free(ssm_redis, ssm_redis_len);
+    qr_aws_secret_free(ssm_key, ssm_key_len);
+    qr_aws_secret_free(ssm_cb, ssm_cb_len);
     args_free(&a);
     return rc;
 }

@@ -37,6 +37,10 @@ static const qr_cli_cmd commands[] = {
      qr_cmd_failures_usage},
     {"health", "exit 0 if this host has a worker with a fresh heartbeat", qr_cmd_health,
      qr_cmd_health_usage},
+    {"fleet", "on an Auto Scaling instance: release the launching hook (fleet ready)", qr_cmd_fleet,
+     qr_cmd_fleet_usage},
+    {"metrics", "publish the queue metrics an Auto Scaling fleet scales on", qr_cmd_metrics,
+     qr_cmd_metrics_usage},
     {"version", "quire's version and the versions of the libraries it loaded", qr_cmd_version,
      qr_cmd_version_usage},
 };

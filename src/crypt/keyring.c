@@ -336,19 +336,13 @@ out:
     return rc;
 }
 
-int qr_keyring_load(qr_keyring **out, const char *path, qr_error *err)
+int qr_keyring_parse(qr_keyring **out, const char *text, size_t text_len, const char *what,
+                     qr_error *err)
 {
     int rc = 0;
-    char *text = NULL;
-    size_t text_len = 0;
     json_t *o = NULL;
     qr_keyring *k = NULL;
     *out = NULL;
-    if (!path || !*path)
-        return qr_error_set(err, QR_ERR_INVALID_ARGUMENT, "crypt", "no key file given");
-    rc = read_key_file(&text, &text_len, path, err);
-    if (rc < 0)
-        return rc;
     /* No json_error_t text in messages: jansson quotes the input, and the input is secret. */
     o = json_loadb(text, text_len, JSON_REJECT_DUPLICATES, NULL);
     const char *fmt = json_string_value(json_object_get(o, "format"));
@@ -356,18 +350,18 @@ int qr_keyring_load(qr_keyring **out, const char *path, qr_error *err)
     const char *kek_id = json_string_value(json_object_get(o, "kek_id"));
     if (!json_is_object(o) || !fmt || strcmp(fmt, KEYFILE_FORMAT) != 0 || !json_is_integer(ver)) {
         rc = qr_error_set(err, QR_ERR_KEY_FILE_INVALID, "crypt",
-                          "%s is not a quire key file (JSON with \"format\": \"%s\")", path,
+                          "%s is not a quire key file (JSON with \"format\": \"%s\")", what,
                           KEYFILE_FORMAT);
         goto out;
     }
     if (json_integer_value(ver) != KEYFILE_VERSION) {
         rc = qr_error_set(err, QR_ERR_KEY_FILE_INVALID, "crypt",
-                          "%s has key file version %lld; this quire reads version %d", path,
+                          "%s has key file version %lld; this quire reads version %d", what,
                           (long long)json_integer_value(ver), KEYFILE_VERSION);
         goto out;
     }
     if (!kek_id_valid(kek_id)) {
-        rc = qr_error_set(err, QR_ERR_KEY_FILE_INVALID, "crypt", "%s: bad or missing kek_id", path);
+        rc = qr_error_set(err, QR_ERR_KEY_FILE_INVALID, "crypt", "%s: bad or missing kek_id", what);
         goto out;
     }
     rc = keyring_alloc(&k, kek_id, err);
@@ -382,7 +376,7 @@ int qr_keyring_load(qr_keyring **out, const char *path, qr_error *err)
         rc = qr_error_set(err, QR_ERR_KEY_FILE_INVALID, "crypt",
                           "%s: kek, sign_public and sign_secret must be base64 of 32, 32 and 64 "
                           "bytes",
-                          path);
+                          what);
         goto out;
     }
     /* A signature made with the secret key must verify under the public key. */
@@ -391,7 +385,7 @@ int qr_keyring_load(qr_keyring **out, const char *path, qr_error *err)
     if (crypto_sign_detached(sig, NULL, probe, sizeof(probe), k->sec->sign_sk) != 0 ||
         crypto_sign_verify_detached(sig, probe, sizeof(probe), k->sign_pk) != 0) {
         rc = qr_error_set(err, QR_ERR_KEY_FILE_INVALID, "crypt",
-                          "%s: sign_public does not belong to sign_secret", path);
+                          "%s: sign_public does not belong to sign_secret", what);
         goto out;
     }
     sodium_mprotect_readonly(k->sec);
@@ -403,6 +397,20 @@ out:
         wipe_secret_fields(o);
         json_decref(o);
     }
+    return rc;
+}
+
+int qr_keyring_load(qr_keyring **out, const char *path, qr_error *err)
+{
+    char *text = NULL;
+    size_t text_len = 0;
+    *out = NULL;
+    if (!path || !*path)
+        return qr_error_set(err, QR_ERR_INVALID_ARGUMENT, "crypt", "no key file given");
+    int rc = read_key_file(&text, &text_len, path, err);
+    if (rc < 0)
+        return rc;
+    rc = qr_keyring_parse(out, text, text_len, path, err);
     sodium_free(text);
     return rc;
 }

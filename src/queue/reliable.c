@@ -37,8 +37,9 @@ static const char reserve_lua[] = "local n = tonumber(ARGV[1])\n"
 
 /*
  * KEYS: 1 processing, 2 worker:<id>, 3 stat:processed, 4 stat:processed:<id>,
- * 5 attempts, 6 index, 7 failed, 8 stat:failed, 9 stat:failed:<id>.
- * ARGV: 1 payload, 2 failure JSON or "", 3 index member.
+ * 5 attempts, 6 index, 7 failed, 8 stat:failed, 9 stat:failed:<id>,
+ * 10 quire:processed (per-queue done counters, read by the fleet's metrics).
+ * ARGV: 1 payload, 2 failure JSON or "", 3 index member, 4 queue.
  * Returns 1 when recorded, 0 when the job was no longer ours.
  */
 static const char done_lua[] =
@@ -51,6 +52,7 @@ static const char done_lua[] =
     "end\n"
     "redis.call('INCRBY', KEYS[3], 1)\n"
     "redis.call('INCRBY', KEYS[4], 1)\n"
+    "redis.call('HINCRBY', KEYS[10], ARGV[4], 1)\n"
     "redis.call('HDEL', KEYS[5], redis.sha1hex(ARGV[1]))\n"
     "if redis.call('LLEN', KEYS[1]) == 0 then redis.call('SREM', KEYS[6], ARGV[3]) end\n"
     "return 1\n";
@@ -223,7 +225,7 @@ out:
 int qr_resque_done(qr_resque *r, const qr_resque_job *job, const qr_resque_failure *failure,
                    qr_error *err)
 {
-    char k[9][QR_RESQUE_MAX_KEY], member[QR_RESQUE_MAX_KEY];
+    char k[10][QR_RESQUE_MAX_KEY], member[QR_RESQUE_MAX_KEY];
     char *fjson = NULL;
     redisReply *rep = NULL;
     int rc;
@@ -238,23 +240,25 @@ int qr_resque_done(qr_resque *r, const qr_resque_job *job, const qr_resque_failu
         (rc = qr_resque__key(k[5], r, err, "quire:processing")) < 0 ||
         (rc = qr_resque__key(k[6], r, err, "failed")) < 0 ||
         (rc = qr_resque__key(k[7], r, err, "stat:failed")) < 0 ||
-        (rc = qr_resque__key(k[8], r, err, "stat:failed:%s", r->id)) < 0)
+        (rc = qr_resque__key(k[8], r, err, "stat:failed:%s", r->id)) < 0 ||
+        (rc = qr_resque__key(k[9], r, err, "quire:processed")) < 0)
         return rc;
     snprintf(member, sizeof(member), "%s:%s", job->queue, r->id);
     if (failure && (rc = qr_resque__failure_json(&fjson, r, job->payload, job->payload_len, failure,
                                                  r->id, job->queue, err)) < 0)
         return rc;
-    const char *argv[15];
-    size_t lens[15];
-    for (int i = 0; i < 9; i++)
+    const char *argv[17];
+    size_t lens[17];
+    for (int i = 0; i < 10; i++)
         argv[3 + i] = k[i];
-    argv[12] = job->payload;
-    argv[13] = fjson ? fjson : "";
-    argv[14] = member;
-    for (int i = 0; i < 15; i++)
+    argv[13] = job->payload;
+    argv[14] = fjson ? fjson : "";
+    argv[15] = member;
+    argv[16] = job->queue;
+    for (int i = 0; i < 17; i++)
         lens[i] = (size_t)-1;
-    lens[12] = job->payload_len;
-    rc = qr_resque__eval(&rep, r, done_lua, 9, 15, argv, lens, err);
+    lens[13] = job->payload_len;
+    rc = qr_resque__eval(&rep, r, done_lua, 10, 17, argv, lens, err);
     if (rep)
         freeReplyObject(rep);
     free(fjson);

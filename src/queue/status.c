@@ -312,3 +312,82 @@ out:
         freeReplyObject(rep);
     return rc;
 }
+
+/* ---- the figures a fleet scales on (docs/operations/autoscale.md, "Metrics") ---- */
+
+static bool watched(const char *queue, size_t len, const char *const *queues, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        if (strlen(queues[i]) == len && memcmp(queues[i], queue, len) == 0)
+            return true;
+    return false;
+}
+
+int qr_resque_backlog(qr_resque_counts *out, qr_resque *r, const char *const *queues, size_t n,
+                      const char *mark, qr_error *err)
+{
+    char key[QR_RESQUE_MAX_KEY];
+    redisReply *rep = NULL;
+    const char **lists = NULL;
+    size_t nlists = 0;
+    int rc = 0;
+    *out = (qr_resque_counts){0, 0, 0, -1};
+    for (size_t i = 0; i < n; i++) {
+        long long v = 0;
+        if ((rc = qr_resque__key(key, r, err, "queue:%s", queues[i])) < 0 ||
+            (rc = qr_resque__get_int(&v, r, err, "LLEN", key)) < 0)
+            goto out;
+        out->queued += v;
+    }
+    if ((rc = qr_resque__key(key, r, err, "quire:processing")) < 0 ||
+        (rc = qr_resque__members(&rep, &lists, &nlists, r, key, err)) < 0)
+        goto out;
+    for (size_t i = 0; i < nlists; i++) {
+        const char *colon = strchr(lists[i], ':');
+        long long v = 0;
+        if (!colon || !watched(lists[i], (size_t)(colon - lists[i]), queues, n))
+            continue;
+        if ((rc = qr_resque__key(key, r, err, "quire:processing:%s", lists[i])) < 0 ||
+            (rc = qr_resque__get_int(&v, r, err, "LLEN", key)) < 0)
+            goto out;
+        out->running += v;
+    }
+    if ((rc = qr_resque__key(key, r, err, "quire:processed")) < 0)
+        goto out;
+    for (size_t i = 0; i < n; i++) {
+        redisReply *h = NULL;
+        const char *argv[3] = {"HGET", key, queues[i]};
+        if ((rc = qr_resque__cmd(&h, r, 3, argv, NULL, err)) < 0)
+            goto out;
+        if (h->type == REDIS_REPLY_STRING)
+            out->processed += strtoll(h->str, NULL, 10);
+        freeReplyObject(h);
+    }
+    if (mark) {
+        redisReply *g = NULL;
+        if ((rc = qr_resque__key(key, r, err, "quire:metrics:%s:processed", mark)) < 0)
+            goto out;
+        const char *argv[2] = {"GET", key};
+        if ((rc = qr_resque__cmd(&g, r, 2, argv, NULL, err)) < 0)
+            goto out;
+        if (g->type == REDIS_REPLY_STRING)
+            out->previous = strtoll(g->str, NULL, 10);
+        freeReplyObject(g);
+    }
+out:
+    if (rep)
+        freeReplyObject(rep);
+    free(lists);
+    return rc;
+}
+
+int qr_resque_backlog_mark(qr_resque *r, const char *mark, long long processed, qr_error *err)
+{
+    char key[QR_RESQUE_MAX_KEY], v[32];
+    int rc = qr_resque__key(key, r, err, "quire:metrics:%s:processed", mark);
+    if (rc < 0)
+        return rc;
+    snprintf(v, sizeof(v), "%lld", processed);
+    const char *argv[3] = {"SET", key, v};
+    return qr_resque__cmdv(r, err, 3, argv);
+}

@@ -15,7 +15,7 @@
 #include "qr/log.h"
 #include "worker_int.h"
 
-#define MAX_SLOTS 256
+#define MAX_SLOTS QR_WORKER__MAX_SLOTS
 
 typedef struct slot {
     pid_t pid;         /* 0 when not running */
@@ -30,7 +30,8 @@ typedef struct slot {
  * (`dead` > 0) so its job goes back to the queue now rather than after the
  * prune window; the supervisor itself stays off Redis.
  */
-static pid_t start_slot(const qr_worker_opts *o, qr_worker_signals *sig, unsigned index, pid_t dead)
+static pid_t start_slot(const qr_worker_opts *o, qr_worker_signals *sig, qr_worker__board *board,
+                        unsigned index, pid_t dead)
 {
     fflush(NULL);
     pid_t pid = fork();
@@ -41,8 +42,11 @@ static pid_t start_slot(const qr_worker_opts *o, qr_worker_signals *sig, unsigne
     /* The supervisor is the unit's main process: a slot never talks to systemd. */
     qr_worker_opts so = *o;
     so.notify_systemd = false;
+    /* The instance-wide fleet duties are the supervisor's agent's; the slot reports to the board.
+     */
+    so.fleet = NULL;
     qr_error e = QR_ERROR_INIT;
-    int rc = qr_worker_run(&so, sig, &e);
+    int rc = qr_worker__run(&so, sig, board, index, &e);
     if (rc < 0)
         qr_log(QR_LOG_ERROR, "worker", "slot %u: %s: %s", index, e.id ? e.id : "internal", e.msg);
     _exit(rc < 0 ? 1 : 0);
@@ -64,11 +68,23 @@ int qr_worker_run_slots(const qr_worker_opts *o, unsigned n, qr_worker_signals *
         return qr_worker_run(o, sig, err);
     slot s[MAX_SLOTS];
     memset(s, 0, sizeof(s));
-    bool drained = false, quitting = false;
+    bool drained = false, quitting = false, agent_reaped = false;
     int paused = 0, rc = 0;
+    qr_worker__board *board = NULL;
+    pid_t agent = -1;
+    /* In a fleet: the board first (the slots inherit it), the agent before the slots fork. */
+    if (o->fleet && !(board = qr_worker__board_new(n)))
+        qr_log(QR_LOG_ERROR, "fleet", "no shared memory for the slots' board: %s", strerror(errno));
+    if (board && (agent = qr_worker__agent_start(o, board)) < 0) {
+        qr_worker__board_free(board);
+        board = NULL;
+    }
+    if (o->fleet && !board)
+        qr_log(QR_LOG_ERROR, "fleet",
+               "running without the fleet agent: no scale-in protection, no drain hook");
     for (unsigned i = 0; i < n; i++) {
         s[i].backoff = 1.0;
-        s[i].pid = start_slot(o, sig, i, 0);
+        s[i].pid = start_slot(o, sig, board, i, 0);
         if (s[i].pid < 0) {
             rc = qr_error_set(err, QR_ERR_IO, "worker", "fork of slot %u failed: %s", i,
                               strerror(errno));
@@ -111,6 +127,12 @@ int qr_worker_run_slots(const qr_worker_opts *o, unsigned n, qr_worker_signals *
         int status = 0;
         pid_t got;
         while ((got = waitpid(-1, &status, WNOHANG)) > 0) {
+            if (got == agent) {
+                agent_reaped = true;
+                qr_log(QR_LOG_ERROR, "fleet", "the fleet agent (pid %ld) ended unexpectedly",
+                       (long)got);
+                continue;
+            }
             for (unsigned i = 0; i < n; i++) {
                 if (s[i].pid != got)
                     continue;
@@ -129,7 +151,7 @@ int qr_worker_run_slots(const qr_worker_opts *o, unsigned n, qr_worker_signals *
         bool running = false;
         for (unsigned i = 0; i < n; i++) {
             if (s[i].pid == 0 && !drained && !quitting && qr_now() >= s[i].restart_at) {
-                pid_t pid = start_slot(o, sig, i, s[i].dead);
+                pid_t pid = start_slot(o, sig, board, i, s[i].dead);
                 if (pid > 0) {
                     s[i].pid = pid;
                     s[i].dead = 0;
@@ -144,6 +166,8 @@ int qr_worker_run_slots(const qr_worker_opts *o, unsigned n, qr_worker_signals *
         struct timespec ts = {0, 100 * 1000 * 1000};
         nanosleep(&ts, NULL);
     }
+    qr_worker__agent_finish(board, agent, agent_reaped);
+    qr_worker__board_free(board);
     for (unsigned i = 0; i < n && rc == 0; i++)
         if (!WIFEXITED(s[i].status) || WEXITSTATUS(s[i].status) != 0)
             rc = qr_error_set(err, QR_ERR_INTERNAL, "worker", "slot %u did not exit cleanly", i);

@@ -198,8 +198,13 @@ static int step(qr_worker *w, bool *idle, qr_error *err)
     if (!job)
         goto out;
     *idle = false;
+    /* In a fleet: the instance is protected from scale-in before the child starts. */
+    qr_worker__board_busy(w->board, w->slot, true);
     rc = qr_worker__run_job(w, job, err);
+    qr_worker__board_busy(w->board, w->slot, false);
 out:
+    if (*idle)
+        qr_worker__board_idle(w->board, w->slot);
     qr_resque_job_free(job);
     qr_resque_strv_free(queues);
     return rc;
@@ -265,7 +270,8 @@ void qr_worker__reap_slot(const qr_worker_opts *o, long pid)
     qr_resque_free(r);
 }
 
-int qr_worker_run(const qr_worker_opts *o, qr_worker_signals *sig, qr_error *err)
+int qr_worker__run(const qr_worker_opts *o, qr_worker_signals *sig, qr_worker__board *board,
+                   unsigned slot, qr_error *err)
 {
     qr_worker w;
     char host[256];
@@ -282,6 +288,8 @@ int qr_worker_run(const qr_worker_opts *o, qr_worker_signals *sig, qr_error *err
     w.prune_after_s = o->prune_after_s > 0 ? o->prune_after_s : 300;
     w.max_attempts = o->max_attempts > 0 ? o->max_attempts : 3;
     w.parent_pid = getpid();
+    w.board = board;
+    w.slot = slot;
     rc = host_name(host, sizeof(host), o, err);
     if (rc < 0)
         return rc;
@@ -341,5 +349,22 @@ out:
     qr_httpd_stop(w.httpd);
     qr_metrics_free(w.metrics);
     qr_resque_free(w.r);
+    qr_worker__board_idle(board, slot);
+    return rc;
+}
+
+int qr_worker_run(const qr_worker_opts *o, qr_worker_signals *sig, qr_error *err)
+{
+    if (!o || !o->fleet)
+        return qr_worker__run(o, sig, NULL, 0, err);
+    /* The agent first: no thread (the admin endpoint) runs yet when it forks. */
+    qr_worker__board *board = qr_worker__board_new(1);
+    pid_t agent = board ? qr_worker__agent_start(o, board) : -1;
+    if (agent < 0)
+        qr_log(QR_LOG_ERROR, "fleet",
+               "running without the fleet agent: no scale-in protection, no drain hook");
+    int rc = qr_worker__run(o, sig, agent > 0 ? board : NULL, 0, err);
+    qr_worker__agent_finish(board, agent, false);
+    qr_worker__board_free(board);
     return rc;
 }

@@ -15,6 +15,11 @@
 
 /* Failure callbacks in flight at once; one more waits for the oldest. */
 #define QR_WORKER_MAX_NOTIFIERS 8
+/* Most slots under one supervisor. */
+#define QR_WORKER__MAX_SLOTS 256
+
+/* The slots' busy/idle board the fleet agent reads (fleet_agent.c), in shared memory. */
+typedef struct qr_worker__board qr_worker__board;
 
 /* One worker slot: options, flags, the Redis context and its timers. */
 typedef struct qr_worker {
@@ -32,6 +37,8 @@ typedef struct qr_worker {
     qr_metrics *metrics; /* /healthz and /metrics state; NULL when the endpoint is off */
     qr_httpd *httpd;     /* the endpoint serving it; NULL when off */
     /* Children delivering the failure callback of a job the parent ended (reaped by tick). */
+    qr_worker__board *board; /* fleet mode: where this slot says it is busy; else NULL */
+    unsigned slot;           /* this slot's index on the board */
     pid_t notifiers[QR_WORKER_MAX_NOTIFIERS];
     size_t nnotifiers;
 } qr_worker;
@@ -117,6 +124,40 @@ bool qr_worker__stopping(const qr_worker *w);
  * (qr_resque_unregister). Failures are logged; a later sweep finishes the job.
  */
 void qr_worker__reap_slot(const qr_worker_opts *o, long pid);
+
+/*
+ * Runs one slot: qr_worker_run without the instance-wide fleet duties,
+ * reporting to `board` (may be NULL) as slot `slot`.
+ */
+int qr_worker__run(const qr_worker_opts *o, qr_worker_signals *sig, qr_worker__board *board,
+                   unsigned slot, qr_error *err);
+
+/* ---- the fleet agent (fleet_agent.c) ---- */
+
+/* A board for `nslots` slots, all idle, in memory shared with forked processes; NULL: mmap failed.
+ */
+qr_worker__board *qr_worker__board_new(unsigned nslots);
+void qr_worker__board_free(qr_worker__board *b);
+/*
+ * Slot `slot` took a job (`busy`) or finished it. The first slot to become
+ * busy waits (up to 5 s) until the agent has asked for scale-in protection.
+ */
+void qr_worker__board_busy(qr_worker__board *b, unsigned slot, bool busy);
+/* Slot `slot` is idle and its last poll found every queue empty (or it stopped). */
+void qr_worker__board_idle(qr_worker__board *b, unsigned slot);
+/* The agent saw the instance terminating. */
+bool qr_worker__board_terminating(qr_worker__board *b);
+/*
+ * Forks the agent for o->fleet, reading `b`; its pid, or -1 (logged) when
+ * fork failed. Call before any thread is started and before the slots fork.
+ */
+pid_t qr_worker__agent_start(const qr_worker_opts *o, qr_worker__board *b);
+/*
+ * The owner has drained and unregistered: the agent completes the drain
+ * hook (or drops the protection) and exits; waits for it (bounded) unless
+ * it was already `reaped`.
+ */
+void qr_worker__agent_finish(qr_worker__board *b, pid_t pid, bool reaped);
 
 /* ---- systemd (sdnotify.c) ---- */
 

@@ -55,6 +55,8 @@ qr_init() {
     trap qr_cleanup EXIT
     trap 'exit 130' INT TERM
     export QUIRE_LOG_FORMAT=json
+    # No test's worker is an Auto Scaling instance unless the test says so (test_fleet.sh).
+    export QUIRE_FLEET=off
     export QR_SRCDIR QUIRE_BIN
 }
 

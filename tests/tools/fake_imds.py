@@ -1,7 +1,9 @@
 #!/usr/bin/env python3
 """A fake EC2 instance metadata service (IMDSv2) and ECS credential endpoint.
 
-Loopback only, python3 standard library. Used by tests/unit/aws/test_creds.c.
+Loopback only (--bind 169.254.169.254 inside a test's own network namespace),
+python3 standard library. Used by tests/unit/aws/test_creds.c and
+tests/integration/test_fleet.sh.
 
   PUT /latest/api/token                 needs X-aws-ec2-metadata-token-ttl-seconds;
                                         returns a session token
@@ -10,7 +12,12 @@ Loopback only, python3 standard library. Used by tests/unit/aws/test_creds.c.
                                         (both GETs: 401 without the token header)
   GET /ecs/<anything>                   credentials JSON; with --ecs-token, 401 unless
                                         the Authorization header equals it
-  GET /_count                           {"token": n, "imds": n, "ecs": n, "unauthorized": n}
+  GET /latest/meta-data/<path>          with --meta-dir: the file DIR/<path> (read at each
+                                        request, so a test changes it while the server runs:
+                                        instance-id, placement/region,
+                                        autoscaling/target-lifecycle-state); 404 when absent
+  GET /_count                           {"token": n, "imds": n, "ecs": n, "unauthorized": n,
+                                         "meta": n}
 
 Credentials expire --expires-in seconds after they are issued; the access key
 id carries a counter (ASIAIMDS0001, ASIAECS0001, ...) so tests see a refresh.
@@ -28,12 +35,13 @@ ROLE = "quire-role"
 
 
 class State:
-    def __init__(self, expires_in, ecs_token):
+    def __init__(self, expires_in, ecs_token, meta_dir=None):
+        self.meta_dir = meta_dir
         self.lock = threading.Lock()
         self.expires_in = expires_in
         self.ecs_token = ecs_token
         self.tokens = set()
-        self.count = {"token": 0, "imds": 0, "ecs": 0, "unauthorized": 0}
+        self.count = {"token": 0, "imds": 0, "ecs": 0, "unauthorized": 0, "meta": 0}
 
     def bump(self, what):
         with self.lock:
@@ -95,13 +103,24 @@ class Handler(BaseHTTPRequestHandler):
             n = st.bump("ecs")
             return self.reply(200, creds("ASIAECS", n, st.expires_in), "application/json")
         base = "/latest/meta-data/iam/security-credentials/"
-        if not self.path.startswith(base):
+        meta = "/latest/meta-data/"
+        if not self.path.startswith(meta):
             return self.reply(404)
         with st.lock:
             ok = self.headers.get("X-aws-ec2-metadata-token") in st.tokens
         if not ok:
             st.bump("unauthorized")
             return self.reply(401)
+        if not self.path.startswith(base):
+            rel = self.path[len(meta):]
+            if not st.meta_dir or ".." in rel.split("/") or rel.startswith("/"):
+                return self.reply(404)
+            path = os.path.join(st.meta_dir, rel)
+            if not os.path.isfile(path):
+                return self.reply(404)
+            st.bump("meta")
+            with open(path, "rb") as f:
+                return self.reply(200, f.read())
         rest = self.path[len(base):]
         if rest == "":
             return self.reply(200, (ROLE + "\n").encode())
@@ -117,10 +136,12 @@ def main():
     ap.add_argument("--port-file", required=True)
     ap.add_argument("--expires-in", type=int, default=3600)
     ap.add_argument("--ecs-token", default="")
+    ap.add_argument("--bind", default="127.0.0.1")
+    ap.add_argument("--meta-dir", default="")
     a = ap.parse_args()
-    srv = ThreadingHTTPServer(("127.0.0.1", a.port), Handler)
+    srv = ThreadingHTTPServer((a.bind, a.port), Handler)
     srv.daemon_threads = True
-    srv.state = State(a.expires_in, a.ecs_token)
+    srv.state = State(a.expires_in, a.ecs_token, a.meta_dir or None)
     tmp = a.port_file + ".tmp"
     with open(tmp, "w") as f:
         f.write(str(srv.server_address[1]))

@@ -145,6 +145,14 @@ module Quire
     end
 
     # The command that runs `quire ARGS` the way this install method does.
+    # `quire fleet ready` with the worker's environment (QUIRE_FLEET, the group, the region).
+    def fleet_ready_command(q)
+      return 'quire fleet ready --env-file /etc/quire/quire.env' if q['install_method'] == 'package'
+
+      "#{q['container_engine']} run --rm --network host --env-file /etc/quire/quire.env " \
+        "#{q['image']} quire fleet ready"
+    end
+
     def quire_command(q, args)
       return "quire #{args}" if q['install_method'] == 'package'
 

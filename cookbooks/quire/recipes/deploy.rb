@@ -48,7 +48,7 @@ service 'quire' do
 end
 
 # The instance is ready for the Auto Scaling group: once per machine, where quire knows the command.
-fleet_ready = Quire::Helpers.quire_command(q, 'fleet ready')
+fleet_ready = Quire::Helpers.fleet_ready_command(q)
 execute 'quire fleet ready' do
   command "#{fleet_ready} && touch /var/lib/quire/.fleet-ready"
   only_if "#{Quire::Helpers.quire_command(q, 'fleet --help')} >/dev/null 2>&1"
