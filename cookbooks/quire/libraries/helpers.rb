@@ -40,6 +40,7 @@ module Quire
       %w(key callback_secret).each do |s|
         file = q["#{s}_file"]
         ssm = q["#{s}_ssm"]
+        ssm = nil if ssm.to_s.empty? # the stack passes "" for a parameter left empty
         raise ArgumentError, "node['quire']['#{s}_file'] and ['#{s}_ssm'] are both set: choose one" if file && ssm
         if ssm && !ssm.match?(SSM_NAME)
           raise ArgumentError, "node['quire']['#{s}_ssm'] #{ssm.inspect} is not an SSM parameter name"

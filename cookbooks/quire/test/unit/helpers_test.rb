@@ -1,6 +1,7 @@
 # libraries/helpers.rb without Chef: the checks that stop a converge, the
 # environment file, the stop timeout and the container command line.
 #   ruby test/unit/helpers_test.rb
+require 'json'
 require 'minitest/autorun'
 require_relative '../../libraries/helpers'
 
@@ -17,6 +18,28 @@ class QuireHelpersTest < Minitest::Test
       'memory_max' => nil, 'nofile' => 65_536, 'extra_env' => {}
     }
     base.merge(extra)
+  end
+
+  # The attributes the fleet stack's association hands the cookbook (autoscale/quire-fleet.yaml,
+  # JsonAttributesContent) pass its checks and give the worker its fleet environment.
+  def test_fleet_stack_attributes
+    template = File.read(File.expand_path('../../../../autoscale/quire-fleet.yaml', __dir__))
+    block = template[/JsonAttributesContent:\n\s+- !Sub\n\s+- \|\n(.*?)\n\s+- Store:/m, 1]
+    refute_nil block, 'no JsonAttributesContent block in the template'
+    values = { 'AWS::Region' => 'eu-west-1', 'AWS::StackName' => 'quire-fleet', 'Slots' => '1',
+               'JobTimeout' => '3600', 'Store' => 's3://b/p', 'CallbackSecretParameter' => '',
+               'InstallMethod' => 'package', 'QuirePackageUrl' => 'https://p.example.org/q.deb' }
+    json = block.gsub(/\$\{([^}]+)\}/) { values.fetch(Regexp.last_match(1), "/x/#{Regexp.last_match(1)}") }
+    given = JSON.parse(json)['quire']
+    q = attrs('key_file' => nil, 'package_sha256' => 'b' * 64).merge(given)
+    q['package_sha256'] = 'b' * 64
+    assert Quire::Helpers.validate!(q)
+    env = Quire::Helpers.environment(q)
+    assert_equal 'on', env['QUIRE_FLEET']
+    assert_equal 'quire-fleet-workers', env['QUIRE_FLEET_GROUP']
+    assert_equal '/x/KeyParameter', env['QUIRE_KEY_SSM']
+    assert_equal '/x/RedisUrlParameter', env['QUIRE_REDIS_SSM']
+    refute env.key?('QUIRE_CALLBACK_SECRET_SSM'), 'an empty callback secret parameter is no setting'
   end
 
   def test_valid_package_configuration
