@@ -70,5 +70,5 @@ while IFS=$'\t' read -r name reason; do
     n=$((n + 1))
     qr_case "fleet: $name" "$reason"
 done <"$t/cases.txt"
-((n >= 14)) || qr_fail "fleet case count" "only $n cases ran: $(tail -n 30 "$t/harness.err")"
+((n >= 18)) || qr_fail "fleet case count" "only $n cases ran: $(tail -n 30 "$t/harness.err")"
 qr_summary

@@ -312,6 +312,44 @@ def cases():
         redis("EXISTS", NS + ":quire:metrics:no-such-group:processed") == "0"
         else "rc %d: %s" % (r.returncode, r.stderr))
 
+    # ---- --slots 2: the supervisor's agent does it for the instance --------------------------
+    meta("autoscaling/target-lifecycle-state", "InService")
+    w = Worker("slots", "--slots", "2", "--key-ssm", "/quire/test/service-key", QUIRE_FLEET="on")
+    saw_running = wait(running, 60)  # fleet-c, left in the queue by the drain above
+    prot_running = protected(instance)
+    finished = wait(lambda: os.path.exists(os.path.join(WORK, "store/books/fleet-c/r1/manifest.json")), 300)
+    off_after = wait(lambda: protected(instance) is False, 30)
+    yield "--slots 2: protected while a slot runs a job, unprotected when both are idle", (
+        "" if saw_running and prot_running and finished and off_after else
+        "running %s, protected %s, finished %s, off after %s: %s" % (
+            saw_running, prot_running, finished, off_after, w.text()[-800:]))
+
+    redis("RPUSH", NS + ":queue:books", job("fleet-d", "r1"))
+    saw_running = wait(running, 60)
+    pending("quire-drain", instance)
+    meta("autoscaling/target-lifecycle-state", "Terminated")
+    try:
+        rc = w.p.wait(600)
+    except subprocess.TimeoutExpired:
+        rc = None
+    text = w.text()
+    w.stop()
+    completes = [e for e in log_entries() if e["action"] == "CompleteLifecycleAction" and
+                 e.get("params", {}).get("LifecycleHookName") == "quire-drain" and e["status"] == 200]
+    agents = text.count("agent pid")
+    reasons = []
+    if rc != 0:
+        reasons.append("supervisor rc %s" % rc)
+    if not os.path.exists(os.path.join(WORK, "store/books/fleet-d/r1/manifest.json")):
+        reasons.append("the job in hand did not finish")
+    if len(completes) != 2:
+        reasons.append("%d drain completions in all (want 2)" % len(completes))
+    if agents != 1:
+        reasons.append("%d fleet agents started (want 1, the supervisor's)" % agents)
+    if reasons:
+        reasons.append(text[-1500:])
+    yield "--slots 2: Terminated drains every slot, then one CONTINUE from the supervisor's agent", "; ".join(reasons)
+
     unsigned = [e for e in log_entries() if e["signature"] != "ok"]
     yield "every request quire sent was signed as botocore signs it (%d requests)" % len(log_entries()), (
         "" if not unsigned else "bad: %s" % unsigned[:3])
