@@ -142,6 +142,12 @@ class Worker:
             self.err.close()
 
 
+def protected_first(text):
+    """The protection was on before the job's child started (the slot waits for it)."""
+    on, child = text.find("scale-in protection on"), text.find(": child ")
+    return on >= 0 and child >= 0 and on < child
+
+
 def running():
     return redis("SMEMBERS", NS + ":quire:processing") != ""
 
@@ -216,9 +222,11 @@ def cases():
     redis("RPUSH", NS + ":queue:books", job("fleet-a", "r1"))
     redis("SADD", NS + ":queues", "books")
     saw_running = wait(running, 60)
-    prot_running = protected(instance)
-    yield "protected from scale-in while the job runs", (
-        "" if saw_running and prot_running else "running %s, protected %s: %s" % (saw_running, prot_running, w.text()[-800:]))
+    # The processing list fills at the reserve, a moment before the slot asks for protection.
+    prot_running = wait(lambda: protected(instance), 10)
+    yield "protected from scale-in while the job runs, from before its child started", (
+        "" if saw_running and prot_running and protected_first(w.text()) else
+        "running %s, protected %s: %s" % (saw_running, prot_running, w.text()[-800:]))
 
     finished = wait(lambda: os.path.exists(os.path.join(WORK, "store/books/fleet-a/r1/manifest.json")), 300)
     off_after = wait(lambda: protected(instance) is False, 30)
@@ -316,11 +324,11 @@ def cases():
     meta("autoscaling/target-lifecycle-state", "InService")
     w = Worker("slots", "--slots", "2", "--key-ssm", "/quire/test/service-key", QUIRE_FLEET="on")
     saw_running = wait(running, 60)  # fleet-c, left in the queue by the drain above
-    prot_running = protected(instance)
+    prot_running = wait(lambda: protected(instance), 10)
     finished = wait(lambda: os.path.exists(os.path.join(WORK, "store/books/fleet-c/r1/manifest.json")), 300)
     off_after = wait(lambda: protected(instance) is False, 30)
-    yield "--slots 2: protected while a slot runs a job, unprotected when both are idle", (
-        "" if saw_running and prot_running and finished and off_after else
+    yield "--slots 2: protected while a slot runs a job (from before its child started), unprotected when both are idle", (
+        "" if saw_running and prot_running and protected_first(w.text()) and finished and off_after else
         "running %s, protected %s, finished %s, off after %s: %s" % (
             saw_running, prot_running, finished, off_after, w.text()[-800:]))
 
@@ -357,7 +365,7 @@ def cases():
 
 def main():
     for name, reason in cases():
-        print("%s\t%s" % (name, reason), flush=True)
+        print("%s\t%s" % (name, " | ".join(reason.splitlines())), flush=True)
 
 
 if __name__ == "__main__":
