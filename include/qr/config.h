@@ -8,6 +8,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <signal.h>
 #include <stdint.h>
 
 #include "qr/error.h"
@@ -80,12 +81,14 @@ typedef struct qr_compress_opts {
     const char *work_parent; /* where the per-job work directory goes; NULL: /tmp */
     qr_progress_fn progress; /* may be NULL; called from worker threads, serialised */
     void *progress_ud;
+    /* Set (by a signal handler) to stop at the next image: the call fails with `canceled`. */
+    const volatile sig_atomic_t *cancel;
 } qr_compress_opts;
 
 #define QR_COMPRESS_OPTS_INIT                                                                      \
     {                                                                                              \
         .profile = NULL, .limits = QR_LIMITS_INIT, .threads = 0, .work_parent = NULL,              \
-        .progress = NULL, .progress_ud = NULL                                                      \
+        .progress = NULL, .progress_ud = NULL, .cancel = NULL                                      \
     }
 
 #endif

@@ -32,13 +32,30 @@ typedef enum qr_metrics_outcome {
     QR_METRICS_REQUEUED
 } qr_metrics_outcome;
 
+/* Most slots one holder reports. */
+#define QR_METRICS_MAX_SLOTS 256
+
 /*
- * A metrics holder with no server yet. The caller owns *out (qr_metrics_free).
- * Errors: invalid-argument (stale_after_s <= 0), out-of-memory.
+ * A metrics holder with no server yet, for one slot. The caller owns *out
+ * (qr_metrics_free). Errors: invalid-argument (stale_after_s <= 0),
+ * out-of-memory.
  */
 int qr_metrics_new(qr_metrics **out, double stale_after_s, qr_error *err) QR_WUR;
+/*
+ * The same for `nslots` slots, in memory shared with processes forked
+ * afterwards: each slot's process takes a handle with qr_metrics_attach and
+ * writes its own part; /metrics shows the totals and per-slot series
+ * (slot="i"); /healthz is healthy when every slot is registered with a
+ * fresh heartbeat. This handle writes as slot 0.
+ */
+int qr_metrics_new_slots(qr_metrics **out, unsigned nslots, double stale_after_s,
+                         qr_error *err) QR_WUR;
+/* A handle on `shared`'s state writing as `slot` (free with qr_metrics_free; the state stays). */
+int qr_metrics_attach(qr_metrics **out, const qr_metrics *shared, unsigned slot,
+                      qr_error *err) QR_WUR;
 
-/* Frees everything; stop the server that serves it first. NULL-safe. */
+/* Frees the handle (and the state, for the one that created it); stop the server first. NULL-safe.
+ */
 void qr_metrics_free(qr_metrics *a);
 
 /*
@@ -50,6 +67,8 @@ void qr_metrics_handle(void *ud, const qr_httpd_request *req, qr_httpd_response 
 /* Setters for the worker's loop; all NULL-safe (endpoint disabled) and thread-safe. */
 void qr_metrics_record_job(qr_metrics *a, qr_metrics_outcome outcome, double seconds);
 void qr_metrics_set_busy(qr_metrics *a, unsigned busy);
+/* A job's wait in its queue, from its payload's enqueue time to its start. */
+void qr_metrics_record_wait(qr_metrics *a, double seconds);
 /* Registered or not; registering counts as a heartbeat. */
 void qr_metrics_set_registered(qr_metrics *a, bool registered);
 /* A successful heartbeat now. */
@@ -74,7 +93,7 @@ void qr_metrics_set_info(qr_metrics *a, const char *const *names, const char *co
 int qr_metrics_render(char **out, qr_metrics *a, double now, qr_error *err) QR_WUR;
 
 /*
- * Health at `now`: true when registered with a recent heartbeat; otherwise
+ * Health at `now`: true when every slot is registered with a recent heartbeat; otherwise
  * false and `reason` (at least 128 bytes) says why.
  */
 bool qr_metrics_healthy(qr_metrics *a, double now, char *reason, size_t reason_len);

@@ -40,13 +40,19 @@ typedef struct qr_process_opts {
     uint32_t slice_pages; /* PDF: a fixed number of pages per slice; 0: sized toward slice_target */
     const char
         *source_dir; /* qr_process_source: local sources must resolve inside it (NULL: any) */
+    /*
+     * When *cancel becomes non-zero (a signal handler), the book stops at its
+     * next safe point (an image, a stage, a slice): the work directory is
+     * removed, nothing more is published and the call fails with `canceled`.
+     */
+    const volatile sig_atomic_t *cancel;
 } qr_process_opts;
 
 #define QR_PROCESS_OPTS_INIT                                                                       \
     {                                                                                              \
         .profile = NULL, .limits = QR_LIMITS_INIT, .threads = 0, .book_id = NULL,                  \
         .revision = NULL, .slice_target = 0, .work_parent = NULL, .progress = NULL,                \
-        .progress_ud = NULL, .slice_pages = 0, .source_dir = NULL                                  \
+        .progress_ud = NULL, .slice_pages = 0, .source_dir = NULL, .cancel = NULL                  \
     }
 
 typedef struct qr_process_report {

@@ -55,6 +55,12 @@ typedef struct qr_job {
     char *revision;      /* optional; integers in decimal form */
     char *active_job_id; /* ActiveJob's job_id; NULL for a plain Resque job */
     bool active_job;     /* true when the payload was the ActiveJob wrapper */
+    /*
+     * When the job was enqueued (Unix seconds; 0: the payload does not say):
+     * ActiveJob's "enqueued_at" (ISO 8601, UTC), else a top-level
+     * "timestamp" number that some Resque add-ons put in the payload.
+     */
+    double enqueued_at;
 } qr_job;
 
 /*

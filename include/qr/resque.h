@@ -128,6 +128,18 @@ void qr_resque_retry_now(qr_resque *r);
 int qr_resque_heartbeat(qr_resque *r, qr_error *err) QR_WUR;
 
 /*
+ * The heartbeat, after checking that this worker is still registered. When
+ * Redis has lost its data (SISMEMBER workers fails) the worker registers
+ * again (*reregistered = true) and, with `current` (the job it is running;
+ * may be NULL), its processing list and Resque's working-on value are
+ * recreated, so the job is recorded once when it ends. A job found back in
+ * its queue or in another worker's processing list (a sweeper took it) is
+ * left there.
+ */
+int qr_resque_heartbeat_check(bool *reregistered, qr_resque *r, const qr_resque_job *current,
+                              qr_error *err) QR_WUR;
+
+/*
  * Unregisters like Resque's unregister_worker: first returns anything left in
  * this worker's processing lists to the head of its queue (without counting
  * an attempt), then SREM workers, DEL worker:<id>, worker:<id>:started,
@@ -217,9 +229,26 @@ int qr_resque_release(qr_resque *r, const qr_resque_job *job, unsigned max_attem
                       const qr_resque_failure *poison, bool *poisoned, qr_error *err) QR_WUR;
 
 /*
+ * Resque's prune_dead_workers checks, for the workers of its own host,
+ * whether their process still exists. quire does so when both sides say
+ * they are on the same machine: `machine` is a tag that is equal only
+ * between processes that see the same PIDs (qr_worker: the kernel's
+ * boot_id and the PID namespace), which the worker also publishes in its
+ * info key as "machine". A worker whose id has this worker's host, whose
+ * info carries the same tag, and whose PID `alive` says is gone, is dead
+ * at once, whatever its heartbeat. Ids of other hosts, Ruby workers (no
+ * info) and other PID namespaces keep the heartbeat rule. NULL `machine`
+ * turns the check off.
+ */
+typedef bool (*qr_resque_alive_fn)(long pid, void *ud);
+int qr_resque_set_local(qr_resque *r, const char *machine, qr_resque_alive_fn alive, void *ud,
+                        qr_error *err) QR_WUR;
+
+/*
  * Recovers the jobs of dead workers. A worker owning a processing list is
  * dead when it is not in <ns>:workers, or has no heartbeat, or its heartbeat
- * is older than `prune_after_s` by Redis TIME. Each of its jobs goes back to
+ * is older than `prune_after_s` by Redis TIME, or (qr_resque_set_local) it
+ * ran on this machine and its process is gone. Each of its jobs goes back to
  * the head of its queue, preserving order, unless it has now been interrupted
  * `max_attempts` times (0 = never poison), in which case it becomes a
  * "Quire::PoisonPill" failure entry. The dead worker's Resque keys are then

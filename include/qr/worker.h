@@ -64,6 +64,7 @@ typedef struct qr_worker_opts {
     long prune_after_s;           /* a heartbeat older than this is dead; 0 = 300 (Resque's) */
     double job_timeout_s;         /* wall-clock limit per job; 0 = none */
     double drain_timeout_s;       /* how long a drain waits for the running job; 0 = 30 */
+    double term_timeout_s;        /* then: TERM, and KILL this much later; < 0 = 10, 0 = KILL */
     unsigned max_attempts;        /* interrupted runs before a job is a failure; 0 = 3 */
     char *title;                  /* process title memory (argv), may be NULL */
     size_t title_cap;             /* bytes available at title */
@@ -92,9 +93,10 @@ typedef struct qr_worker_opts {
         .redis = QR_RESQUE_OPTS_INIT, .queues = NULL, .nqueues = 0, .hostname = NULL,              \
         .job_class = NULL, .store_dir = NULL, .keyring = NULL, .process = QR_PROCESS_OPTS_INIT,    \
         .interval_s = 0, .heartbeat_s = 0, .sweep_s = 0, .prune_after_s = 0, .job_timeout_s = 0,   \
-        .drain_timeout_s = 0, .max_attempts = 0, .title = NULL, .title_cap = 0, .memory_limit = 0, \
-        .min_free = 0, .admin_listen = NULL, .remote = NULL, .callback = NULL,                     \
-        .notify_systemd = false, .fleet = NULL, .fleet_poll_s = 0, .fleet_heartbeat_s = 0          \
+        .drain_timeout_s = 0, .term_timeout_s = -1, .max_attempts = 0, .title = NULL,              \
+        .title_cap = 0, .memory_limit = 0, .min_free = 0, .admin_listen = NULL, .remote = NULL,    \
+        .callback = NULL, .notify_systemd = false, .fleet = NULL, .fleet_poll_s = 0,               \
+        .fleet_heartbeat_s = 0                                                                     \
     }
 
 /*

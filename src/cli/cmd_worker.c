@@ -70,7 +70,8 @@ void qr_cmd_worker_usage(FILE *f)
     fprintf(f,
             "usage: quire worker --redis URL --queues Q1,Q2|* --store STORE --key-file F\n"
             "                    [--namespace N] [--class NAME] [--source-dir DIR]\n"
-            "                    [--job-timeout S] [--drain-timeout S] [--interval S]\n"
+            "                    [--job-timeout S] [--drain-timeout S] [--term-timeout S]\n"
+            "                    [--interval S]\n"
             "                    [--heartbeat-interval S] [--sweep-interval S]\n"
             "                    [--prune-after S] [--max-attempts N] [--profile P]\n"
             "                    [--threads N] [--work-dir DIR] [--hostname H]\n"
@@ -96,6 +97,8 @@ void qr_cmd_worker_usage(FILE *f)
             "  --source-dir DIR        refuse local job sources outside DIR\n"
             "  --job-timeout S         wall-clock limit per job (default: none)\n"
             "  --drain-timeout S       on SIGTERM, wait this long for the job (default 30)\n"
+            "  --term-timeout S        then ask the job to stop (TERM: it cleans up) and kill\n"
+            "                          it S later (default 10; 0 kills at once)\n"
             "  --interval S            poll interval when the queues are empty (default 5)\n"
             "  --heartbeat-interval S  default 60 (Resque prunes after 300)\n"
             "  --sweep-interval S      dead-worker sweep period (default 60)\n"
@@ -111,8 +114,8 @@ void qr_cmd_worker_usage(FILE *f)
             "                          less free space (default 256)\n"
             "  --slots N               run N workers, one process each (default 1)\n"
             "  --admin ADDR            /healthz and /metrics on IPV4:PORT (default\n"
-            "                          " QR_METRICS_DEFAULT_LISTEN "; 'off' disables; only with\n"
-            "                          --slots 1)\n"
+            "                          " QR_METRICS_DEFAULT_LISTEN "; 'off' disables; with\n"
+            "                          --slots N, one endpoint for every slot)\n"
             "  --fleet MODE            an EC2 Auto Scaling instance: scale-in protection\n"
             "                          while a job runs, a drain for the terminating hook\n"
             "                          (auto: when IMDSv2 answers; on; off)\n"
@@ -145,6 +148,7 @@ enum {
     O_SOURCE_DIR,
     O_JOB_TIMEOUT,
     O_DRAIN_TIMEOUT,
+    O_TERM_TIMEOUT,
     O_INTERVAL,
     O_HEARTBEAT,
     O_SWEEP,
@@ -178,6 +182,7 @@ static const struct option longopts[] = {
     {"source-dir", required_argument, NULL, O_SOURCE_DIR},
     {"job-timeout", required_argument, NULL, O_JOB_TIMEOUT},
     {"drain-timeout", required_argument, NULL, O_DRAIN_TIMEOUT},
+    {"term-timeout", required_argument, NULL, O_TERM_TIMEOUT},
     {"interval", required_argument, NULL, O_INTERVAL},
     {"heartbeat-interval", required_argument, NULL, O_HEARTBEAT},
     {"sweep-interval", required_argument, NULL, O_SWEEP},
@@ -421,6 +426,7 @@ int qr_cmd_worker(int argc, char **argv)
     wo.hostname = a.v[O_HOSTNAME];
     if ((rc = parse_seconds(&wo.job_timeout_s, a.v[O_JOB_TIMEOUT], "job-timeout")) ||
         (rc = parse_seconds(&wo.drain_timeout_s, a.v[O_DRAIN_TIMEOUT], "drain-timeout")) ||
+        (rc = parse_seconds(&wo.term_timeout_s, a.v[O_TERM_TIMEOUT], "term-timeout")) ||
         (rc = parse_seconds(&wo.interval_s, a.v[O_INTERVAL], "interval")) ||
         (rc = parse_seconds(&wo.heartbeat_s, a.v[O_HEARTBEAT], "heartbeat-interval")) ||
         (rc = parse_seconds(&wo.sweep_s, a.v[O_SWEEP], "sweep-interval")) ||
@@ -449,15 +455,10 @@ int qr_cmd_worker(int argc, char **argv)
     long slots = 1;
     if ((rc = parse_long(&slots, a.v[O_SLOTS], "slots", 1, 256)))
         goto out;
-    /* Slots would all bind one port; with several the admin endpoint is off. */
+    /* With --slots N the supervisor serves it for every slot. */
     wo.admin_listen = a.v[O_ADMIN] ? a.v[O_ADMIN] : QR_METRICS_DEFAULT_LISTEN;
     if (strcmp(wo.admin_listen, "off") == 0)
         wo.admin_listen = NULL;
-    else if (slots > 1) {
-        if (a.v[O_ADMIN])
-            qr_log(QR_LOG_WARN, "worker", "--admin is ignored with --slots %ld", slots);
-        wo.admin_listen = NULL;
-    }
     if (a.v[O_PROFILE] && !(wo.process.profile = qr_profile_get(a.v[O_PROFILE]))) {
         rc = qr_cli_usage_error("worker", "unknown profile '%s' (one of: %s)", a.v[O_PROFILE],
                                 qr_profile_names());

@@ -131,6 +131,8 @@ static int pool_task(void *ctx, void *state, size_t i, qr_error *err)
     (void)state;
     img_pool *p = ctx;
     img_task *t = &p->tasks[i];
+    if (p->opts->cancel && *p->opts->cancel)
+        return qr_error_set(err, QR_ERR_CANCELED, "image", "stopped on request");
     int rc = run_task(p, t, err);
     if (!t->verify_only && p->opts->progress) {
         pthread_mutex_lock(&p->lock);

@@ -1,8 +1,10 @@
 /*
  * The worker's health and metrics (qr/metrics.h): the numbers live in one
- * struct under one mutex; the worker's loop writes, the HTTP thread reads
+ * shared mapping under one process-shared mutex, a part per slot; the
+ * worker's loops (one process per slot) write, the HTTP thread reads
  * through qr_metrics_handle. Rendering is tested without a socket.
  */
+#define _DEFAULT_SOURCE /* MAP_ANONYMOUS */
 #include "qr/metrics.h"
 
 #include <pthread.h>
@@ -10,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 
 #include "qr/buf.h"
 #include "qr/clock.h"
@@ -18,56 +21,102 @@
 /* Hard cap on one /metrics body; 64 queues with 200-byte names fit easily. */
 #define METRICS_MAX (64u * 1024u)
 
-struct qr_metrics {
-    pthread_mutex_t mu;
-    double stale_after_s;
+/* Queue and label lengths kept; longer ones are cut. */
+#define NAME_MAX_BYTES 200
+#define LABEL_NAME_MAX 64
+#define LABEL_VALUE_MAX 256
+
+typedef struct slot_state {
     unsigned long long jobs[3];
     double duration_sum;
     unsigned long long duration_count;
     unsigned busy;
     bool registered;
-    double last_heartbeat; /* monotonic seconds; 0 = never */
+    double last_heartbeat; /* monotonic seconds (CLOCK_MONOTONIC: one clock for every process) */
+} slot_state;
+
+/*
+ * Everything, in one anonymous shared mapping: the slots of a supervisor
+ * are forked processes that write here, and the supervisor's HTTP thread
+ * reads. No pointer inside: every string is stored inline.
+ */
+typedef struct shared_state {
+    pthread_mutex_t mu; /* process-shared */
+    double stale_after_s;
+    unsigned nslots;
+    slot_state slot[QR_METRICS_MAX_SLOTS];
     size_t nqueues;
-    char *queues[QR_METRICS_MAX_QUEUES];
+    char queues[QR_METRICS_MAX_QUEUES][NAME_MAX_BYTES];
     long long depths[QR_METRICS_MAX_QUEUES];
+    double wait_sum; /* queue waits of the jobs whose payload said when they were enqueued */
+    unsigned long long wait_count;
     size_t ninfo;
-    char *info_names[QR_METRICS_MAX_INFO];
-    char *info_values[QR_METRICS_MAX_INFO];
+    char info_names[QR_METRICS_MAX_INFO][LABEL_NAME_MAX];
+    char info_values[QR_METRICS_MAX_INFO][LABEL_VALUE_MAX];
+} shared_state;
+
+/* A handle: the shared state and the slot this process writes as. */
+struct qr_metrics {
+    shared_state *s;
+    unsigned slot;
+    bool owner; /* unmaps the state when freed */
 };
 
 static const char *const outcome_names[3] = {"succeeded", "failed", "requeued"};
 
-int qr_metrics_new(qr_metrics **out, double stale_after_s, qr_error *err)
+int qr_metrics_new_slots(qr_metrics **out, unsigned nslots, double stale_after_s, qr_error *err)
 {
     *out = NULL;
     if (!(stale_after_s > 0))
         return qr_error_set(err, QR_ERR_INVALID_ARGUMENT, STAGE, "stale-after must be positive");
+    if (nslots == 0 || nslots > QR_METRICS_MAX_SLOTS)
+        return qr_error_set(err, QR_ERR_INVALID_ARGUMENT, STAGE, "slots must be 1..%d",
+                            QR_METRICS_MAX_SLOTS);
     qr_metrics *a = calloc(1, sizeof(*a));
     if (!a)
         return qr_error_set(err, QR_ERR_OUT_OF_MEMORY, STAGE, "out of memory");
-    if (pthread_mutex_init(&a->mu, NULL) != 0) {
+    void *m =
+        mmap(NULL, sizeof(shared_state), PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+    if (m == MAP_FAILED) {
+        free(a);
+        return qr_error_set(err, QR_ERR_OUT_OF_MEMORY, STAGE, "no shared memory for the metrics");
+    }
+    a->s = m;
+    a->owner = true;
+    memset(a->s, 0, sizeof(*a->s));
+    pthread_mutexattr_t at;
+    int bad = pthread_mutexattr_init(&at) != 0 ||
+              pthread_mutexattr_setpshared(&at, PTHREAD_PROCESS_SHARED) != 0 ||
+              pthread_mutex_init(&a->s->mu, &at) != 0;
+    pthread_mutexattr_destroy(&at);
+    if (bad) {
+        munmap(m, sizeof(shared_state));
         free(a);
         return qr_error_set(err, QR_ERR_OUT_OF_MEMORY, STAGE, "pthread_mutex_init failed");
     }
-    a->stale_after_s = stale_after_s;
+    a->s->stale_after_s = stale_after_s;
+    a->s->nslots = nslots;
     *out = a;
     return 0;
 }
 
-static void clear_queues(qr_metrics *a)
+int qr_metrics_new(qr_metrics **out, double stale_after_s, qr_error *err)
 {
-    for (size_t i = 0; i < a->nqueues; i++)
-        free(a->queues[i]);
-    a->nqueues = 0;
+    return qr_metrics_new_slots(out, 1, stale_after_s, err);
 }
 
-static void clear_info(qr_metrics *a)
+int qr_metrics_attach(qr_metrics **out, const qr_metrics *shared, unsigned slot, qr_error *err)
 {
-    for (size_t i = 0; i < a->ninfo; i++) {
-        free(a->info_names[i]);
-        free(a->info_values[i]);
-    }
-    a->ninfo = 0;
+    *out = NULL;
+    if (!shared || slot >= shared->s->nslots)
+        return qr_error_set(err, QR_ERR_INVALID_ARGUMENT, STAGE, "no slot %u", slot);
+    qr_metrics *a = calloc(1, sizeof(*a));
+    if (!a)
+        return qr_error_set(err, QR_ERR_OUT_OF_MEMORY, STAGE, "out of memory");
+    a->s = shared->s;
+    a->slot = slot;
+    *out = a;
+    return 0;
 }
 
 void qr_metrics_set_info(qr_metrics *a, const char *const *names, const char *const *values,
@@ -75,28 +124,24 @@ void qr_metrics_set_info(qr_metrics *a, const char *const *names, const char *co
 {
     if (!a)
         return;
-    pthread_mutex_lock(&a->mu);
-    clear_info(a);
-    for (size_t i = 0; i < n && a->ninfo < QR_METRICS_MAX_INFO; i++) {
-        char *k = strdup(names[i]), *v = strdup(values[i] ? values[i] : "");
-        if (!k || !v) {
-            free(k);
-            free(v);
-            break; /* fewer labels rather than no metrics */
-        }
-        a->info_names[a->ninfo] = k;
-        a->info_values[a->ninfo++] = v;
+    pthread_mutex_lock(&a->s->mu);
+    a->s->ninfo = 0;
+    for (size_t i = 0; i < n && a->s->ninfo < QR_METRICS_MAX_INFO; i++) {
+        snprintf(a->s->info_names[a->s->ninfo], LABEL_NAME_MAX, "%s", names[i]);
+        snprintf(a->s->info_values[a->s->ninfo++], LABEL_VALUE_MAX, "%s",
+                 values[i] ? values[i] : "");
     }
-    pthread_mutex_unlock(&a->mu);
+    pthread_mutex_unlock(&a->s->mu);
 }
 
 void qr_metrics_free(qr_metrics *a)
 {
     if (!a)
         return;
-    clear_info(a);
-    clear_queues(a);
-    pthread_mutex_destroy(&a->mu);
+    if (a->owner) {
+        pthread_mutex_destroy(&a->s->mu);
+        munmap(a->s, sizeof(shared_state));
+    }
     free(a);
 }
 
@@ -104,42 +149,56 @@ void qr_metrics_record_job(qr_metrics *a, qr_metrics_outcome outcome, double sec
 {
     if (!a || (unsigned)outcome > QR_METRICS_REQUEUED)
         return;
-    pthread_mutex_lock(&a->mu);
-    a->jobs[outcome]++;
+    pthread_mutex_lock(&a->s->mu);
+    slot_state *st = &a->s->slot[a->slot];
+    st->jobs[outcome]++;
     if (seconds >= 0) {
-        a->duration_sum += seconds;
-        a->duration_count++;
+        st->duration_sum += seconds;
+        st->duration_count++;
     }
-    pthread_mutex_unlock(&a->mu);
+    pthread_mutex_unlock(&a->s->mu);
+}
+
+void qr_metrics_record_wait(qr_metrics *a, double seconds)
+{
+    if (!a || !(seconds >= 0))
+        return;
+    pthread_mutex_lock(&a->s->mu);
+    a->s->wait_sum += seconds;
+    a->s->wait_count++;
+    pthread_mutex_unlock(&a->s->mu);
 }
 
 void qr_metrics_set_busy(qr_metrics *a, unsigned busy)
 {
     if (!a)
         return;
-    pthread_mutex_lock(&a->mu);
-    a->busy = busy;
-    pthread_mutex_unlock(&a->mu);
+    pthread_mutex_lock(&a->s->mu);
+    a->s->slot[a->slot].busy = busy;
+    pthread_mutex_unlock(&a->s->mu);
 }
 
 void qr_metrics_set_registered(qr_metrics *a, bool registered)
 {
     if (!a)
         return;
-    pthread_mutex_lock(&a->mu);
-    a->registered = registered;
+    pthread_mutex_lock(&a->s->mu);
+    slot_state *st = &a->s->slot[a->slot];
+    st->registered = registered;
     if (registered)
-        a->last_heartbeat = qr_now();
-    pthread_mutex_unlock(&a->mu);
+        st->last_heartbeat = qr_now();
+    else
+        st->busy = 0;
+    pthread_mutex_unlock(&a->s->mu);
 }
 
 void qr_metrics_heartbeat(qr_metrics *a)
 {
     if (!a)
         return;
-    pthread_mutex_lock(&a->mu);
-    a->last_heartbeat = qr_now();
-    pthread_mutex_unlock(&a->mu);
+    pthread_mutex_lock(&a->s->mu);
+    a->s->slot[a->slot].last_heartbeat = qr_now();
+    pthread_mutex_unlock(&a->s->mu);
 }
 
 void qr_metrics_set_depths(qr_metrics *a, const char *const *queues, const long long *depths,
@@ -147,16 +206,13 @@ void qr_metrics_set_depths(qr_metrics *a, const char *const *queues, const long 
 {
     if (!a)
         return;
-    pthread_mutex_lock(&a->mu);
-    clear_queues(a);
-    for (size_t i = 0; i < n && a->nqueues < QR_METRICS_MAX_QUEUES; i++) {
-        char *q = strdup(queues[i]);
-        if (!q)
-            break; /* a missing depth line is better than no metrics at all */
-        a->queues[a->nqueues] = q;
-        a->depths[a->nqueues++] = depths[i];
+    pthread_mutex_lock(&a->s->mu);
+    a->s->nqueues = 0;
+    for (size_t i = 0; i < n && a->s->nqueues < QR_METRICS_MAX_QUEUES; i++) {
+        snprintf(a->s->queues[a->s->nqueues], NAME_MAX_BYTES, "%s", queues[i]);
+        a->s->depths[a->s->nqueues++] = depths[i];
     }
-    pthread_mutex_unlock(&a->mu);
+    pthread_mutex_unlock(&a->s->mu);
 }
 
 /* A Prometheus label value: backslash, double quote and newline escaped. */
@@ -172,14 +228,27 @@ static int append_label(qr_buf *b, const char *s, qr_error *err)
 }
 
 /* Called with the mutex held. */
-static int render(qr_buf *b, const qr_metrics *a, double now, qr_error *err)
+static int render(qr_buf *b, const shared_state *a, double now, qr_error *err)
 {
+    unsigned long long jobs[3] = {0, 0, 0}, count = 0;
+    double sum = 0, oldest = -1;
+    unsigned busy = 0;
+    for (unsigned i = 0; i < a->nslots; i++) {
+        const slot_state *st = &a->slot[i];
+        for (int k = 0; k < 3; k++)
+            jobs[k] += st->jobs[k];
+        sum += st->duration_sum;
+        count += st->duration_count;
+        busy += st->busy;
+        if (st->last_heartbeat > 0 && (oldest < 0 || st->last_heartbeat < oldest))
+            oldest = st->last_heartbeat;
+    }
     int rc = qr_buf_appendf(b, err,
                             "# HELP quire_jobs_total Jobs finished, by outcome.\n"
                             "# TYPE quire_jobs_total counter\n");
     for (int i = 0; rc == 0 && i < 3; i++)
         rc = qr_buf_appendf(b, err, "quire_jobs_total{outcome=\"%s\"} %llu\n", outcome_names[i],
-                            a->jobs[i]);
+                            jobs[i]);
     if (rc == 0)
         rc = qr_buf_appendf(b, err,
                             "# HELP quire_job_duration_seconds Wall-clock time per job.\n"
@@ -189,9 +258,41 @@ static int render(qr_buf *b, const qr_metrics *a, double now, qr_error *err)
                             "# HELP quire_busy_slots Slots running a job now.\n"
                             "# TYPE quire_busy_slots gauge\n"
                             "quire_busy_slots %u\n"
-                            "# HELP quire_queue_depth Jobs waiting, per queue, as last polled.\n"
-                            "# TYPE quire_queue_depth gauge\n",
-                            a->duration_sum, a->duration_count, a->busy);
+                            "# HELP quire_slots Worker slots of this process.\n"
+                            "# TYPE quire_slots gauge\n"
+                            "quire_slots %u\n"
+                            "# HELP quire_slot_busy A job runs in this slot now.\n"
+                            "# TYPE quire_slot_busy gauge\n",
+                            sum, count, busy, a->nslots);
+    for (unsigned i = 0; rc == 0 && i < a->nslots; i++)
+        rc = qr_buf_appendf(b, err, "quire_slot_busy{slot=\"%u\"} %u\n", i, a->slot[i].busy);
+    if (rc == 0)
+        rc = qr_buf_appendf(b, err,
+                            "# HELP quire_slot_registered The slot is registered in "
+                            "Redis.\n# TYPE quire_slot_registered gauge\n");
+    for (unsigned i = 0; rc == 0 && i < a->nslots; i++)
+        rc = qr_buf_appendf(b, err, "quire_slot_registered{slot=\"%u\"} %d\n", i,
+                            a->slot[i].registered ? 1 : 0);
+    if (rc == 0)
+        rc = qr_buf_appendf(b, err,
+                            "# HELP quire_slot_jobs_total Jobs finished by this slot.\n"
+                            "# TYPE quire_slot_jobs_total counter\n");
+    for (unsigned i = 0; rc == 0 && i < a->nslots; i++)
+        for (int k = 0; rc == 0 && k < 3; k++)
+            rc = qr_buf_appendf(b, err, "quire_slot_jobs_total{slot=\"%u\",outcome=\"%s\"} %llu\n",
+                                i, outcome_names[k], a->slot[i].jobs[k]);
+    if (rc == 0)
+        rc = qr_buf_appendf(b, err,
+                            "# HELP quire_queue_wait_seconds From enqueue to start, for jobs "
+                            "whose payload carries the enqueue time.\n"
+                            "# TYPE quire_queue_wait_seconds summary\n"
+                            "quire_queue_wait_seconds_sum %.6f\n"
+                            "quire_queue_wait_seconds_count %llu\n",
+                            a->wait_sum, a->wait_count);
+    if (rc == 0)
+        rc = qr_buf_appendf(b, err,
+                            "# HELP quire_queue_depth Jobs waiting, per queue, as last "
+                            "polled.\n# TYPE quire_queue_depth gauge\n");
     for (size_t i = 0; rc == 0 && i < a->nqueues; i++) {
         rc = qr_buf_appendf(b, err, "quire_queue_depth{queue=\"");
         if (rc == 0)
@@ -215,12 +316,22 @@ static int render(qr_buf *b, const qr_metrics *a, double now, qr_error *err)
         if (rc == 0)
             rc = qr_buf_appendf(b, err, "} 1\n");
     }
-    if (rc == 0 && a->last_heartbeat > 0)
+    if (rc == 0 && oldest > 0)
         rc = qr_buf_appendf(b, err,
-                            "# HELP quire_worker_heartbeat_age_seconds Since the last heartbeat.\n"
+                            "# HELP quire_worker_heartbeat_age_seconds Since the last heartbeat "
+                            "(the oldest slot's).\n"
                             "# TYPE quire_worker_heartbeat_age_seconds gauge\n"
                             "quire_worker_heartbeat_age_seconds %.3f\n",
-                            now - a->last_heartbeat);
+                            now - oldest);
+    if (rc == 0 && oldest > 0)
+        rc = qr_buf_appendf(b, err,
+                            "# HELP quire_slot_heartbeat_age_seconds Since this slot's "
+                            "last heartbeat.\n"
+                            "# TYPE quire_slot_heartbeat_age_seconds gauge\n");
+    for (unsigned i = 0; rc == 0 && oldest > 0 && i < a->nslots; i++)
+        if (a->slot[i].last_heartbeat > 0)
+            rc = qr_buf_appendf(b, err, "quire_slot_heartbeat_age_seconds{slot=\"%u\"} %.3f\n", i,
+                                now - a->slot[i].last_heartbeat);
     return rc;
 }
 
@@ -228,9 +339,9 @@ int qr_metrics_render(char **out, qr_metrics *a, double now, qr_error *err)
 {
     qr_buf b = QR_BUF_INIT(METRICS_MAX);
     *out = NULL;
-    pthread_mutex_lock(&a->mu);
-    int rc = render(&b, a, now, err);
-    pthread_mutex_unlock(&a->mu);
+    pthread_mutex_lock(&a->s->mu);
+    int rc = render(&b, a->s, now, err);
+    pthread_mutex_unlock(&a->s->mu);
     if (rc < 0)
         goto out;
     /* An empty buffer has no storage yet; give the caller a string anyway. */
@@ -244,20 +355,25 @@ out:
 
 bool qr_metrics_healthy(qr_metrics *a, double now, char *reason, size_t reason_len)
 {
-    pthread_mutex_lock(&a->mu);
-    bool registered = a->registered;
-    double age = now - a->last_heartbeat;
-    pthread_mutex_unlock(&a->mu);
-    if (!registered) {
-        snprintf(reason, reason_len, "worker not registered");
-        return false;
+    bool ok = true;
+    pthread_mutex_lock(&a->s->mu);
+    for (unsigned i = 0; ok && i < a->s->nslots; i++) {
+        const slot_state *st = &a->s->slot[i];
+        double age = now - st->last_heartbeat;
+        char which[32] = "";
+        if (a->s->nslots > 1)
+            snprintf(which, sizeof(which), "slot %u: ", i);
+        if (!st->registered) {
+            snprintf(reason, reason_len, "%sworker not registered", which);
+            ok = false;
+        } else if (age > a->s->stale_after_s) {
+            snprintf(reason, reason_len, "%slast heartbeat %.0f s ago (limit %.0f s)", which, age,
+                     a->s->stale_after_s);
+            ok = false;
+        }
     }
-    if (age > a->stale_after_s) {
-        snprintf(reason, reason_len, "last heartbeat %.0f s ago (limit %.0f s)", age,
-                 a->stale_after_s);
-        return false;
-    }
-    return true;
+    pthread_mutex_unlock(&a->s->mu);
+    return ok;
 }
 
 void qr_metrics_handle(void *ud, const qr_httpd_request *req, qr_httpd_response *resp)

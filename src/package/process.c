@@ -234,6 +234,14 @@ static int seal_put(run *R, qr_buf *sealed, size_t i, size_t n, const qr_buf *pl
 }
 
 /* Every slice: the driver writes its plaintext, then it is sealed and published. */
+/* A stop asked by the caller (qr_process_opts.cancel), seen at a safe point. */
+static int canceled(const qr_process_opts *o, const char *stage, qr_error *err)
+{
+    if (o->cancel && *o->cancel)
+        return qr_error_set(err, QR_ERR_CANCELED, stage, "stopped on request");
+    return 0;
+}
+
 static int publish_slices(run *R, qr_error *err)
 {
     qr_process_report *rep = R->rep;
@@ -252,6 +260,8 @@ static int publish_slices(run *R, qr_error *err)
     if (!R->slices)
         return qr_error_set(err, QR_ERR_OUT_OF_MEMORY, "slice", "out of memory");
     for (size_t i = 0; i < n; i++) {
+        if ((rc = canceled(R->o, "slice", err)) < 0)
+            goto out;
         t0 = qr_now();
         qr_buf_reset(&plain);
         rc = R->drv->slice(R->book_drv, i, &plain, err);
@@ -372,10 +382,13 @@ static int run_pipeline(run *R, qr_book *book, qr_error *err)
                            .threads = o->threads,
                            .work_parent = R->workdir,
                            .progress = o->progress,
-                           .progress_ud = o->progress_ud};
+                           .progress_ud = o->progress_ud,
+                           .cancel = o->cancel};
     double t0 = qr_now();
     rc = qr_compress_book(&cr, book, comp_path, &co, rep->warnings, err);
     rep->t_compress = qr_now() - t0;
+    if (rc == 0)
+        rc = canceled(o, "compress", err);
     if (rc < 0)
         goto out;
     rep->compressed_bytes = cr->file_bytes_out;
@@ -389,6 +402,9 @@ static int run_pipeline(run *R, qr_book *book, qr_error *err)
     rc = R->drv->prepare(R->book_drv, &pr, err);
     if (rc == 0)
         rc = publish_slices(R, err);
+    /* The manifest is the package's last file: a stop before it publishes nothing readers see. */
+    if (rc == 0)
+        rc = canceled(o, "publish", err);
     if (rc == 0)
         rc = publish_rest(R, pr.slice_target, err);
 out:

@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <jansson.h>
 
@@ -85,6 +86,40 @@ static int first_arg(const json_t **out, const json_t *arr, const char *what, qr
     return 0;
 }
 
+/* Days since 1970-01-01 of a proleptic Gregorian date (Howard Hinnant's days_from_civil). */
+static long long days_from_civil(long long y, unsigned m, unsigned d)
+{
+    y -= m <= 2;
+    long long era = (y >= 0 ? y : y - 399) / 400;
+    unsigned yoe = (unsigned)(y - era * 400);
+    unsigned doy = (153 * (m + (m > 2 ? (unsigned)-3 : 9)) + 2) / 5 + d - 1;
+    unsigned doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    return era * 146097 + (long long)doe - 719468;
+}
+
+/* "YYYY-MM-DDTHH:MM:SS[.f...](Z|+00:00)" → Unix seconds; 0 when not that form. */
+static double parse_utc(const char *s)
+{
+    int y, mo, d, h, mi, n = 0;
+    double sec;
+    if (!s || sscanf(s, "%4d-%2d-%2dT%2d:%2d:%lf%n", &y, &mo, &d, &h, &mi, &sec, &n) != 6)
+        return 0;
+    const char *z = s + n;
+    if (strcmp(z, "Z") != 0 && strcmp(z, "+00:00") != 0 && strcmp(z, "UTC") != 0)
+        return 0;
+    if (mo < 1 || mo > 12 || d < 1 || d > 31 || h > 23 || mi > 59 || !(sec >= 0 && sec < 61))
+        return 0;
+    return (double)days_from_civil(y, (unsigned)mo, (unsigned)d) * 86400.0 + h * 3600.0 +
+           mi * 60.0 + sec;
+}
+
+/* A plausible enqueue time: after 2000 and not in the future by more than a day. */
+static double plausible(double t)
+{
+    double now = (double)time(NULL);
+    return t > 946684800.0 && t < now + 86400.0 ? t : 0;
+}
+
 static int parse_activejob(qr_job *job, const json_t *args, const char *expected, qr_error *err)
 {
     const json_t *data = NULL, *a = NULL;
@@ -104,6 +139,8 @@ static int parse_activejob(qr_job *job, const json_t *args, const char *expected
                             json_string_value(jc), expected);
     if ((rc = take_field(&job->active_job_id, data, "job_id", false, false, err)) < 0)
         return rc;
+    job->enqueued_at =
+        plausible(parse_utc(json_string_value(json_object_get(data, "enqueued_at"))));
     if ((rc = first_arg(&a, json_object_get(data, "arguments"), "arguments", err)) < 0)
         return rc;
     job->active_job = true;
@@ -167,6 +204,13 @@ int qr_payload_parse_buffer(qr_job **out, const char *data, size_t len, const qr
         goto out;
     rc = read_book_args(job, a, err);
 out:
+    /* Other keys are ignored; an add-on's "timestamp" is the enqueue time when nothing else says.
+     */
+    if (rc == 0 && job && job->enqueued_at == 0) {
+        const json_t *ts = json_object_get(root, "timestamp");
+        if (json_is_number(ts))
+            job->enqueued_at = plausible(json_number_value(ts));
+    }
     json_decref(root);
     if (rc < 0) {
         qr_job_free(job);

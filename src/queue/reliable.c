@@ -130,6 +130,67 @@ static int set_working(qr_resque *r, const qr_resque_job *job, qr_error *err)
     return rc;
 }
 
+/*
+ * KEYS: 1 this worker's processing list for the job's queue, 2 the index,
+ * 3 the job's queue. ARGV: 1 payload, 2 index member, 3 the namespace prefix
+ * ("<ns>:"). Puts the job back in the processing list only when it is
+ * nowhere else: not in its queue, not in any processing list (a sweeper that
+ * took it from a worker it thought dead has handed it on). Returns 1 when
+ * restored.
+ */
+static const char restore_lua[] =
+    "if redis.call('LPOS', KEYS[1], ARGV[1]) then return 0 end\n"
+    "if redis.call('LPOS', KEYS[3], ARGV[1]) then return 0 end\n"
+    "for _, m in ipairs(redis.call('SMEMBERS', KEYS[2])) do\n"
+    "  if redis.call('LPOS', ARGV[3] .. 'quire:processing:' .. m, ARGV[1]) then return 0 end\n"
+    "end\n"
+    "redis.call('RPUSH', KEYS[1], ARGV[1])\n"
+    "redis.call('SADD', KEYS[2], ARGV[2])\n"
+    "return 1\n";
+
+int qr_resque_heartbeat_check(bool *reregistered, qr_resque *r, const qr_resque_job *current,
+                              qr_error *err)
+{
+    char key[QR_RESQUE_MAX_KEY];
+    redisReply *rep = NULL;
+    int rc;
+    *reregistered = false;
+    if ((rc = need_id(r, err)) < 0 || (rc = qr_resque__key(key, r, err, "workers")) < 0)
+        return rc;
+    const char *sis[] = {"SISMEMBER", key, r->id};
+    if ((rc = qr_resque__cmd(&rep, r, 3, sis, NULL, err)) < 0)
+        return rc;
+    bool member = rep->type == REDIS_REPLY_INTEGER && rep->integer == 1;
+    freeReplyObject(rep);
+    if (member)
+        return qr_resque_heartbeat(r, err);
+    /* Redis lost its data (a restart without persistence, a failover to an empty replica). */
+    if ((rc = qr_resque_register(r, err)) < 0)
+        return rc;
+    *reregistered = true;
+    if (!current)
+        return 0;
+    char k[3][QR_RESQUE_MAX_KEY], member_s[QR_RESQUE_MAX_KEY], prefix[QR_RESQUE_MAX_KEY];
+    if ((rc = qr_resque__key(k[0], r, err, "quire:processing:%s:%s", current->queue, r->id)) < 0 ||
+        (rc = qr_resque__key(k[1], r, err, "quire:processing")) < 0 ||
+        (rc = qr_resque__key(k[2], r, err, "queue:%s", current->queue)) < 0 ||
+        (rc = qr_resque__key(prefix, r, err, "%s", "")) < 0)
+        return rc;
+    snprintf(member_s, sizeof(member_s), "%s:%s", current->queue, r->id);
+    const char *argv[9] = {NULL, NULL, NULL, k[0], k[1], k[2], current->payload, member_s, prefix};
+    size_t lens[9];
+    for (int i = 0; i < 9; i++)
+        lens[i] = (size_t)-1;
+    lens[6] = current->payload_len;
+    rep = NULL;
+    rc = qr_resque__eval(&rep, r, restore_lua, 3, 9, argv, lens, err);
+    if (rep)
+        freeReplyObject(rep);
+    if (rc == 0)
+        rc = set_working(r, current, err);
+    return rc;
+}
+
 int qr_resque_reserve(qr_resque_job **out, qr_resque *r, const char *const *queues, size_t nqueues,
                       qr_error *err)
 {
@@ -372,6 +433,41 @@ static int recover_list(qr_resque_sweep_stats *st, qr_resque *r, const char *que
     return qr_resque__cmdv(r, err, 3, srem);
 }
 
+/*
+ * *dead = `wid` ran on this machine (same host in its id, same machine tag in
+ * its info key) and its process no longer exists (qr_resque_set_local).
+ */
+static int local_dead(bool *dead, qr_resque *r, const char *wid, qr_error *err)
+{
+    char key[QR_RESQUE_MAX_KEY], *end = NULL;
+    redisReply *rep = NULL;
+    int rc;
+    *dead = false;
+    if (!r->machine || !r->alive || !r->id)
+        return 0;
+    const char *c = strchr(wid, ':');
+    size_t hl = c ? (size_t)(c - wid) : 0;
+    if (!c || strncmp(r->id, wid, hl) != 0 || r->id[hl] != ':')
+        return 0;
+    long pid = strtol(c + 1, &end, 10);
+    if (end == c + 1 || *end != ':' || pid <= 0)
+        return 0;
+    if ((rc = qr_resque__key(key, r, err, "quire:worker:%s:info", wid)) < 0)
+        return rc;
+    const char *get[] = {"GET", key};
+    if ((rc = qr_resque__cmd(&rep, r, 2, get, NULL, err)) < 0)
+        return rc;
+    if (rep->type == REDIS_REPLY_STRING) {
+        json_t *o = json_loadb(rep->str, rep->len, 0, NULL);
+        const char *m = json_string_value(json_object_get(o, "machine"));
+        if (m && strcmp(m, r->machine) == 0)
+            *dead = !r->alive(pid, r->alive_ud);
+        json_decref(o);
+    }
+    freeReplyObject(rep);
+    return 0;
+}
+
 /* Is `wid` alive: registered with a heartbeat younger than prune_after_s (by Redis TIME)? */
 static int worker_alive(bool *alive, qr_resque *r, const char *wid, time_t now, long prune_after_s,
                         qr_error *err)
@@ -400,6 +496,11 @@ static int worker_alive(bool *alive, qr_resque *r, const char *wid, time_t now, 
         *alive = qr_resque__parse_iso8601(&beat, rep->str) != 0 || now - beat <= prune_after_s;
     }
     freeReplyObject(rep);
+    bool dead = false;
+    if (*alive && (rc = local_dead(&dead, r, wid, err)) < 0)
+        return rc;
+    if (dead)
+        *alive = false;
     return 0;
 }
 
@@ -483,8 +584,13 @@ static int prune_stale_heartbeats(qr_resque_sweep_stats *st, qr_resque *r, long 
             (r->id && strcmp(w->str, r->id) == 0))
             continue;
         /* An unreadable heartbeat is not proof of death: leave that worker alone. */
-        if (qr_resque__parse_iso8601(&beat, v->str) != 0 || now - beat <= prune_after_s)
-            continue;
+        if (qr_resque__parse_iso8601(&beat, v->str) != 0 || now - beat <= prune_after_s) {
+            bool dead = false;
+            if ((rc = local_dead(&dead, r, w->str, err)) < 0)
+                break;
+            if (!dead)
+                continue;
+        }
         if ((rc = qr_resque__forget_worker(r, w->str, err)) < 0)
             break;
         st->dead_workers++;

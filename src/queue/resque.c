@@ -86,7 +86,21 @@ void qr_resque_free(qr_resque *r)
     free(r->password);
     free(r->ns);
     free(r->id);
+    free(r->machine);
     free(r);
+}
+
+int qr_resque_set_local(qr_resque *r, const char *machine, qr_resque_alive_fn alive, void *ud,
+                        qr_error *err)
+{
+    char *m = machine ? strdup(machine) : NULL;
+    if (machine && !m)
+        return qr_error_set(err, QR_ERR_OUT_OF_MEMORY, STAGE, "out of memory");
+    free(r->machine);
+    r->machine = m;
+    r->alive = alive;
+    r->alive_ud = ud;
+    return 0;
 }
 
 /* Drops the connection and schedules the next reconnect attempt. */

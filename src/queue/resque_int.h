@@ -33,6 +33,10 @@ struct qr_resque {
     qr_resque_clock_fn clock;
     void *clock_ud;
     char *id; /* worker id, NULL until qr_resque_set_worker */
+    /* qr_resque_set_local: this machine's tag and a process-existence test; NULL: none. */
+    char *machine;
+    qr_resque_alive_fn alive;
+    void *alive_ud;
 };
 
 /*

@@ -26,7 +26,8 @@
 
 int qr_version_compare(const char *a, const char *b)
 {
-    /* Part by part; a missing part counts as 0, and the first part that is no number ends a side. */
+    /* Part by part; a missing part counts as 0, and the first part that is no number ends a side.
+     */
     for (;;) {
         bool da = isdigit((unsigned char)*a), db = isdigit((unsigned char)*b);
         if (!da && !db)

@@ -55,15 +55,27 @@ static void on_progress(void *ud, size_t done, size_t total, const char *item)
     send_stage(ud, "compress");
 }
 
+/* Set by TERM: the parent's drain deadline asks the job to stop (qr_process_opts.cancel). */
+static volatile sig_atomic_t child_cancel;
+
+static void on_term(int signo)
+{
+    (void)signo;
+    child_cancel = 1;
+}
+
 static void reset_signals(void)
 {
-    static const int sigs[] = {SIGTERM, SIGINT, SIGQUIT, SIGUSR1, SIGUSR2, SIGCONT, SIGHUP};
+    static const int sigs[] = {SIGINT, SIGQUIT, SIGUSR1, SIGUSR2, SIGCONT, SIGHUP};
     struct sigaction sa;
     memset(&sa, 0, sizeof(sa));
     sa.sa_handler = SIG_DFL;
     sigemptyset(&sa.sa_mask);
     for (size_t i = 0; i < sizeof(sigs) / sizeof(sigs[0]); i++)
         sigaction(sigs[i], &sa, NULL);
+    /* TERM stops the job at its next safe point, cleaned up; KILL follows if it does not. */
+    sa.sa_handler = on_term;
+    sigaction(SIGTERM, &sa, NULL);
 }
 
 int qr_worker__deliver(const qr_worker *w, const qr_job *job, const qr_callback_result *res,
@@ -140,6 +152,7 @@ void qr_worker__child(const qr_worker *w, const qr_job *job, const char *queue, 
     po.revision = job->revision;
     po.progress = on_progress;
     po.progress_ud = &c;
+    po.cancel = &child_cancel;
     qr_remote_opts local_only = QR_REMOTE_OPTS_INIT;
     int rc = 0;
     if (job->profile && !po.profile)

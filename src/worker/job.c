@@ -81,8 +81,9 @@ static void supervise(qr_worker *w, pid_t pid, int fd, qr_worker_outcome *oc)
     qr_worker__pipe pr;
     memset(&pr, 0, sizeof(pr));
     double start = qr_now();
-    double drain_deadline = 0;
-    bool eof = false;
+    double drain_deadline = 0, term_deadline = 0;
+    double term_timeout = w->o->term_timeout_s >= 0 ? w->o->term_timeout_s : 10.0;
+    bool eof = false, killed = false;
     kill_reason why = NOT_KILLED;
     int status = 0;
     for (;;) {
@@ -114,7 +115,7 @@ static void supervise(qr_worker *w, pid_t pid, int fd, qr_worker_outcome *oc)
         if (w->sig->drain && drain_deadline == 0)
             drain_deadline = now + w->drain_timeout_s;
         /* A drain waits for this job: systemd's stop timeout must not end it first. */
-        if (drain_deadline > 0 && now <= drain_deadline)
+        if (drain_deadline > 0 && now <= drain_deadline + term_timeout)
             qr_worker__sd_extend(w->o->notify_systemd, &w->next_extend, now);
         if (!now_why && drain_deadline > 0 && now > drain_deadline)
             now_why = KILL_DRAIN;
@@ -123,13 +124,34 @@ static void supervise(qr_worker *w, pid_t pid, int fd, qr_worker_outcome *oc)
             if (!now_why)
                 now_why = KILL_USR1;
         }
-        /* The first reason stands; the child gets one SIGKILL. */
+        /*
+         * The first reason stands. A drain's deadline asks the child to stop
+         * (TERM: it cleans up at its next safe point and reports canceled) and
+         * kills it --term-timeout later; every other reason kills at once.
+         */
         if (now_why && !why) {
             why = now_why;
+            if (why == KILL_DRAIN && term_timeout > 0) {
+                qr_log(QR_LOG_INFO, "worker",
+                       "drain deadline: asking the job (pid %ld) to stop; killed in %g s if it "
+                       "does not",
+                       (long)pid, term_timeout);
+                kill(pid, SIGTERM);
+                term_deadline = now + term_timeout;
+            } else {
+                kill(pid, SIGKILL);
+                killed = true;
+            }
+        }
+        if (why == KILL_DRAIN && !killed && term_deadline > 0 && now > term_deadline) {
+            qr_log(QR_LOG_WARN, "worker", "the job (pid %ld) did not stop within %g s: killed",
+                   (long)pid, term_timeout);
             kill(pid, SIGKILL);
+            killed = true;
         }
     }
-    if (pr.have_result && !why)
+    /* A job that published within the grace stays published. */
+    if (pr.have_result && (!why || (why == KILL_DRAIN && !killed && oc->ok)))
         return;
     oc->by_parent = true;
     const char *stage = oc->stage[0] ? oc->stage : "unknown";
@@ -285,12 +307,22 @@ int qr_worker__run_job(qr_worker *w, const qr_resque_job *rj, qr_error *err)
         snprintf(oc.stage, sizeof(oc.stage), "payload");
         qr_worker__outcome_fail(&oc, pe.errid, NULL, "%s", pe.msg);
     } else {
+        if (job->enqueued_at > 0) {
+            struct timespec ts;
+            clock_gettime(CLOCK_REALTIME, &ts);
+            double wait = (double)ts.tv_sec + ts.tv_nsec / 1e9 - job->enqueued_at;
+            qr_metrics_record_wait(w->metrics, wait > 0 ? wait : 0);
+            qr_log(QR_LOG_INFO, "worker", "book %s waited %.1f s in %s", job->book_id,
+                   wait > 0 ? wait : 0, rj->queue);
+        }
         double t0 = qr_now();
+        w->current = rj;
         fork_and_run(w, rj, job, &oc);
         oc.seconds = qr_now() - t0;
     }
     bool final_failure = false;
     int rc = qr_worker__record(w, rj, &oc, &final_failure, err);
+    w->current = NULL;
     if (rc == 0 && final_failure && oc.by_parent && job && job->callback_url)
         notify_in_background(w, job, &oc);
     qr_job_free(job);

@@ -78,10 +78,20 @@ void qr_worker__tick(qr_worker *w)
     qr_error err = QR_ERROR_INIT;
     if (now >= w->next_heartbeat) {
         w->next_heartbeat = now + w->heartbeat_s;
-        if (qr_resque_heartbeat(w->r, &err) < 0)
+        bool again = false;
+        if (qr_resque_heartbeat_check(&again, w->r, w->current, &err) < 0) {
             qr_log(QR_LOG_WARN, "worker", "heartbeat failed: %s: %s", err.id, err.msg);
-        else
+        } else {
             qr_metrics_heartbeat(w->metrics);
+            if (again) {
+                qr_log(QR_LOG_WARN, "worker",
+                       "this worker's registration was gone from Redis (its data lost?): "
+                       "registered again%s",
+                       w->current ? ", with the job in hand" : "");
+                if (qr_worker__publish_info(w, &err) < 0)
+                    qr_log(QR_LOG_WARN, "worker", "worker info: %s: %s", err.id, err.msg);
+            }
+        }
         qr_error_clear(&err);
     }
     if (now >= w->next_sweep) {

@@ -31,7 +31,7 @@ typedef struct slot {
  * prune window; the supervisor itself stays off Redis.
  */
 static pid_t start_slot(const qr_worker_opts *o, qr_worker_signals *sig, qr_worker__board *board,
-                        unsigned index, pid_t dead)
+                        qr_metrics *metrics, unsigned index, pid_t dead)
 {
     fflush(NULL);
     pid_t pid = fork();
@@ -45,11 +45,23 @@ static pid_t start_slot(const qr_worker_opts *o, qr_worker_signals *sig, qr_work
     /* The instance-wide fleet duties are the supervisor's agent's; the slot reports to the board.
      */
     so.fleet = NULL;
+    so.admin_listen = NULL;
     qr_error e = QR_ERROR_INIT;
-    int rc = qr_worker__run(&so, sig, board, index, &e);
+    int rc = qr_worker__run(&so, sig, board, index, metrics, &e);
     if (rc < 0)
         qr_log(QR_LOG_ERROR, "worker", "slot %u: %s: %s", index, e.id ? e.id : "internal", e.msg);
     _exit(rc < 0 ? 1 : 0);
+}
+
+/* A slot that ended is not registered until its successor says so. */
+static void slot_down(qr_metrics *m, unsigned i)
+{
+    qr_metrics *h = NULL;
+    qr_error e = QR_ERROR_INIT;
+    if (m && qr_metrics_attach(&h, m, i, &e) == 0) {
+        qr_metrics_set_registered(h, false);
+        qr_metrics_free(h);
+    }
 }
 
 static void signal_all(const slot *s, unsigned n, int signo)
@@ -82,9 +94,25 @@ int qr_worker_run_slots(const qr_worker_opts *o, unsigned n, qr_worker_signals *
     if (o->fleet && !board)
         qr_log(QR_LOG_ERROR, "fleet",
                "running without the fleet agent: no scale-in protection, no drain hook");
+    /* One /healthz and /metrics for every slot, served here; the slots write into it. */
+    qr_metrics *metrics = NULL;
+    qr_httpd *httpd = NULL;
+    if (o->admin_listen) {
+        qr_error me = QR_ERROR_INIT;
+        double hb = o->heartbeat_s > 0 ? o->heartbeat_s : 60.0;
+        if (qr_metrics_new_slots(&metrics, n, 3 * hb, &me) < 0 ||
+            qr_httpd_start(&httpd, o->admin_listen, qr_metrics_handle, metrics, &me) < 0) {
+            qr_log(QR_LOG_WARN, "worker", "admin endpoint disabled: %s: %s", me.id, me.msg);
+            qr_metrics_free(metrics);
+            metrics = NULL;
+        } else {
+            qr_log(QR_LOG_INFO, "worker", "admin endpoint on http://%s/ for %u slots",
+                   o->admin_listen, n);
+        }
+    }
     for (unsigned i = 0; i < n; i++) {
         s[i].backoff = 1.0;
-        s[i].pid = start_slot(o, sig, board, i, 0);
+        s[i].pid = start_slot(o, sig, board, metrics, i, 0);
         if (s[i].pid < 0) {
             rc = qr_error_set(err, QR_ERR_IO, "worker", "fork of slot %u failed: %s", i,
                               strerror(errno));
@@ -139,6 +167,7 @@ int qr_worker_run_slots(const qr_worker_opts *o, unsigned n, qr_worker_signals *
                 s[i].pid = 0;
                 s[i].status = status;
                 s[i].dead = got;
+                slot_down(metrics, i);
                 if (drained || quitting)
                     break;
                 qr_log(QR_LOG_WARN, "worker", "slot %u (pid %ld) %s %d; restarting in %.0f s", i,
@@ -151,7 +180,7 @@ int qr_worker_run_slots(const qr_worker_opts *o, unsigned n, qr_worker_signals *
         bool running = false;
         for (unsigned i = 0; i < n; i++) {
             if (s[i].pid == 0 && !drained && !quitting && qr_now() >= s[i].restart_at) {
-                pid_t pid = start_slot(o, sig, board, i, s[i].dead);
+                pid_t pid = start_slot(o, sig, board, metrics, i, s[i].dead);
                 if (pid > 0) {
                     s[i].pid = pid;
                     s[i].dead = 0;
@@ -168,6 +197,8 @@ int qr_worker_run_slots(const qr_worker_opts *o, unsigned n, qr_worker_signals *
     }
     qr_worker__agent_finish(board, agent, agent_reaped);
     qr_worker__board_free(board);
+    qr_httpd_stop(httpd);
+    qr_metrics_free(metrics);
     for (unsigned i = 0; i < n && rc == 0; i++)
         if (!WIFEXITED(s[i].status) || WEXITSTATUS(s[i].status) != 0)
             rc = qr_error_set(err, QR_ERR_INTERNAL, "worker", "slot %u did not exit cleanly", i);

@@ -3,6 +3,8 @@
  * pause, drain and unregister. The timers and the process utilities it
  * shares with the job are in proc.c.
  */
+#include <errno.h>
+#include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
@@ -34,14 +36,15 @@ static void backoff(qr_worker *w)
  * and the library versions (qr/buildinfo.h), so `quire status` shows which
  * instance runs an old library.
  */
-static int publish_info(qr_worker *w, qr_error *err)
+int qr_worker__publish_info(qr_worker *w, qr_error *err)
 {
     qr_buildinfo bi;
     qr_buildinfo_get(&bi);
     json_t *o = qr_buildinfo_json(&bi);
     char *s = NULL;
     int rc = 0;
-    if (o && json_object_set_new(o, "pid", json_integer((json_int_t)getpid())) == 0)
+    if (o && json_object_set_new(o, "pid", json_integer((json_int_t)getpid())) == 0 &&
+        (!w->machine[0] || json_object_set_new(o, "machine", json_string(w->machine)) == 0))
         s = json_dumps(o, JSON_COMPACT);
     if (!s)
         rc = qr_error_set(err, QR_ERR_OUT_OF_MEMORY, "worker", "out of memory");
@@ -81,10 +84,12 @@ static int start_up(qr_worker *w)
                    st.requeued + st.poisoned, st.poisoned);
         if (rc == 0)
             rc = qr_resque_sweep(NULL, w->r, w->prune_after_s, w->max_attempts, &err);
+        /* The info first: a worker seen registered always has the machine tag that lets a
+           restart on this host prune it at once. */
+        if (rc == 0)
+            rc = qr_worker__publish_info(w, &err);
         if (rc == 0)
             rc = qr_resque_register(w->r, &err);
-        if (rc == 0)
-            rc = publish_info(w, &err);
         if (rc == 0)
             return 0;
         qr_log(QR_LOG_WARN, "worker", "start-up: %s: %s; retrying", err.id, err.msg);
@@ -224,6 +229,36 @@ static int unregister(qr_worker *w)
     return -1;
 }
 
+/*
+ * The tag of the processes that see the same PIDs as this one: the kernel's
+ * boot_id and this PID namespace's inode. Empty when /proc does not say
+ * (the same-machine check is then off).
+ */
+static void machine_tag(char *out, size_t n)
+{
+    char boot[64] = "", ns[64] = "";
+    FILE *f = fopen("/proc/sys/kernel/random/boot_id", "r");
+    out[0] = '\0';
+    if (f) {
+        if (!fgets(boot, sizeof(boot), f))
+            boot[0] = '\0';
+        fclose(f);
+    }
+    boot[strcspn(boot, "\r\n")] = '\0';
+    ssize_t k = readlink("/proc/self/ns/pid", ns, sizeof(ns) - 1);
+    if (k <= 0 || !boot[0])
+        return;
+    ns[k] = '\0';
+    snprintf(out, n, "%s/%s", boot, ns);
+}
+
+/* A worker process of this machine still exists (EPERM: it does, under another user). */
+static bool pid_alive(long pid, void *ud)
+{
+    (void)ud;
+    return kill((pid_t)pid, 0) == 0 || errno == EPERM;
+}
+
 static int check_opts(const qr_worker_opts *o, qr_worker_signals *sig, qr_error *err)
 {
     if (!o || !sig || !o->queues || o->nqueues == 0 || !o->store_dir || !o->keyring)
@@ -271,7 +306,7 @@ void qr_worker__reap_slot(const qr_worker_opts *o, long pid)
 }
 
 int qr_worker__run(const qr_worker_opts *o, qr_worker_signals *sig, qr_worker__board *board,
-                   unsigned slot, qr_error *err)
+                   unsigned slot, qr_metrics *shared, qr_error *err)
 {
     qr_worker w;
     char host[256];
@@ -296,9 +331,17 @@ int qr_worker__run(const qr_worker_opts *o, qr_worker_signals *sig, qr_worker__b
     rc = qr_resque_new(&w.r, &o->redis, err);
     if (rc == 0)
         rc = qr_resque_set_worker(w.r, host, (long)getpid(), o->queues, o->nqueues, err);
+    machine_tag(w.machine, sizeof(w.machine));
+    if (rc == 0 && w.machine[0])
+        rc = qr_resque_set_local(w.r, w.machine, pid_alive, NULL, err);
     if (rc < 0)
         goto out;
-    if (o->admin_listen) {
+    if (shared) {
+        /* A slot: the supervisor serves the endpoint; this process writes its part. */
+        if ((rc = qr_metrics_attach(&w.metrics, shared, slot, err)) < 0)
+            goto out;
+        set_build_info(w.metrics);
+    } else if (o->admin_listen) {
         /* Stale after three missed heartbeats: well inside Resque's prune window. */
         rc = qr_metrics_new(&w.metrics, 3 * w.heartbeat_s, err);
         if (rc < 0)
@@ -356,14 +399,14 @@ out:
 int qr_worker_run(const qr_worker_opts *o, qr_worker_signals *sig, qr_error *err)
 {
     if (!o || !o->fleet)
-        return qr_worker__run(o, sig, NULL, 0, err);
+        return qr_worker__run(o, sig, NULL, 0, NULL, err);
     /* The agent first: no thread (the admin endpoint) runs yet when it forks. */
     qr_worker__board *board = qr_worker__board_new(1);
     pid_t agent = board ? qr_worker__agent_start(o, board) : -1;
     if (agent < 0)
         qr_log(QR_LOG_ERROR, "fleet",
                "running without the fleet agent: no scale-in protection, no drain hook");
-    int rc = qr_worker__run(o, sig, agent > 0 ? board : NULL, 0, err);
+    int rc = qr_worker__run(o, sig, agent > 0 ? board : NULL, 0, NULL, err);
     qr_worker__agent_finish(board, agent, false);
     qr_worker__board_free(board);
     return rc;

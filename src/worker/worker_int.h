@@ -38,6 +38,8 @@ typedef struct qr_worker {
     qr_httpd *httpd;     /* the endpoint serving it; NULL when off */
     /* Children delivering the failure callback of a job the parent ended (reaped by tick). */
     qr_worker__board *board; /* fleet mode: where this slot says it is busy; else NULL */
+    const qr_resque_job *current; /* the job being run, for a re-registration; else NULL */
+    char machine[128];            /* boot_id and PID namespace: who sees the same PIDs */
     unsigned slot;           /* this slot's index on the board */
     pid_t notifiers[QR_WORKER_MAX_NOTIFIERS];
     size_t nnotifiers;
@@ -114,6 +116,8 @@ void qr_worker__tick(qr_worker *w);
 void qr_worker__reap_notifiers(qr_worker *w, bool wait_all);
 /* Writes the process title ("resque-<version>: <what>"); no-op without title memory. */
 void qr_worker__title(const qr_worker *w, const char *fmt, ...) QR_PRINTF(2, 3);
+/* Publishes the worker's info key (version, libraries, pid, machine). */
+int qr_worker__publish_info(qr_worker *w, qr_error *err);
 /* True once a drain or a quit was asked. */
 bool qr_worker__stopping(const qr_worker *w);
 
@@ -127,10 +131,12 @@ void qr_worker__reap_slot(const qr_worker_opts *o, long pid);
 
 /*
  * Runs one slot: qr_worker_run without the instance-wide fleet duties,
- * reporting to `board` (may be NULL) as slot `slot`.
+ * reporting to `board` (may be NULL) as slot `slot`, and writing its
+ * metrics into the supervisor's `shared` holder (NULL: its own endpoint at
+ * o->admin_listen, if any).
  */
 int qr_worker__run(const qr_worker_opts *o, qr_worker_signals *sig, qr_worker__board *board,
-                   unsigned slot, qr_error *err);
+                   unsigned slot, qr_metrics *shared, qr_error *err);
 
 /* ---- the fleet agent (fleet_agent.c) ---- */
 

@@ -80,6 +80,40 @@ static void test_health(void **state)
     assert_false(qr_metrics_healthy(a, qr_now(), reason, sizeof(reason)));
 }
 
+/* Several slots (forked processes in the worker) write their parts of one holder. */
+static void test_slots(void **state)
+{
+    (void)state;
+    qr_metrics *m = NULL, *s1 = NULL;
+    qr_error err = QR_ERROR_INIT;
+    char reason[128], *text = NULL;
+    assert_int_equal(qr_metrics_new_slots(&m, 2, 10.0, &err), 0);
+    assert_int_equal(qr_metrics_attach(&s1, m, 1, &err), 0);
+    qr_metrics *bad = NULL;
+    assert_int_equal(qr_metrics_attach(&bad, m, 2, &err), QR_EINVAL);
+    qr_metrics_set_registered(m, true);
+    assert_false(qr_metrics_healthy(m, qr_now(), reason, sizeof(reason)));
+    assert_string_equal(reason, "slot 1: worker not registered");
+    qr_metrics_set_registered(s1, true);
+    assert_true(qr_metrics_healthy(m, qr_now(), reason, sizeof(reason)));
+    qr_metrics_record_job(m, QR_METRICS_SUCCEEDED, 1.0);
+    qr_metrics_record_job(s1, QR_METRICS_SUCCEEDED, 2.0);
+    qr_metrics_record_job(s1, QR_METRICS_FAILED, 1.0);
+    qr_metrics_set_busy(s1, 1);
+    qr_metrics_record_wait(s1, 4.5);
+    assert_int_equal(qr_metrics_render(&text, m, qr_now(), &err), 0);
+    assert_non_null(strstr(text, "\nquire_slots 2\n"));
+    assert_non_null(strstr(text, "\nquire_jobs_total{outcome=\"succeeded\"} 2\n"));
+    assert_non_null(strstr(text, "\nquire_slot_jobs_total{slot=\"1\",outcome=\"failed\"} 1\n"));
+    assert_non_null(strstr(text, "\nquire_slot_busy{slot=\"0\"} 0\n"));
+    assert_non_null(strstr(text, "\nquire_slot_busy{slot=\"1\"} 1\n"));
+    assert_non_null(strstr(text, "\nquire_busy_slots 1\n"));
+    assert_non_null(strstr(text, "\nquire_queue_wait_seconds_sum 4.500000\n"));
+    free(text);
+    qr_metrics_free(s1);
+    qr_metrics_free(m);
+}
+
 static void test_bad_addresses(void **state)
 {
     qr_metrics *a = *state;
@@ -177,6 +211,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_metrics_text, setup, teardown),
         cmocka_unit_test_setup_teardown(test_health, setup, teardown),
+        cmocka_unit_test(test_slots),
         cmocka_unit_test_setup_teardown(test_bad_addresses, setup, teardown),
         cmocka_unit_test_setup_teardown(test_serves_loopback, setup, teardown),
     };

@@ -96,6 +96,8 @@ static void test_activejob(void **state)
     assert_string_equal(job->book_id, "7");
     assert_string_equal(job->source, "s3://b/k.epub");
     assert_string_equal(job->profile, "web");
+    /* enqueued_at, UTC: 2026-11-26T10:56:29.123456789Z. */
+    assert_true(job->enqueued_at > 1795690589.0 && job->enqueued_at < 1795690589.2);
     qr_job_free(job);
 
     /* Symbol-keyed positional hash: the _aj_symbol_keys marker is ignored. */
@@ -105,6 +107,37 @@ static void test_activejob(void **state)
                    NULL);
     assert_null(job->active_job_id);
     assert_string_equal(job->book_id, "x");
+    qr_job_free(job);
+}
+
+/* Keys other Resque tools add are ignored; an add-on's "timestamp" is the enqueue time. */
+static void test_enqueue_time(void **state)
+{
+    (void)state;
+    qr_job *job = parse_ok("{\"class\":\"Quire::ProcessBook\",\"args\":[{\"book_id\":\"b\","
+                           "\"source\":\"s\"}],\"timestamp\":1795690589,\"queue\":\"x\","
+                           "\"retry\":true}",
+                           NULL);
+    assert_true(job->enqueued_at == 1795690589.0);
+    qr_job_free(job);
+    /* Not a number, absurd, or in the future: unknown. */
+    const char *bad[] = {"\"1795690589\"", "12", "99999999999", "null"};
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        char buf[256];
+        snprintf(buf, sizeof(buf),
+                 "{\"class\":\"Quire::ProcessBook\",\"args\":[{\"book_id\":\"b\","
+                 "\"source\":\"s\"}],\"timestamp\":%s}",
+                 bad[i]);
+        job = parse_ok(buf, NULL);
+        assert_true(job->enqueued_at == 0);
+        qr_job_free(job);
+    }
+    /* ActiveJob's enqueued_at in a zone other than UTC is not read. */
+    job = parse_ok("{\"class\":\"ActiveJob::QueueAdapters::ResqueAdapter::JobWrapper\",\"args\":[{"
+                   "\"job_class\":\"Quire::ProcessBook\",\"arguments\":[{\"book_id\":\"x\","
+                   "\"source\":\"y\"}],\"enqueued_at\":\"2026-11-26T10:56:29+02:00\"}]}",
+                   NULL);
+    assert_true(job->enqueued_at == 0);
     qr_job_free(job);
 }
 
@@ -245,9 +278,13 @@ static void test_serialize_round_trip(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_plain),     cmocka_unit_test(test_configured_class),
-        cmocka_unit_test(test_activejob), cmocka_unit_test(test_malformed),
-        cmocka_unit_test(test_limits),    cmocka_unit_test(test_serialize_round_trip),
+        cmocka_unit_test(test_plain),
+        cmocka_unit_test(test_configured_class),
+        cmocka_unit_test(test_activejob),
+        cmocka_unit_test(test_malformed),
+        cmocka_unit_test(test_enqueue_time),
+        cmocka_unit_test(test_limits),
+        cmocka_unit_test(test_serialize_round_trip),
     };
     return cmocka_run_group_tests_name("queue/payload", tests, NULL, NULL);
 }
