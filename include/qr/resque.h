@@ -184,6 +184,34 @@ int qr_resque_backlog(qr_resque_counts *out, qr_resque *r, const char *const *qu
 int qr_resque_backlog_mark(qr_resque *r, const char *mark, long long processed,
                            qr_error *err) QR_WUR;
 
+/* ---- history and per-job logs (history.c; docs/internals/queue.md) ---- */
+
+struct json_t;
+
+/*
+ * XADD <ns>:quire:history MAXLEN ~ maxlen * with `npairs` field/value
+ * pairs (kv[2i], kv[2i+1]; at most 64). Approximate trimming: the stream
+ * may hold up to one macro node (100 entries) over maxlen.
+ */
+int qr_resque_history_add(qr_resque *r, const char *const *kv, size_t npairs, size_t maxlen,
+                          qr_error *err) QR_WUR;
+/* The newest `count` records (0: 1000) from `since_ms` (Unix ms; 0: all), newest first. */
+int qr_resque_history_read(struct json_t **out, qr_resque *r, long long since_ms, size_t count,
+                           qr_error *err) QR_WUR;
+/* XLEN of the history. */
+int qr_resque_history_len(long long *out, qr_resque *r, qr_error *err) QR_WUR;
+/* SET <ns>:quire:log:<job_id> `data` (bytes, as given) EX ttl_s. */
+int qr_resque_log_put(qr_resque *r, const char *job_id, const void *data, size_t len, long ttl_s,
+                      qr_error *err) QR_WUR;
+/* The stored log bytes (malloc'd). Errors: source-not-found (none or expired). */
+int qr_resque_log_get(char **data, size_t *len, qr_resque *r, const char *job_id,
+                      qr_error *err) QR_WUR;
+/* HGETALL <ns>:quire:job:<job_id> as a JSON object ({} when none). */
+int qr_resque_job_get(struct json_t **out, qr_resque *r, const char *job_id, qr_error *err) QR_WUR;
+/* HSET <ns>:quire:job:<job_id> with the pairs, EXPIRE ttl_s: a job's live state. */
+int qr_resque_job_state(qr_resque *r, const char *job_id, const char *const *kv, size_t npairs,
+                        long ttl_s, qr_error *err) QR_WUR;
+
 /* LLEN <ns>:queue:<queue>. */
 int qr_resque_llen(long long *out, qr_resque *r, const char *queue, qr_error *err) QR_WUR;
 

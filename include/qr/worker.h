@@ -86,6 +86,9 @@ typedef struct qr_worker_opts {
     qr_fleet *fleet;
     double fleet_poll_s;      /* target lifecycle state read this often; 0 = 5 */
     double fleet_heartbeat_s; /* drain hook heartbeat period; 0 = 60 */
+    size_t history_max;       /* job history records kept (approximately); 0 = 10000 */
+    long log_ttl_s;           /* per-job logs (and live job state) kept this long; 0 = 14 days */
+    size_t log_max_bytes;     /* the last bytes of a child's log kept; 0 = 1 MiB */
 } qr_worker_opts;
 
 #define QR_WORKER_OPTS_INIT                                                                        \
@@ -96,7 +99,7 @@ typedef struct qr_worker_opts {
         .drain_timeout_s = 0, .term_timeout_s = -1, .max_attempts = 0, .title = NULL,              \
         .title_cap = 0, .memory_limit = 0, .min_free = 0, .admin_listen = NULL, .remote = NULL,    \
         .callback = NULL, .notify_systemd = false, .fleet = NULL, .fleet_poll_s = 0,               \
-        .fleet_heartbeat_s = 0                                                                     \
+        .fleet_heartbeat_s = 0, .history_max = 0, .log_ttl_s = 0, .log_max_bytes = 0               \
     }
 
 /*

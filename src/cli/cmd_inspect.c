@@ -44,8 +44,8 @@ static void print_pdf(json_t *o)
     printf("  linearized  %s\n", json_is_true(json_object_get(o, "linearized")) ? "yes" : "no");
     printf("  repaired    %s\n", json_is_true(json_object_get(o, "repaired")) ? "yes" : "no");
     printf("  encrypted   %s\n", json_is_true(json_object_get(o, "encrypted_empty_password"))
-                                      ? "yes, with an empty user password"
-                                      : "no");
+                                     ? "yes, with an empty user password"
+                                     : "no");
     json_t *labels = json_object_get(o, "page_labels");
     if (json_array_size(labels) > 0)
         printf("  labels      yes: %s ... %s\n", json_string_value(json_array_get(labels, 0)),
@@ -138,14 +138,16 @@ static void print_human(json_t *o)
 int qr_cmd_inspect(int argc, char **argv)
 {
     bool json = false;
-    static const struct option longopts[] = {{"json", no_argument, NULL, 'J'},
-                                             {NULL, 0, NULL, 0}};
+    static const struct option longopts[] = {{"json", no_argument, NULL, 'J'}, {NULL, 0, NULL, 0}};
     int c;
     optind = 1;
     while ((c = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
         switch (c) {
-        case 'J': json = true; break;
-        default: return qr_cli_usage_error("inspect", "unknown option");
+        case 'J':
+            json = true;
+            break;
+        default:
+            return qr_cli_usage_error("inspect", "unknown option");
         }
     }
     if (optind != argc - 1)

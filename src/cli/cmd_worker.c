@@ -78,7 +78,7 @@ void qr_cmd_worker_usage(FILE *f)
             "                    [--memory-limit MB] [--min-free MB] [--slots N]\n"
             "                    [--fleet auto|on|off] [--fleet-group G] [--fleet-poll S]\n"
             "                    [--fleet-heartbeat S] [--redis-ssm NAME] [--key-ssm NAME]\n"
-            "                    [--callback-secret-ssm NAME]\n"
+            "                    [--callback-secret-ssm NAME] [--history-max N] [--log-ttl S]\n"
             "\n"
             "Runs a Resque-compatible worker: registers in Redis as Ruby's Resque does,\n"
             "takes Quire::ProcessBook jobs from the queues (in priority order; * = all),\n"
@@ -124,6 +124,8 @@ void qr_cmd_worker_usage(FILE *f)
             "  --fleet-heartbeat S     drain hook heartbeat period (default 60)\n"
             "  --redis-ssm NAME        the Redis URL from this SSM SecureString\n"
             "  --key-ssm NAME          the key file from this SSM SecureString (never on disk)\n"
+            "  --history-max N         job history records kept in Redis (default 10000)\n"
+            "  --log-ttl S             per-job logs kept this long (default 14 days)\n"
             "  --callback-secret-ssm NAME\n"
             "                          the callback secret from this SSM SecureString\n"
             "\n"
@@ -169,6 +171,8 @@ enum {
     O_REDIS_SSM,
     O_KEY_SSM,
     O_CALLBACK_SECRET_SSM,
+    O_HISTORY_MAX,
+    O_LOG_TTL,
     O_COUNT
 };
 
@@ -203,6 +207,8 @@ static const struct option longopts[] = {
     {"redis-ssm", required_argument, NULL, O_REDIS_SSM},
     {"key-ssm", required_argument, NULL, O_KEY_SSM},
     {"callback-secret-ssm", required_argument, NULL, O_CALLBACK_SECRET_SSM},
+    {"history-max", required_argument, NULL, O_HISTORY_MAX},
+    {"log-ttl", required_argument, NULL, O_LOG_TTL},
     {NULL, 0, NULL, 0}};
 
 /* Option values, all owned copies: the title overwrites the argv memory they came from. */
@@ -452,6 +458,14 @@ int qr_cmd_worker(int argc, char **argv)
     if ((rc = parse_long(&n, a.v[O_MIN_FREE], "min-free", 0, 1L << 30)))
         goto out;
     wo.min_free = (uint64_t)n << 20;
+    n = 0;
+    if ((rc = parse_long(&n, a.v[O_HISTORY_MAX], "history-max", 10, 100000000)))
+        goto out;
+    wo.history_max = (size_t)n;
+    n = 0;
+    if ((rc = parse_long(&n, a.v[O_LOG_TTL], "log-ttl", 60, 366L * 86400)))
+        goto out;
+    wo.log_ttl_s = n;
     long slots = 1;
     if ((rc = parse_long(&slots, a.v[O_SLOTS], "slots", 1, 256)))
         goto out;

@@ -25,6 +25,7 @@ typedef struct child_ctx {
     qr_log_level min;
     bool fd_broken; /* the parent is gone; the result write will fail too */
     FILE *capture;  /* the parent reads its tail for failure entries; may be NULL */
+    FILE *jcap;     /* the whole log as JSON lines, for the history; may be NULL */
 } child_ctx;
 
 static void send_stage(child_ctx *c, const char *stage)
@@ -41,6 +42,8 @@ static void child_sink(const qr_log_event *ev, void *ud)
 {
     child_ctx *c = ud;
     qr_log_sink_json(ev, stderr);
+    if (c->jcap)
+        qr_log_sink_json(ev, c->jcap);
     if (c->capture)
         qr_log_sink_text(ev, c->capture);
     if (ev->stage && strcmp(ev->stage, "worker") != 0)
@@ -120,13 +123,14 @@ static void notify(const qr_worker *w, qr_remote *remote, const qr_job *job,
         *err = ce;
 }
 
-void qr_worker__child(const qr_worker *w, const qr_job *job, const char *queue, int fd,
+void qr_worker__child(const qr_worker *w, const qr_job *job, const char *queue, int fd, FILE *jcap,
                       FILE *capture)
 {
     child_ctx c;
     memset(&c, 0, sizeof(c));
     c.fd = fd;
     c.capture = capture;
+    c.jcap = jcap;
     c.min = qr_log_get_level();
     qr_store *store = NULL;
     qr_remote *remote = NULL;
@@ -177,6 +181,10 @@ void qr_worker__child(const qr_worker *w, const qr_job *job, const char *queue, 
     }
     int status = qr_worker__send_result(fd, rc == 0 ? r : NULL, &err, c.stage) ? 0 : 1;
     close(fd);
+    if (jcap)
+        fflush(jcap);
+    if (capture)
+        fflush(capture);
     qr_process_report_free(r);
     qr_warnings_free(partial);
     qr_store_free(store);

@@ -5,6 +5,7 @@
  * itself ended the job, deliver its failure callback from a short-lived
  * notifier.
  */
+#define _DEFAULT_SOURCE /* wait4 */
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
@@ -14,10 +15,13 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
+#include <sys/time.h>
+#include <sys/resource.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "qr/clock.h"
+#include "qr/fs.h"
 #include "qr/log.h"
 #include "worker_int.h"
 
@@ -95,8 +99,11 @@ static void supervise(qr_worker *w, pid_t pid, int fd, qr_worker_outcome *oc)
             /* The pipe closed: the child is exiting, so reap it promptly. */
             qr_sleep(0.005);
         }
-        pid_t got = waitpid(pid, &status, WNOHANG);
+        struct rusage ru;
+        pid_t got = wait4(pid, &status, WNOHANG, &ru);
         if (got == pid) {
+            oc->cpu_s = (double)ru.ru_utime.tv_sec + ru.ru_utime.tv_usec / 1e6 +
+                        (double)ru.ru_stime.tv_sec + ru.ru_stime.tv_usec / 1e6;
             if (!eof)
                 qr_worker__pipe_read(&pr, fd, oc);
             break;
@@ -105,8 +112,12 @@ static void supervise(qr_worker *w, pid_t pid, int fd, qr_worker_outcome *oc)
         double now = qr_now();
         /* In order of precedence when several limits trip at once. */
         kill_reason now_why = NOT_KILLED;
+        /* Sampled every pass: the peak goes into the history. */
+        uint64_t cur = rss_bytes(pid);
+        if (cur > oc->peak_rss)
+            oc->peak_rss = cur;
         if (w->o->memory_limit > 0 && !why) {
-            rss = rss_bytes(pid);
+            rss = cur;
             if (rss > w->o->memory_limit)
                 now_why = KILL_MEMORY;
         }
@@ -217,6 +228,34 @@ static void read_tail(char *out, size_t n, FILE *f)
     }
 }
 
+/* The last `max` bytes of `f` from a line start (malloc'd; NULL when empty). */
+static void read_last(char **out, size_t *len, FILE *f, size_t max)
+{
+    *out = NULL;
+    *len = 0;
+    if (fseek(f, 0, SEEK_END) != 0)
+        return;
+    long end = ftell(f);
+    if (end <= 0)
+        return;
+    long from = (size_t)end > max ? end - (long)max : 0;
+    char *buf = malloc((size_t)(end - from) + 1);
+    if (!buf || fseek(f, from, SEEK_SET) != 0) {
+        free(buf);
+        return;
+    }
+    size_t got = fread(buf, 1, (size_t)(end - from), f);
+    size_t skip = 0;
+    if (from > 0) {
+        /* Drop the partial first line. */
+        char *nl = memchr(buf, '\n', got);
+        skip = nl ? (size_t)(nl - buf) + 1 : got;
+    }
+    memmove(buf, buf + skip, got - skip);
+    *len = got - skip;
+    *out = buf;
+}
+
 /* Forks the child and supervises it. Fills `oc`. */
 static void fork_and_run(qr_worker *w, const qr_resque_job *rj, const qr_job *job,
                          qr_worker_outcome *oc)
@@ -228,6 +267,15 @@ static void fork_and_run(qr_worker *w, const qr_resque_job *rj, const qr_job *jo
     }
     /* The child's log, as text; its tail goes into the failure entry. */
     FILE *cap = tmpfile();
+    /* The child's whole log, as JSON lines, for the history. */
+    FILE *jcap = tmpfile();
+    const char *work = w->o->process.work_parent ? w->o->process.work_parent : "/tmp";
+    qr_error fe = QR_ERROR_INIT;
+    if (qr_fs_free_bytes(&oc->disk_free, work, &fe) < 0)
+        oc->disk_free = 0;
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    oc->started = (double)ts.tv_sec + ts.tv_nsec / 1e9;
     fflush(NULL);
     pid_t pid = fork();
     if (pid < 0) {
@@ -235,12 +283,14 @@ static void fork_and_run(qr_worker *w, const qr_resque_job *rj, const qr_job *jo
         close(fds[1]);
         if (cap)
             fclose(cap);
+        if (jcap)
+            fclose(jcap);
         qr_worker__outcome_fail(oc, QR_ERR_IO, NULL, "fork failed: %s", strerror(errno));
         return;
     }
     if (pid == 0) {
         close(fds[0]);
-        qr_worker__child(w, job, rj->queue, fds[1], cap);
+        qr_worker__child(w, job, rj->queue, fds[1], jcap, cap);
     }
     close(fds[1]);
     fcntl(fds[0], F_SETFL, fcntl(fds[0], F_GETFL) | O_NONBLOCK);
@@ -254,10 +304,17 @@ static void fork_and_run(qr_worker *w, const qr_resque_job *rj, const qr_job *jo
         qr_log(QR_LOG_INFO, "worker", "book %s revision %s published%s in %.2f s", oc->book_id,
                oc->revision, oc->already_published ? " (already there, nothing written)" : "",
                oc->child_seconds);
+    clock_gettime(CLOCK_REALTIME, &ts);
+    oc->ended = (double)ts.tv_sec + ts.tv_nsec / 1e9;
     if (cap) {
         if (!oc->ok)
             read_tail(oc->log, sizeof(oc->log), cap);
         fclose(cap);
+    }
+    if (jcap) {
+        read_last(&oc->json_log, &oc->json_log_len, jcap,
+                  w->o->log_max_bytes ? w->o->log_max_bytes : (size_t)1 << 20);
+        fclose(jcap);
     }
 }
 
@@ -307,6 +364,11 @@ int qr_worker__run_job(qr_worker *w, const qr_resque_job *rj, qr_error *err)
         snprintf(oc.stage, sizeof(oc.stage), "payload");
         qr_worker__outcome_fail(&oc, pe.errid, NULL, "%s", pe.msg);
     } else {
+        qr_error ke = QR_ERROR_INIT;
+        if (qr_callback_idempotency_key(oc.job_id, job, &ke) < 0)
+            oc.job_id[0] = '\0';
+        if (oc.job_id[0])
+            qr_worker__job_state(w, oc.job_id, "running", "start", job->book_id);
         if (job->enqueued_at > 0) {
             struct timespec ts;
             clock_gettime(CLOCK_REALTIME, &ts);
@@ -323,6 +385,13 @@ int qr_worker__run_job(qr_worker *w, const qr_resque_job *rj, qr_error *err)
     bool final_failure = false;
     int rc = qr_worker__record(w, rj, &oc, &final_failure, err);
     w->current = NULL;
+    if (rc == 0 && job && oc.job_id[0])
+        qr_worker__history(w, rj, job, &oc,
+                           oc.ok                          ? "succeeded"
+                           : oc.released                  ? "requeued"
+                           : oc.crashed && !final_failure ? "crashed"
+                                                          : "failed");
+    free(oc.json_log);
     if (rc == 0 && final_failure && oc.by_parent && job && job->callback_url)
         notify_in_background(w, job, &oc);
     qr_job_free(job);

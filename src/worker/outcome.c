@@ -64,13 +64,20 @@ bool qr_worker__send_result(int fd, const qr_process_report *r, const qr_error *
     json_t *o = res ? json_pack("{s:o}", "result", res) : NULL;
     bool ok = o != NULL;
     if (ok && r) {
-        ok = json_object_set_new(res, "ok", json_true()) == 0 &&
-             json_object_set_new(res, "book_id", qr_json_string(r->book_id)) == 0 &&
-             json_object_set_new(res, "revision", qr_json_string(r->revision)) == 0 &&
-             json_object_set_new(res, "prefix", qr_json_string(r->prefix)) == 0 &&
-             json_object_set_new(res, "already_published", json_boolean(r->already_published)) ==
-                 0 &&
-             json_object_set_new(res, "seconds", json_real(r->t_total)) == 0;
+        ok =
+            json_object_set_new(res, "ok", json_true()) == 0 &&
+            json_object_set_new(res, "book_id", qr_json_string(r->book_id)) == 0 &&
+            json_object_set_new(res, "revision", qr_json_string(r->revision)) == 0 &&
+            json_object_set_new(res, "prefix", qr_json_string(r->prefix)) == 0 &&
+            json_object_set_new(res, "already_published", json_boolean(r->already_published)) ==
+                0 &&
+            json_object_set_new(res, "seconds", json_real(r->t_total)) == 0 &&
+            json_object_set_new(res, "t",
+                                json_pack("[f,f,f,f,f]", r->t_compress, r->t_positions, r->t_slice,
+                                          r->t_encrypt, r->t_publish)) == 0 &&
+            json_object_set_new(res, "bytes_in", json_integer((json_int_t)r->source_bytes)) == 0 &&
+            json_object_set_new(res, "bytes_out", json_integer((json_int_t)r->sealed_bytes)) == 0 &&
+            json_object_set_new(res, "slices", json_integer((json_int_t)r->slices)) == 0;
     } else if (ok) {
         ok = json_object_set_new(res, "ok", json_false()) == 0 &&
              json_object_set_new(res, "id", qr_json_string(err->id ? err->id : "internal")) == 0 &&
@@ -129,6 +136,15 @@ static void take_line(qr_worker__pipe *p, qr_worker_outcome *oc)
                      json_string_value(json_object_get(res, "revision")));
             oc->already_published = json_is_true(json_object_get(res, "already_published"));
             oc->child_seconds = json_number_value(json_object_get(res, "seconds"));
+            json_t *t = json_object_get(res, "t");
+            for (size_t i = 0; i < 5 && i < json_array_size(t); i++)
+                oc->t_stage[i] = json_number_value(json_array_get(t, i));
+            json_int_t bi = json_integer_value(json_object_get(res, "bytes_in"));
+            json_int_t bo = json_integer_value(json_object_get(res, "bytes_out"));
+            json_int_t sl = json_integer_value(json_object_get(res, "slices"));
+            oc->bytes_in = bi > 0 ? (uint64_t)bi : 0;
+            oc->bytes_out = bo > 0 ? (uint64_t)bo : 0;
+            oc->slices = sl > 0 ? (size_t)sl : 0;
         } else {
             take_failure(oc, res);
         }

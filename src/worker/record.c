@@ -18,8 +18,9 @@
 typedef struct failure_text {
     char stage_line[64];
     char context_line[300];
+    char logs_line[200];
     char log[sizeof(((qr_worker_outcome *)0)->log)];
-    const char *bt[2 + MAX_LOG_LINES];
+    const char *bt[3 + MAX_LOG_LINES];
     qr_resque_failure f;
 } failure_text;
 
@@ -33,6 +34,11 @@ static void build_failure(failure_text *t, const qr_worker_outcome *oc)
     if (oc->err.context[0]) {
         snprintf(t->context_line, sizeof(t->context_line), "context: %s", oc->err.context);
         t->bt[nbt++] = t->context_line;
+    }
+    /* Where the whole log is (history.c), for as long as it is kept. */
+    if (oc->job_id[0]) {
+        snprintf(t->logs_line, sizeof(t->logs_line), "log: quire logs %s", oc->job_id);
+        t->bt[nbt++] = t->logs_line;
     }
     /* The last lines of the child's log, newest last, as Resque shows a backtrace. */
     memcpy(t->log, oc->log, sizeof(t->log));

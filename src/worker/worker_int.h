@@ -37,10 +37,10 @@ typedef struct qr_worker {
     qr_metrics *metrics; /* /healthz and /metrics state; NULL when the endpoint is off */
     qr_httpd *httpd;     /* the endpoint serving it; NULL when off */
     /* Children delivering the failure callback of a job the parent ended (reaped by tick). */
-    qr_worker__board *board; /* fleet mode: where this slot says it is busy; else NULL */
+    qr_worker__board *board;      /* fleet mode: where this slot says it is busy; else NULL */
     const qr_resque_job *current; /* the job being run, for a re-registration; else NULL */
     char machine[128];            /* boot_id and PID namespace: who sees the same PIDs */
-    unsigned slot;           /* this slot's index on the board */
+    unsigned slot;                /* this slot's index on the board */
     pid_t notifiers[QR_WORKER_MAX_NOTIFIERS];
     size_t nnotifiers;
 } qr_worker;
@@ -65,6 +65,17 @@ typedef struct qr_worker_outcome {
     double child_seconds; /* success: the child's own processing time */
     char log[4096];       /* tail of the child's log (complete lines), for failure entries */
     double seconds;       /* wall-clock time of the run, for /metrics */
+    /* For the history record (history.c). */
+    char job_id[129];  /* the job id (the callback's Idempotency-Key) */
+    double t_stage[5]; /* compress, positions, slice, encrypt, publish (child's report) */
+    uint64_t bytes_in, bytes_out; /* source and sealed package bytes (success) */
+    size_t slices;
+    uint64_t peak_rss;     /* the child's, sampled every 100 ms */
+    double cpu_s;          /* the child's user + system time */
+    double started, ended; /* Unix seconds */
+    uint64_t disk_free;    /* free bytes in the work directory at start */
+    char *json_log;        /* the child's whole log (JSON lines; the last log_max bytes) */
+    size_t json_log_len;
 } qr_worker_outcome;
 
 /* Reads the child's JSON lines: stage updates and the final result. */
@@ -138,6 +149,19 @@ void qr_worker__reap_slot(const qr_worker_opts *o, long pid);
 int qr_worker__run(const qr_worker_opts *o, qr_worker_signals *sig, qr_worker__board *board,
                    unsigned slot, qr_metrics *shared, qr_error *err);
 
+/* ---- history (history.c) ---- */
+
+/*
+ * The job's history record and its log (compressed) in Redis, and its live
+ * state at the end; failures are logged, never the job's. Bounded: one
+ * XADD, one SET, one HSET + EXPIRE on the worker's connection.
+ */
+void qr_worker__history(qr_worker *w, const qr_resque_job *rj, const qr_job *job,
+                        const qr_worker_outcome *oc, const char *outcome);
+/* The live state of the job (`state`: running, stage names, the outcome). */
+void qr_worker__job_state(qr_worker *w, const char *job_id, const char *state, const char *stage,
+                          const char *book_id);
+
 /* ---- the fleet agent (fleet_agent.c) ---- */
 
 /* A board for `nslots` slots, all idle, in memory shared with forked processes; NULL: mmap failed.
@@ -201,10 +225,11 @@ int qr_worker__deliver(const qr_worker *w, const qr_job *job, const qr_callback_
  * Child side: processes the job's source into the store
  * (qr_process_source), sends the callback when the job has one, and writes
  * the result to `fd` (qr_worker__send_result), stage lines before it. Its
- * log goes to stderr and, as text lines, to `capture` (nullable). Never
- * returns.
+ * log goes to stderr, as JSON lines to `jcap` (the history's per-job log)
+ * and as text lines to `capture` (the failure entry's tail); both nullable.
+ * Never returns.
  */
-void qr_worker__child(const qr_worker *w, const qr_job *job, const char *queue, int fd,
+void qr_worker__child(const qr_worker *w, const qr_job *job, const char *queue, int fd, FILE *jcap,
                       FILE *capture) __attribute__((noreturn));
 
 #endif
