@@ -53,6 +53,84 @@ static pid_t start_slot(const qr_worker_opts *o, qr_worker_signals *sig, qr_work
     _exit(rc < 0 ? 1 : 0);
 }
 
+static volatile sig_atomic_t admin_stop;
+
+static void on_admin_term(int signo)
+{
+    (void)signo;
+    admin_stop = 1;
+}
+
+/*
+ * Forks the process that serves the slots' shared metrics at `listen`
+ * until TERM or the supervisor's death. -1 (logged) when it cannot start.
+ */
+pid_t qr_worker__admin_start(const char *listen, qr_metrics *m, unsigned n)
+{
+    int ready[2];
+    if (pipe(ready) != 0)
+        return -1;
+    pid_t parent = getpid();
+    fflush(NULL);
+    pid_t pid = fork();
+    if (pid < 0) {
+        close(ready[0]);
+        close(ready[1]);
+        qr_log(QR_LOG_WARN, "worker", "admin endpoint disabled: fork: %s", strerror(errno));
+        return -1;
+    }
+    if (pid == 0) {
+        close(ready[0]);
+        struct sigaction sa;
+        memset(&sa, 0, sizeof(sa));
+        sa.sa_handler = SIG_IGN;
+        sigaction(SIGINT, &sa, NULL);
+        sigaction(SIGQUIT, &sa, NULL);
+        sigaction(SIGUSR1, &sa, NULL);
+        sigaction(SIGUSR2, &sa, NULL);
+        sa.sa_handler = on_admin_term;
+        sigaction(SIGTERM, &sa, NULL);
+        qr_httpd *h = NULL;
+        qr_error e = QR_ERROR_INIT;
+        char ok = qr_httpd_start(&h, listen, qr_metrics_handle, m, &e) == 0 ? 1 : 0;
+        if (!ok)
+            qr_log(QR_LOG_WARN, "worker", "admin endpoint disabled: %s: %s", e.id, e.msg);
+        else
+            qr_log(QR_LOG_INFO, "worker", "admin endpoint on http://%s/%s", listen,
+                   n > 1 ? " for every slot" : "");
+        if (write(ready[1], &ok, 1) != 1)
+            ok = 0;
+        close(ready[1]);
+        while (ok && !admin_stop && getppid() == parent) {
+            struct timespec ts = {0, 200 * 1000 * 1000};
+            nanosleep(&ts, NULL);
+        }
+        qr_httpd_stop(h);
+        _exit(0);
+    }
+    close(ready[1]);
+    char ok = 0;
+    ssize_t got;
+    while ((got = read(ready[0], &ok, 1)) < 0 && errno == EINTR)
+        ;
+    close(ready[0]);
+    if (got == 1 && ok)
+        return pid;
+    int st = 0;
+    waitpid(pid, &st, 0);
+    return -1;
+}
+
+void qr_worker__admin_stop(pid_t pid)
+{
+    if (pid <= 0)
+        return;
+    int st = 0;
+    kill(pid, SIGTERM);
+    while (waitpid(pid, &st, 0) < 0 && errno == EINTR)
+        ;
+}
+
 /* A slot that ended is not registered until its successor says so. */
 static void slot_down(qr_metrics *m, unsigned i)
 {
@@ -94,20 +172,22 @@ int qr_worker_run_slots(const qr_worker_opts *o, unsigned n, qr_worker_signals *
     if (o->fleet && !board)
         qr_log(QR_LOG_ERROR, "fleet",
                "running without the fleet agent: no scale-in protection, no drain hook");
-    /* One /healthz and /metrics for every slot, served here; the slots write into it. */
+    /*
+     * One /healthz and /metrics for every slot; the slots write into the
+     * shared holder. A separate process serves it: the supervisor stays
+     * single-threaded, so no thread's lock is ever copied into a slot.
+     */
     qr_metrics *metrics = NULL;
-    qr_httpd *httpd = NULL;
+    pid_t admin = -1;
+    bool admin_reaped = false;
     if (o->admin_listen) {
         qr_error me = QR_ERROR_INIT;
         double hb = o->heartbeat_s > 0 ? o->heartbeat_s : 60.0;
-        if (qr_metrics_new_slots(&metrics, n, 3 * hb, &me) < 0 ||
-            qr_httpd_start(&httpd, o->admin_listen, qr_metrics_handle, metrics, &me) < 0) {
+        if (qr_metrics_new_slots(&metrics, n, 3 * hb, &me) < 0)
             qr_log(QR_LOG_WARN, "worker", "admin endpoint disabled: %s: %s", me.id, me.msg);
+        else if ((admin = qr_worker__admin_start(o->admin_listen, metrics, n)) < 0) {
             qr_metrics_free(metrics);
             metrics = NULL;
-        } else {
-            qr_log(QR_LOG_INFO, "worker", "admin endpoint on http://%s/ for %u slots",
-                   o->admin_listen, n);
         }
     }
     for (unsigned i = 0; i < n; i++) {
@@ -155,6 +235,11 @@ int qr_worker_run_slots(const qr_worker_opts *o, unsigned n, qr_worker_signals *
         int status = 0;
         pid_t got;
         while ((got = waitpid(-1, &status, WNOHANG)) > 0) {
+            if (got == admin) {
+                admin_reaped = true;
+                qr_log(QR_LOG_WARN, "worker", "the admin endpoint (pid %ld) ended", (long)got);
+                continue;
+            }
             if (got == agent) {
                 agent_reaped = true;
                 qr_log(QR_LOG_ERROR, "fleet", "the fleet agent (pid %ld) ended unexpectedly",
@@ -197,7 +282,8 @@ int qr_worker_run_slots(const qr_worker_opts *o, unsigned n, qr_worker_signals *
     }
     qr_worker__agent_finish(board, agent, agent_reaped);
     qr_worker__board_free(board);
-    qr_httpd_stop(httpd);
+    if (!admin_reaped)
+        qr_worker__admin_stop(admin);
     qr_metrics_free(metrics);
     for (unsigned i = 0; i < n && rc == 0; i++)
         if (!WIFEXITED(s[i].status) || WEXITSTATUS(s[i].status) != 0)

@@ -347,14 +347,13 @@ int qr_worker__run(const qr_worker_opts *o, qr_worker_signals *sig, qr_worker__b
         if (rc < 0)
             goto out;
         /* A taken port must not stop job processing (two workers on one host
-         * with the default address): log it and run without the endpoint. */
-        qr_error ae = QR_ERROR_INIT;
-        if (qr_httpd_start(&w.httpd, o->admin_listen, qr_metrics_handle, w.metrics, &ae) < 0) {
-            qr_log(QR_LOG_WARN, "worker", "admin endpoint disabled: %s: %s", ae.id, ae.msg);
+         * with the default address): logged, and the worker runs without it. */
+        w.admin = qr_worker__admin_start(o->admin_listen, w.metrics, 1);
+        if (w.admin < 0) {
+            w.admin = 0;
             qr_metrics_free(w.metrics);
             w.metrics = NULL;
         } else {
-            qr_log(QR_LOG_INFO, "worker", "admin endpoint on http://%s/", o->admin_listen);
             set_build_info(w.metrics);
         }
     }
@@ -389,7 +388,7 @@ out:
         qr_log(QR_LOG_INFO, "worker",
                "%zu failure callback(s) still being delivered in the background", w.nnotifiers);
     /* The server first: after it stops no request reads the metrics. */
-    qr_httpd_stop(w.httpd);
+    qr_worker__admin_stop(w.admin);
     qr_metrics_free(w.metrics);
     qr_resque_free(w.r);
     qr_worker__board_idle(board, slot);

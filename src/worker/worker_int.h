@@ -35,7 +35,7 @@ typedef struct qr_worker {
     bool told_stopping;  /* systemd has been told STOPPING=1 */
     double next_extend;  /* when the next stop-timeout extension is due (monotonic) */
     qr_metrics *metrics; /* /healthz and /metrics state; NULL when the endpoint is off */
-    qr_httpd *httpd;     /* the endpoint serving it; NULL when off */
+    pid_t admin;         /* the process serving it (qr_worker__admin_start); 0 when off */
     /* Children delivering the failure callback of a job the parent ended (reaped by tick). */
     qr_worker__board *board;      /* fleet mode: where this slot says it is busy; else NULL */
     const qr_resque_job *current; /* the job being run, for a re-registration; else NULL */
@@ -161,6 +161,17 @@ void qr_worker__history(qr_worker *w, const qr_resque_job *rj, const qr_job *job
 /* The live state of the job (`state`: running, stage names, the outcome). */
 void qr_worker__job_state(qr_worker *w, const char *job_id, const char *state, const char *stage,
                           const char *book_id);
+
+/* ---- the admin endpoint (slots.c) ---- */
+
+/*
+ * Forks the process that serves `m` (/healthz, /metrics) at `listen` for
+ * `nslots` slots, so the worker or supervisor that forks jobs and slots
+ * never runs a thread; its pid once it listens, or -1 (logged).
+ */
+pid_t qr_worker__admin_start(const char *listen, qr_metrics *m, unsigned nslots);
+/* Stops it (TERM) and waits. No-op for pid <= 0. */
+void qr_worker__admin_stop(pid_t pid);
 
 /* ---- the fleet agent (fleet_agent.c) ---- */
 

@@ -226,7 +226,7 @@ kills=0
 for ((round = 0; round < 2; round++)); do
     child=""
     for ((i = 0; i < 200; i++)); do
-        child="$(pgrep -P "$WORKER_PID" || true)"
+        child="$(pgrep -P "$WORKER_PID" -f Processing || true)"
         [[ -n "$child" ]] && break
         sleep 0.1
     done
@@ -238,7 +238,7 @@ for ((round = 0; round < 2; round++)); do
     kills=$((kills + 1))
     if ((round == 0)); then
         for ((i = 0; i < 100; i++)); do
-            [[ "$(pgrep -P "$WORKER_PID" || true)" != "$child" ]] && break
+            [[ "$(pgrep -P "$WORKER_PID" -f Processing || true)" != "$child" ]] && break
             sleep 0.1
         done
     fi
@@ -313,7 +313,7 @@ rc DEL resque:failed >/dev/null
 enqueue '{"class":"Quire::ProcessBook","args":[{"book_id":"big","source":"'"$t/src/big.epub"'","revision":"u1"}]}'
 child=""
 for ((i = 0; i < 200; i++)); do
-    child="$(pgrep -P "$WORKER_PID" || true)"
+    child="$(pgrep -P "$WORKER_PID" -f Processing || true)"
     [[ -n "$child" ]] && break
     sleep 0.1
 done
