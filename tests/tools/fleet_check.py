@@ -142,8 +142,11 @@ class Worker:
             self.err.close()
 
 
-def protected_first(text):
-    """The protection was on before the job's child started (the slot waits for it)."""
+def protected_first(w):
+    """The protection was on before the job's child started (the slot waits for it): the
+    agent logs it before it lets the slot go on, and the slot logs the child after its fork."""
+    wait(lambda: ": child " in w.text(), 60)
+    text = w.text()
     on, child = text.find("scale-in protection on"), text.find(": child ")
     return on >= 0 and child >= 0 and on < child
 
@@ -225,7 +228,7 @@ def cases():
     # The processing list fills at the reserve, a moment before the slot asks for protection.
     prot_running = wait(lambda: protected(instance), 10)
     yield "protected from scale-in while the job runs, from before its child started", (
-        "" if saw_running and prot_running and protected_first(w.text()) else
+        "" if saw_running and prot_running and protected_first(w) else
         "running %s, protected %s: %s" % (saw_running, prot_running, w.text()[-800:]))
 
     finished = wait(lambda: os.path.exists(os.path.join(WORK, "store/books/fleet-a/r1/manifest.json")), 300)
@@ -328,7 +331,7 @@ def cases():
     finished = wait(lambda: os.path.exists(os.path.join(WORK, "store/books/fleet-c/r1/manifest.json")), 300)
     off_after = wait(lambda: protected(instance) is False, 30)
     yield "--slots 2: protected while a slot runs a job (from before its child started), unprotected when both are idle", (
-        "" if saw_running and prot_running and protected_first(w.text()) and finished and off_after else
+        "" if saw_running and prot_running and protected_first(w) and finished and off_after else
         "running %s, protected %s, finished %s, off after %s: %s" % (
             saw_running, prot_running, finished, off_after, w.text()[-800:]))
 
