@@ -20,8 +20,13 @@ for p in $pairs; do
     name="${p%%:*}" mod="${p#*:}"
     want="$(pkg-config --modversion "$mod")"
     got="$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["libraries"][sys.argv[2]]["version"])' "$t/v.out" "$name")"
-    # hiredis reports its soname's version (0.14 for 0.14.1): a prefix of the package's.
-    [[ "$want" == "$got" || "$want" == "$got".* ]] || reasons+=("$name: quire says $got, pkg-config $mod says $want")
+    # hiredis reports the version in its loaded file's name (0.14 for 0.14.1; trixie's 1.2.0
+    # ships libhiredis.so.1.1.0): the same major version is what can be checked.
+    if [[ "$name" == hiredis ]]; then
+        [[ "${want%%.*}" == "${got%%.*}" ]] || reasons+=("$name: quire says $got, pkg-config $mod says $want")
+    else
+        [[ "$want" == "$got" || "$want" == "$got".* ]] || reasons+=("$name: quire says $got, pkg-config $mod says $want")
+    fi
 done
 python3 - "$t/v.out" >"$t/v.check" <<'PY' || reasons+=("$(cat "$t/v.check")")
 import json, sys
