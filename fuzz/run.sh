@@ -109,7 +109,14 @@ set -e
 tail -n 40 "$work/log" >&2
 
 # Keep only what adds edges beyond the committed corpus (hit counts left out, so the
-# corpus stays small): the fewest, smallest inputs that cover them.
+# corpus stays small): the fewest, smallest inputs that cover them. Not kept: copies
+# of the shared seeds (libFuzzer writes seeds that add coverage to the first folder;
+# files are named by their SHA-1) and inputs over 64 KiB (mutated whole books: the
+# books stay in ../shared/corpus, and the ctest replay stays quick).
+(cd "$work/seeds" && find . -type f -exec sha1sum {} +) | while read -r sum _; do
+    rm -f "$work/new/$sum"
+done
+find "$work/new" -type f -size +64k -delete
 before=$(find "$corpus" -type f | wc -l)
 "$bin" -merge=1 -use_counters=0 -max_len=$max_len -timeout=25 -rss_limit_mb=2560 "$corpus" "$work/new" \
     >"$work/merge.log" 2>&1 || { tail -n 20 "$work/merge.log" >&2; echo "fuzz/run.sh: merge failed" >&2; }
