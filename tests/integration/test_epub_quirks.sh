@@ -5,7 +5,8 @@
 # Unicode NFC normalisation (the archive holds "Kapitel-über" decomposed while
 # the OPF and nav write it precomposed, and "café-crème" the other way round),
 # and both at once. Each goes through `quire process` (exit 0 with the
-# archive-root-folder / href-nfc-mismatch warnings), `verify` and `unpack`:
+# archive-root-folder / href-nfc-mismatch warnings), `verify` and `unpack`
+# (and `compress`, which repackages the same way):
 # the unpacked EPUB is flat, keeps the archive's bytes for every name, has
 # every text resource byte-identical, and its manifest's links name entries
 # that are really there. epubcheck finds in it no error that the same book
@@ -207,6 +208,8 @@ for book in folder nfc both; do
     esac
     d="$t/$book"
     mkdir -p "$d"
+    base="$t/ec-reference"
+    [[ "$flat" == reference ]] || base="$t/ec-nfc-input"
     reasons=()
     qr_run "$d/process" process "$t/$book.epub" -o "$d/pkg" --key-file "$key" --json
     reasons+=("$(ok "$d/process")")
@@ -220,13 +223,32 @@ for book in folder nfc both; do
     if [[ -f "$d/unpacked.epub" ]]; then
         reasons+=("$(check "$t/$book.epub" "$t/$flat.epub" "$d/pkg" "$d/unpacked.epub" 2>&1)")
         if ((${#QR_EPUBCHECK[@]} > 0)); then
-            base="$t/ec-reference"
-            [[ "$flat" == reference ]] || base="$t/ec-nfc-input"
             reasons+=("$(ec "$d/unpacked.epub" "$d/ec")")
             new="$(comm -13 "$base" "$d/ec" | tr '\n' ' ')"
             [[ -z "$new" ]] || reasons+=("epubcheck errors the flat book does not have: $new")
         fi
     fi
     qr_case "$book.epub: process, verify, unpack, epubcheck" "${reasons[@]}"
+
+    # compress repackages the same way: flat, the archive's names, no new epubcheck error.
+    reasons=()
+    qr_run "$d/compress" compress "$t/$book.epub" -o "$d/compressed.epub"
+    reasons+=("$(ok "$d/compress")")
+    if [[ -f "$d/compressed.epub" ]]; then
+        reasons+=("$(python3 - "$t/$flat.epub" "$d/compressed.epub" <<'PY'
+import sys, zipfile
+want = {n for n in zipfile.ZipFile(sys.argv[1]).namelist() if not n.endswith("/")}
+got = set(zipfile.ZipFile(sys.argv[2]).namelist())
+if got != want:
+    print("compressed entries differ from the flat book's: missing %r, extra %r" % (sorted(want - got), sorted(got - want)))
+PY
+)")
+        if ((${#QR_EPUBCHECK[@]} > 0)); then
+            reasons+=("$(ec "$d/compressed.epub" "$d/ec-compressed")")
+            new="$(comm -13 "$base" "$d/ec-compressed" | tr '\n' ' ')"
+            [[ -z "$new" ]] || reasons+=("epubcheck errors the flat book does not have: $new")
+        fi
+    fi
+    qr_case "$book.epub: compress" "${reasons[@]}"
 done
 qr_summary
