@@ -133,5 +133,8 @@ ft1=$(grep -E '^#[0-9]+' "$work/log" | tail -n 1 | grep -oE 'ft: *[0-9]+' | grep
 nfind=$(find "$findings" -type f \( -name 'crash-*' -o -name 'leak-*' -o -name 'timeout-*' -o -name 'oom-*' \) | wc -l)
 nslow=$(find "$findings" -type f -name 'slow-unit-*' | wc -l)
 echo "summary: target=$target seconds=$seconds runs=$runs exec_per_sec=$eps cov_start=$cov0 cov_end=$cov1 ft_end=$ft1 kept=$((after - before)) findings=$nfind slow=$nslow exit=$rc"
+# The check that libFuzzer sees the library: a campaign of any length grows coverage.
+[ "$cov0" = '?' ] || [ "$cov1" = '?' ] || [ "$cov1" -gt "$cov0" ] ||
+    echo "fuzz/run.sh: coverage did not grow past the seeds ($cov0 edges): is the library instrumented?" >&2
 [ "$rc" -eq 0 ] || echo "fuzz/run.sh: libFuzzer stopped with a finding ($rc): see $findings/" >&2
 exit "$rc"
