@@ -58,6 +58,9 @@ max_len=65536
 case $target in epub | slice_plan | pdf) max_len=1048576 ;; esac
 
 # Seeds from the shared corpus, when it is there (the corpus replay does not need it).
+# Whole books are seeds up to max_len; files are taken out of books of any size.
+book_max=$((64 << 20))
+case $target in epub | slice_plan) book_max=$max_len ;; esac
 n=0
 if [ -d "$shared" ]; then
     while IFS= read -r -d '' book; do
@@ -88,7 +91,7 @@ if [ -d "$shared" ]; then
             n=$((n + 1))
             ;;
         esac
-    done < <(find "$shared" -type f -name '*.epub' -size -$((max_len / 1024 + 1))k -print0)
+    done < <(find "$shared" -type f -name '*.epub' -size -$((book_max / 1024 + 1))k -print0)
     if [ "$target" = pdf ]; then
         while IFS= read -r -d '' f; do
             cp "$f" "$work/seeds/$n.pdf"
