@@ -7,8 +7,11 @@
 #   scripts/setup.sh --lint     also the linters scripts/lint.sh runs (node/npm if absent)
 #   scripts/setup.sh --package  also what scripts/package.sh needs (debhelper, lintian)
 # Always, after the packages: checks that cfn-lint 1.x is in the python3 first on
-# PATH (pip-installs it if not) and installs cfn-guard from
-# autoscale/tools/package-lock.json, for the fleet template's test.
+# PATH (pip-installs it if not) and installs every npm package a test uses, each
+# pinned by its package-lock.json (npm ci, retried: a registry lookup can fail for
+# a moment): s3rver (tests/s3), the manifest schema validator (tests/manifest-schema),
+# cfn-guard (autoscale/tools) and the lint validators (tools/lint). Tests never run
+# npm themselves: one that finds its package missing fails and names this script.
 set -euo pipefail
 
 build_pkgs=(build-essential cmake pkg-config
@@ -66,9 +69,35 @@ if ! cfn-lint --version 2>/dev/null | grep -q '^cfn-lint 1\.'; then
         exit 1
     fi
 fi
-tools="$(cd "$(dirname "$0")/.." && pwd)/autoscale/tools"
-if [ ! -d "$tools/node_modules/@cdklabs/cdk-validator-cfnguard" ] ||
-    [ "$tools/package-lock.json" -nt "$tools/node_modules/.package-lock.json" ]; then
-    echo "setup: npm ci in autoscale/tools (cfn-guard)"
-    npm ci --prefix "$tools" --omit=peer --no-audit --no-fund --loglevel=error >/dev/null
-fi
+# npm_install DIR CHECK [npm ci options]: npm ci in DIR when CHECK (a path under
+# DIR/node_modules) is missing or DIR's lockfile changed since the last install;
+# up to four attempts, 10 s, 20 s and 40 s apart.
+root="$(cd "$(dirname "$0")/.." && pwd)"
+npm_install() {
+    local dir="$root/$1" check="$root/$1/node_modules/$2" attempt=1 wait=10 log
+    shift 2
+    if [ -e "$check" ] && ! [ "$dir/package-lock.json" -nt "$dir/node_modules/.package-lock.json" ]; then
+        return 0
+    fi
+    command -v npm >/dev/null || { echo "setup: npm is required (apt-get install nodejs npm)" >&2; exit 1; }
+    echo "setup: npm ci in ${dir#"$root"/}"
+    log="$(mktemp)"
+    until npm ci --prefix "$dir" "$@" --no-audit --no-fund --loglevel=error >"$log" 2>&1 &&
+        [ -e "$check" ]; do
+        if [ "$attempt" -ge 4 ]; then
+            echo "setup: npm ci in ${dir#"$root"/} failed $attempt times:" >&2
+            tail -n 5 "$log" >&2
+            rm -f "$log"
+            exit 1
+        fi
+        echo "setup: npm ci in ${dir#"$root"/} failed (attempt $attempt); again in ${wait}s" >&2
+        sleep "$wait"
+        attempt=$((attempt + 1))
+        wait=$((wait * 2))
+    done
+    rm -f "$log"
+}
+npm_install tests/s3 .bin/s3rver
+npm_install tests/manifest-schema ajv-formats/package.json
+npm_install autoscale/tools @cdklabs/cdk-validator-cfnguard --omit=peer
+npm_install tools/lint .bin/dockerfile-utils

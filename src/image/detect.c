@@ -51,18 +51,36 @@ static void sniff_png(qr_image__sniff *out, const uint8_t *in, size_t len)
         out->png_bit_depth = in[24];
         out->png_color_type = in[25];
     }
-    /* An acTL chunk before the first IDAT makes it an APNG. */
+    /*
+     * Every chunk up to IEND. An acTL chunk before the first IDAT makes it an
+     * APNG. A chunk other than IDAT whose declared length is more than the
+     * input holds is an overrun: libpng allocates and clears a buffer of the
+     * declared length before reading it (an 80-byte file declaring a 1.6 GB
+     * zTXt chunk cost 1.6 GB and seconds), so such a PNG is not handed to it.
+     * A cut IDAT (a truncated image) is read as a stream, not allocated.
+     */
+    bool seen_idat = false;
     while (len >= 12 && p <= len - 12) {
         uint32_t clen = be32(in + p);
         const uint8_t *type = in + p + 4;
-        if (memcmp(type, "acTL", 4) == 0) {
+        if (memcmp(type, "IEND", 4) == 0)
+            return;
+        if (memcmp(type, "IDAT", 4) == 0)
+            seen_idat = true;
+        else if (!seen_idat && memcmp(type, "acTL", 4) == 0)
             out->png_animated = true;
+        if (clen > len - p - 12) {
+            if (memcmp(type, "IDAT", 4) != 0) {
+                out->png_overrun = true;
+                memcpy(out->png_overrun_type, type, 4);
+                for (size_t k = 0; k < 4; k++)
+                    if (out->png_overrun_type[k] < 0x20 || out->png_overrun_type[k] > 0x7e)
+                        out->png_overrun_type[k] = '?';
+                out->png_overrun_type[4] = 0;
+                out->png_overrun_len = clen;
+            }
             return;
         }
-        if (memcmp(type, "IDAT", 4) == 0 || memcmp(type, "IEND", 4) == 0)
-            return;
-        if (clen > len - p - 12)
-            return;
         p += 12 + (size_t)clen;
     }
 }

@@ -32,6 +32,11 @@ typedef struct qr_image__sniff {
     int png_bit_depth;  /* IHDR bit depth, 0 if not PNG or no IHDR */
     int png_color_type; /* IHDR colour type (3 = palette), -1 if unknown */
     bool png_animated;  /* APNG: acTL chunk before the first IDAT */
+    /* A chunk other than IDAT that declares more bytes than the input holds
+     * (png_overrun_type names it, png_overrun_len is its declared length). */
+    bool png_overrun;
+    char png_overrun_type[5];
+    uint32_t png_overrun_len;
     bool webp_lossless; /* the WebP bitstream is VP8L */
 } qr_image__sniff;
 

@@ -42,6 +42,12 @@ int qr_image__read_header(qr_image__header *out, const qr_image__sniff *sniff, c
         vrc = vips_jpegload_buffer(unconst(in), len, &img, "access", VIPS_ACCESS_SEQUENTIAL, NULL);
         break;
     case QR_IMAGE_FMT_PNG:
+        if (sniff->png_overrun)
+            return qr_error_set(err, QR_ERR_IMAGE_DECODE, QR_IMAGE_STAGE,
+                                "PNG chunk %s declares %lu bytes, more than the %zu-byte file "
+                                "holds",
+                                sniff->png_overrun_type, (unsigned long)sniff->png_overrun_len,
+                                len);
         vrc = vips_pngload_buffer(unconst(in), len, &img, "access", VIPS_ACCESS_SEQUENTIAL, NULL);
         break;
     case QR_IMAGE_FMT_GIF:

@@ -108,6 +108,8 @@ void qr_epub_free(qr_epub *e)
     free(e->pool);
     free(e->entries);
     free(e->by_path);
+    free(e->nfc_paths);
+    free(e->nfc_warned);
     free(e->items);
     free(e->spine);
     free(e->toc);
@@ -245,17 +247,17 @@ static int open_common(qr_epub *e, qr_error *err)
         qr_buf_free(&b);
     }
 
-    bool folded = false;
-    int oi = qr_epub__lookup(e, e->info.opf_path, &folded);
+    unsigned how = 0;
+    int oi = qr_epub__lookup_how(e, e->info.opf_path, &how);
     if (oi < 0) {
         rc = qr_error_set(err, QR_ERR_OPF_MISSING, QR_EPUB_STAGE,
                           "package document %s is not in the archive", e->info.opf_path);
         qr_error_set_context(err, "%s", e->info.opf_path);
         goto out;
     }
-    if (folded) {
-        qr_warn(e->warnings, "href-case-mismatch", QR_EPUB_STAGE, e->info.opf_path,
-                "package document found as %s (case differs)", e->entries[oi].path);
+    if (how) {
+        /* Case or Unicode form differ: the archive's own name is the OPF's path. */
+        qr_epub__warn_match(e, oi, how, "package document", e->info.opf_path);
         e->info.opf_path = e->entries[oi].path;
     }
     rc = read_xml(&b, e, za, oi, err);

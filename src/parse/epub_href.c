@@ -4,6 +4,7 @@
  * escaping the container (absolute paths, drive letters, '..' above root).
  */
 #include <ctype.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -246,25 +247,27 @@ int qr_epub__href_find(const char **path, const char **frag, int *entry, qr_epub
     f = NULL;
     if (!p)
         goto out; /* remote */
-    bool folded = false;
-    int i = qr_epub__lookup(e, p, &folded);
+    unsigned how = 0;
+    int i = qr_epub__lookup_how(e, p, &how);
     if (i < 0 && (flags & QR_HREF_PERCENT)) {
         /* The publisher zipped the escaped name literally ("a%20b.xhtml"). */
         rc = qr_epub__href_resolve(&raw, NULL, &rflags, base, href, false, err);
         if (rc < 0)
             goto out;
-        bool rf = false;
-        int j = raw ? qr_epub__lookup(e, raw, &rf) : -1;
+        unsigned rhow = 0;
+        int j = raw ? qr_epub__lookup_how(e, raw, &rhow) : -1;
         if (j >= 0) {
             i = j;
-            folded = rf;
+            how = rhow;
             qr_warn(e->warnings, "href-percent-encoded", QR_EPUB_STAGE, context,
                     "href %s matches the entry only without percent-decoding", href);
         }
     }
-    if (i >= 0 && folded)
-        qr_warn(e->warnings, "href-case-mismatch", QR_EPUB_STAGE, context,
-                "href %s matches entry %s only ignoring case", href, e->entries[i].path);
+    {
+        char ref[300];
+        snprintf(ref, sizeof(ref), "href %s", href);
+        qr_epub__warn_match(e, i, how, ref, context);
+    }
     if (flags & QR_HREF_BACKSLASH)
         qr_warn(e->warnings, "href-backslash", QR_EPUB_STAGE, context,
                 "href %s uses '\\' separators", href);

@@ -42,6 +42,10 @@ struct qr_epub {
     size_t n_entries, cap_entries;
     size_t *by_path; /* entry indexes sorted by path (non-duplicates only) */
     size_t n_by_path;
+    /* NFC form of each entry's path where it differs from the path, else NULL (pooled). */
+    const char **nfc_paths;
+    bool nfc_any;     /* some entry's path is not in NFC */
+    bool *nfc_warned; /* per entry: href-nfc-mismatch already recorded */
 
     qr_epub_item *items;
     size_t n_items, cap_items;
@@ -91,8 +95,25 @@ int qr_epub__zip_scan(qr_epub *e, zip_t *za, qr_error *err);
  */
 int qr_epub__zip_read(qr_buf *out, const qr_epub *e, zip_t *za, size_t i, uint64_t cap,
                       qr_errid too_big, qr_error *err);
-/* Entry for a normalised path: exact, else case-insensitive (*folded set). */
-int qr_epub__lookup(const qr_epub *e, const char *path, bool *folded);
+/* How a lookup matched: exactly (0) or only leniently. */
+enum {
+    QR_MATCH_CASE = 1 << 0, /* ignoring ASCII case */
+    QR_MATCH_NFC = 1 << 1   /* after Unicode NFC normalisation of both names */
+};
+/*
+ * Entry for a normalised path. With `how` NULL the match is exact; otherwise
+ * an exact match is tried first, then the NFC forms, then ASCII case on the
+ * path and on the NFC forms, and *how says which (QR_MATCH_*, 0 for exact).
+ * The entry's own name is what is returned: hrefs take the archive's bytes.
+ */
+int qr_epub__lookup_how(const qr_epub *e, const char *path, unsigned *how);
+/* The same, with *lenient set when the match was not exact (any QR_MATCH_*). */
+int qr_epub__lookup(const qr_epub *e, const char *path, bool *lenient);
+/*
+ * Records href-nfc-mismatch (once per entry) or href-case-mismatch for a
+ * lenient match of `ref` (as written, at `context`) to entry `i`.
+ */
+void qr_epub__warn_match(qr_epub *e, int i, unsigned how, const char *ref, const char *context);
 
 /* ---- epub_href.c ---- */
 
@@ -125,6 +146,15 @@ char *qr_epub__dirname(const char *path);
  */
 int qr_epub__href_find(const char **path, const char **frag, int *entry, qr_epub *e,
                        const char *base, const char *href, const char *context, qr_error *err);
+
+/* ---- epub_nfc.c ---- */
+
+/*
+ * *out = the Unicode NFC form of the UTF-8 string `s` (malloc'd), or NULL
+ * when `s` is already in NFC, is ASCII, or is not valid UTF-8 (compared as
+ * bytes then). Errors: out-of-memory.
+ */
+int qr_epub__nfc(char **out, const char *s, qr_error *err);
 
 /* ---- epub_xml.c ---- */
 

@@ -210,6 +210,15 @@ int qr_epub__xml_parse(xmlDoc **out, qr_epub *e, const char *data, size_t len, c
         goto out;
     }
     ctxt->sax->serror = quiet_error;
+    /*
+     * libxml2 2.9 raises some errors outside the parser context, with only
+     * the thread's global handler, which prints to stderr: an input whose
+     * declared or sniffed encoding cannot be converted ("<\0\0\0" reads as
+     * UCS-4) printed "encoding error : input conversion failed". The library
+     * never prints, so this thread's handler is the quiet one (libxml2 keeps
+     * it per thread; quire sets no other).
+     */
+    xmlSetStructuredErrorFunc(NULL, quiet_error);
     /* No XML_PARSE_NOENT, DTDLOAD, DTDATTR, XINCLUDE or HUGE: entities stay
      * unexpanded, no DTD is read, the parser's own depth limits apply. */
     int opts = XML_PARSE_NONET | XML_PARSE_NOERROR | XML_PARSE_NOWARNING | XML_PARSE_RECOVER |

@@ -126,16 +126,32 @@ static int build_index(qr_epub *e, qr_error *err)
 {
     size_t *tmp = NULL;
     int rc = 0;
-    size_t n = 0;
-    e->by_path = calloc(e->n_entries ? e->n_entries : 1, sizeof(*e->by_path));
-    tmp = calloc(e->n_entries ? e->n_entries : 1, sizeof(*tmp));
-    if (!e->by_path || !tmp) {
+    size_t n = 0, slots = e->n_entries ? e->n_entries : 1;
+    e->by_path = calloc(slots, sizeof(*e->by_path));
+    e->nfc_paths = calloc(slots, sizeof(*e->nfc_paths));
+    e->nfc_warned = calloc(slots, sizeof(*e->nfc_warned));
+    tmp = calloc(slots, sizeof(*tmp));
+    if (!e->by_path || !e->nfc_paths || !e->nfc_warned || !tmp) {
         rc = qr_error_set(err, QR_ERR_OUT_OF_MEMORY, QR_EPUB_STAGE, "cannot index entries");
         goto out;
     }
-    for (size_t i = 0; i < e->n_entries; i++)
-        if (!e->entries[i].is_dir)
-            e->by_path[n++] = i;
+    for (size_t i = 0; i < e->n_entries; i++) {
+        if (e->entries[i].is_dir)
+            continue;
+        e->by_path[n++] = i;
+        /* The NFC form is computed once here, so lookups stay read-only. */
+        char *nfc = NULL;
+        rc = qr_epub__nfc(&nfc, e->entries[i].path, err);
+        if (rc < 0)
+            goto out;
+        if (nfc) {
+            if (!(e->nfc_paths[i] = qr_epub__take(e, nfc))) {
+                rc = qr_error_set(err, QR_ERR_OUT_OF_MEMORY, QR_EPUB_STAGE, "cannot index entries");
+                goto out;
+            }
+            e->nfc_any = true;
+        }
+    }
     sort_by_path(e->by_path, tmp, n, e);
     /* Duplicates: the LAST copy in central-directory order wins (it is what a
      * writer that appends an updated file meant); earlier ones are shadowed. */
@@ -155,6 +171,62 @@ static int build_index(qr_epub *e, qr_error *err)
 out:
     free(tmp);
     return rc;
+}
+
+/*
+ * A folder zipped instead of its contents ("zip -r book.epub book/"): every
+ * entry sits under one top-level folder X/, which holds X/META-INF/
+ * container.xml, and there is no container.xml at the root. Reading systems
+ * cope, so X/ is read as the container root: entry paths lose the "X/"
+ * prefix (names keep the archive's bytes), and everything written from the
+ * book (the compressed EPUB, slices, an unpacked EPUB) is flat.
+ */
+static void strip_root_folder(qr_epub *e)
+{
+    const char *root = NULL;
+    size_t rlen = 0;
+    bool container = false;
+    for (size_t i = 0; i < e->n_entries; i++) {
+        const qr_epub_entry *en = &e->entries[i];
+        if (!en->is_dir && strcasecmp(en->path, QR_EPUB_CONTAINER) == 0)
+            return;
+        if (!root) {
+            const char *slash = strchr(en->path, '/');
+            if (en->is_dir && !slash)
+                continue; /* the folder's own entry, or an empty folder: decided below */
+            if (!slash || slash == en->path)
+                return;
+            root = en->path;
+            rlen = (size_t)(slash - en->path);
+        }
+        if (strncmp(en->path, root, rlen) != 0)
+            return;
+        if (en->path[rlen] == '/')
+            container = container ||
+                        (!en->is_dir && strcasecmp(en->path + rlen + 1, QR_EPUB_CONTAINER) == 0);
+        else if (!(en->is_dir && en->path[rlen] == 0))
+            return;
+    }
+    if (!container)
+        return;
+    /* Folder entries before the first file were skipped: they must be the root folder too. */
+    for (size_t i = 0; i < e->n_entries; i++) {
+        const qr_epub_entry *en = &e->entries[i];
+        if (en->is_dir && !strchr(en->path, '/') &&
+            (strlen(en->path) != rlen || strncmp(en->path, root, rlen) != 0))
+            return;
+    }
+    /* root points at a file's path, "X/...": the folder's name with its '/'. */
+    const char *folder = qr_epub__strndup(e, root, rlen + 1);
+    for (size_t i = 0; i < e->n_entries; i++) {
+        qr_epub_entry *en = &e->entries[i];
+        /* Paths point into pooled strings, so moving past the prefix frees nothing. */
+        en->path += en->path[rlen] == '/' ? rlen + 1 : rlen;
+    }
+    qr_warn(e->warnings, "archive-root-folder", QR_EPUB_STAGE, folder ? folder : "",
+            "every entry is under the folder %s (the folder was zipped, not its contents); it is "
+            "read as the container root and written flat",
+            folder ? folder : "");
 }
 
 static int check_entry(qr_epub *e, qr_epub_entry *en, const zip_stat_t *st, qr_error *err)
@@ -273,14 +345,23 @@ int qr_epub__zip_scan(qr_epub *e, zip_t *za, qr_error *err)
                             "archive expands %llu:1 overall, over the %u:1 limit",
                             (unsigned long long)(total / (total_comp ? total_comp : 1)),
                             l->max_ratio);
+    strip_root_folder(e);
     return build_index(e, err);
 }
 
-int qr_epub__lookup(const qr_epub *e, const char *path, bool *folded)
+/* The NFC form of entry `i`'s path (its path when that is already NFC). */
+static const char *nfc_path(const qr_epub *e, size_t i)
+{
+    return e->nfc_paths && e->nfc_paths[i] ? e->nfc_paths[i] : e->entries[i].path;
+}
+
+int qr_epub__lookup_how(const qr_epub *e, const char *path, unsigned *how)
 {
     size_t lo = 0, hi = e->n_by_path;
-    if (folded)
-        *folded = false;
+    int found = -1;
+    char *nfc = NULL;
+    if (how)
+        *how = 0;
     while (lo < hi) {
         size_t mid = lo + (hi - lo) / 2;
         int c = strcmp(path, e->entries[e->by_path[mid]].path);
@@ -291,15 +372,68 @@ int qr_epub__lookup(const qr_epub *e, const char *path, bool *folded)
         else
             lo = mid + 1;
     }
-    if (!folded)
+    if (!how)
         return -1;
-    for (size_t i = 0; i < e->n_by_path; i++) {
-        if (strcasecmp(path, e->entries[e->by_path[i]].path) == 0) {
-            *folded = true;
-            return (int)e->by_path[i];
+    /*
+     * Lenient matches scan the table: they are rare (a book whose hrefs match
+     * exactly never gets here) and the table is bounded by max_entries. A
+     * failed allocation only loses the NFC fallback: the href is then
+     * reported missing, which is what it would be without normalisation.
+     */
+    qr_error ignored = QR_ERROR_INIT;
+    if (qr_epub__nfc(&nfc, path, &ignored) < 0)
+        nfc = NULL;
+    const char *key = nfc ? nfc : path;
+    if (nfc || e->nfc_any) {
+        for (size_t k = 0; k < e->n_by_path && found < 0; k++) {
+            if (strcmp(key, nfc_path(e, e->by_path[k])) == 0) {
+                found = (int)e->by_path[k];
+                *how = QR_MATCH_NFC;
+            }
         }
     }
-    return -1;
+    for (size_t k = 0; k < e->n_by_path && found < 0; k++) {
+        size_t i = e->by_path[k];
+        if (strcasecmp(path, e->entries[i].path) == 0) {
+            found = (int)i;
+            *how = QR_MATCH_CASE;
+        } else if ((nfc || e->nfc_any) && strcasecmp(key, nfc_path(e, i)) == 0) {
+            found = (int)i;
+            *how = QR_MATCH_CASE | QR_MATCH_NFC;
+        }
+    }
+    free(nfc);
+    return found;
+}
+
+int qr_epub__lookup(const qr_epub *e, const char *path, bool *lenient)
+{
+    unsigned how = 0;
+    int i = qr_epub__lookup_how(e, path, lenient ? &how : NULL);
+    if (lenient)
+        *lenient = how != 0;
+    return i;
+}
+
+void qr_epub__warn_match(qr_epub *e, int i, unsigned how, const char *ref, const char *context)
+{
+    if (i < 0 || how == 0)
+        return;
+    const char *name = e->entries[i].path;
+    if (how & QR_MATCH_NFC) {
+        /* Once per entry: a book written decomposed would repeat it for every link. */
+        if (e->nfc_warned && e->nfc_warned[i])
+            return;
+        if (e->nfc_warned)
+            e->nfc_warned[i] = true;
+        qr_warn(e->warnings, "href-nfc-mismatch", QR_EPUB_STAGE, context,
+                "%s matches entry %s only after Unicode NFC normalisation%s; the archive's name "
+                "is kept",
+                ref, name, (how & QR_MATCH_CASE) ? " and ignoring case" : "");
+        return;
+    }
+    qr_warn(e->warnings, "href-case-mismatch", QR_EPUB_STAGE, context,
+            "%s matches entry %s only ignoring case", ref, name);
 }
 
 static int read_error(zip_error_t *ze, qr_error *err)

@@ -643,24 +643,37 @@ qr_epubcheck() {
 }
 
 # qr_validate_manifests OUT MANIFEST...: validates every manifest against the Readium
-# schemas with ajv (tests/manifest-schema, installed with npm ci) in one node run; OUT gets
-# one "<path>: valid" or "<path>: <error>" line each (empty when there is nothing to check, or
-# node/npm are missing outside CI, which is said on stdout). Dies when npm ci fails or, in
-# CI, node/npm are missing.
+# schemas with ajv (tests/manifest-schema, installed by scripts/setup.sh) in one node run;
+# OUT gets one "<path>: valid" or "<path>: <error>" line each (empty when there is nothing
+# to check, or node is missing outside CI, which is said on stdout). Dies when the
+# validator is not installed or, in CI, node is missing.
 qr_validate_manifests() {
-    local out="$1" schema="$QR_SRCDIR/tests/manifest-schema"
+    local out="$1" schema
     shift
     : >"$out"
     if (($# == 0)); then
         return 0
-    elif ! command -v node >/dev/null || ! command -v npm >/dev/null; then
-        [[ "${CI:-}" != true ]] || qr_die "node and npm are required in CI"
-        echo "note: node/npm not found; manifest schema validation skipped"
-    elif ! npm ci --prefix "$schema" --no-audit --no-fund >"$QR_TMP/npm.log" 2>&1; then
-        qr_die "npm ci for the schema validator failed: $(tail -n 5 "$QR_TMP/npm.log")"
+    elif ! command -v node >/dev/null; then
+        [[ "${CI:-}" != true ]] || qr_die "node is required in CI"
+        echo "note: node not found; manifest schema validation skipped"
     else
+        schema="$(qr_npm_dir tests/manifest-schema ajv-formats/package.json)" || exit 1
         QR_SHARED_DIR="$(cd "$QR_CORPUS/.." && pwd)" node "$schema/validate.js" "$@" >"$out" 2>&1 || true
     fi
+}
+
+# qr_npm_dir DIR CHECK: prints $QR_SRCDIR/DIR when its npm packages are installed
+# (DIR/node_modules/CHECK exists and DIR's lockfile is not newer than the install);
+# else dies naming scripts/setup.sh. Tests never run npm: a registry that fails
+# for a moment must not fail a test.
+qr_npm_dir() {
+    local dir="$QR_SRCDIR/$1"
+    if [[ ! -e "$dir/node_modules/$2" ]]; then
+        qr_die "$1/node_modules/$2 is missing: run scripts/setup.sh (it installs every npm package the tests use)"
+    elif [[ "$dir/package-lock.json" -nt "$dir/node_modules/.package-lock.json" ]]; then
+        qr_die "$1/package-lock.json changed since the last install: run scripts/setup.sh"
+    fi
+    echo "$dir"
 }
 
 # ---- private network namespace and s3rver ------------------------------------
@@ -679,22 +692,17 @@ qr_netns_reexec() {
     ip link set lo up 2>/dev/null || qr_skip "cannot bring up loopback in the namespace (iproute2)"
 }
 
-# qr_s3rver: prints the path of the pinned s3rver (tests/s3), installing it
-# with npm ci when missing; skips without node/npm unless CI=true. Call after
-# qr_init.
+# qr_s3rver: prints the path of the pinned s3rver (tests/s3, installed by
+# scripts/setup.sh); dies naming scripts/setup.sh when it is missing, skips
+# without node unless CI=true. Call after qr_init.
 qr_s3rver() {
-    local bin="$QR_SRCDIR/tests/s3/node_modules/.bin/s3rver"
-    if [[ ! -x "$bin" ]]; then
-        if command -v npm >/dev/null && command -v node >/dev/null; then
-            npm ci --prefix "$QR_SRCDIR/tests/s3" --no-audit --no-fund >"$QR_TMP/npm.log" 2>&1 ||
-                qr_die "npm ci --prefix tests/s3 failed: $(tail -n 3 "$QR_TMP/npm.log")"
-        elif [[ "${CI:-}" == true ]]; then
-            qr_die "node/npm missing (CI=true: the S3 tests must run)"
-        else
-            qr_skip "node/npm missing: cannot install s3rver"
-        fi
+    if ! command -v node >/dev/null; then
+        [[ "${CI:-}" != true ]] || qr_die "node missing (CI=true: the S3 tests must run)"
+        qr_skip "node missing: cannot run s3rver"
     fi
-    echo "$bin"
+    local dir
+    dir="$(qr_npm_dir tests/s3 .bin/s3rver)" || exit 1
+    echo "$dir/node_modules/.bin/s3rver"
 }
 
 # ---- waiting and ports -------------------------------------------------------

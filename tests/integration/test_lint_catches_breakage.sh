@@ -12,8 +12,8 @@ for t in node yamllint shellcheck; do
     command -v "$t" >/dev/null || { echo "SKIP: $t not installed"; exit 77; }
 done
 if [ ! -x "$bin/action-validator" ] || [ ! -x "$bin/dockerfile-utils" ]; then
-    echo "SKIP: npm validators not installed (run scripts/lint.sh)"
-    exit 77
+    echo "FAIL: the npm validators in tools/lint are not installed: run scripts/setup.sh" >&2
+    exit 1
 fi
 
 tmp="$(mktemp -d)"

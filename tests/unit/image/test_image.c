@@ -87,7 +87,7 @@ static bool has_field(const qr_buf *out, const char *name)
 }
 
 static int run_compress(qr_buf *out, qr_image_result *res, const blob *in, const char *profile,
-                    qr_error *err)
+                        qr_error *err)
 {
     qr_image_opts o = QR_IMAGE_OPTS_INIT;
     o.profile = qr_profile_get(profile);
@@ -211,8 +211,7 @@ static void test_png_lossless_depths(void **state)
     VipsImage *tagged = NULL;
     assert_int_equal(vips_copy(rgb16, &tagged, "interpretation", VIPS_INTERPRETATION_RGB16, NULL),
                      0);
-    assert_int_equal(vips_pngsave_buffer(tagged, &in16.data, &in16.len, "compression", 0, NULL),
-                     0);
+    assert_int_equal(vips_pngsave_buffer(tagged, &in16.data, &in16.len, "compression", 0, NULL), 0);
     assert_int_equal(((uint8_t *)in16.data)[24], 16);
     assert_int_equal(run_compress(&out, &res, &in16, "lossless", &err), 0);
     assert_int_equal(res.outcome, QR_IMAGE_CHANGED);
@@ -280,7 +279,8 @@ static void test_png_palette_and_alpha(void **state)
 static void test_webp_and_gif(void **state)
 {
     (void)state;
-    VipsImage *rgb = make_rgb(3000, 1000, 6), *small = make_rgb(64, 48, 0), *two = NULL, *inv = NULL;
+    VipsImage *rgb = make_rgb(3000, 1000, 6), *small = make_rgb(64, 48, 0), *two = NULL,
+              *inv = NULL;
     blob webp = {NULL, 0}, gif = {NULL, 0}, anim = {NULL, 0};
     qr_buf out = QR_BUF_INIT(64 << 20);
     qr_image_result res;
@@ -437,6 +437,45 @@ static void test_pixel_bomb_refused(void **state)
     blob_free(&b);
 }
 
+/*
+ * Found by fuzz/image: an 80-byte PNG whose zTXt chunk declares 0x6110000c
+ * bytes. libpng allocated and cleared 1.6 GB for it before reading (over
+ * 25 s under ASan). A chunk other than IDAT that overruns the file is now
+ * refused before libvips sees it: image-decode, so the image is kept as is.
+ */
+static void test_png_chunk_overrun_refused(void **state)
+{
+    (void)state;
+    static const uint8_t png[] = "\x89\x50\x4e\x47\x0d\x0a\x1a\x0a\x00\x00\x00\x0d\x49\x48\x44\x52"
+                                 "\x00\x00\x00\x10\x00\x00\x00\x0c\x08\x02\x00\x00\x00\xe4\x85\xaa"
+                                 "\xd6\x61\x10\x00\x0c\x7a\x54\x58\x74\x61\x63\x54\x4c\x47\x70\x4c"
+                                 "\xe0\xe0\xe0\xa0\xa0\xa0\x60\x60\x60\x20\x20\x20\xf0\xf0\xf0\xb0"
+                                 "\xb0\xb0\x70\x8c\x8f\xcf\xcf\xcf\xf0\xf0\xb0\x00\xb0\x00\x49\x49";
+    qr_image_info info;
+    qr_error err = QR_ERROR_INIT;
+    assert_true(qr_image_probe(&info, png, sizeof(png) - 1, &err) < 0);
+    assert_string_equal(err.id, "image-decode");
+    assert_non_null(strstr(err.msg, "zTXt"));
+    qr_error_clear(&err);
+    blob b = {g_memdup2(png, sizeof(png) - 1), sizeof(png) - 1};
+    qr_buf out = QR_BUF_INIT(64 << 20);
+    qr_image_result res;
+    assert_true(run_compress(&out, &res, &b, "tablet", &err) < 0);
+    assert_string_equal(err.id, "image-decode");
+    assert_int_equal(out.len, 0);
+    qr_buf_free(&out);
+    blob_free(&b);
+
+    /* A PNG cut inside its IDAT is still read as before (the header is whole). */
+    VipsImage *rgb = make_rgb(64, 48, 3);
+    blob p = {NULL, 0};
+    assert_int_equal(vips_pngsave_buffer(rgb, &p.data, &p.len, NULL), 0);
+    assert_int_equal(qr_image_probe(&info, p.data, p.len - 20, &err), 0);
+    assert_int_equal(info.width, 64);
+    blob_free(&p);
+    g_object_unref(rgb);
+}
+
 /* An APNG (acTL before IDAT) is animated even though vips sees one frame. */
 static void test_apng_skipped(void **state)
 {
@@ -558,6 +597,7 @@ int main(void)
         cmocka_unit_test(test_webp_and_gif),
         cmocka_unit_test(test_skips_and_errors),
         cmocka_unit_test(test_pixel_bomb_refused),
+        cmocka_unit_test(test_png_chunk_overrun_refused),
         cmocka_unit_test(test_apng_skipped),
         cmocka_unit_test(test_not_smaller),
         cmocka_unit_test(test_threads),

@@ -4,6 +4,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "qr/epub.h"
 
@@ -288,10 +290,50 @@ static void test_deep_nesting_does_not_hang(void **state)
     free(xml);
 }
 
+/*
+ * Found by fuzz/opf: an OPF whose encoding cannot be converted made libxml2
+ * print "encoding error : input conversion failed" on stderr. The library
+ * never prints: stderr stays empty, and the document is refused or recovered.
+ */
+static void test_encoding_error_is_quiet(void **state)
+{
+    (void)state;
+    static const char ucs4[] = {'<', 0, 0, 0};
+    static const char bad_utf8[] = "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<package "
+                                   "xmlns=\"http://www.idpf.org/2007/opf\" version=\"3.0\">"
+                                   "<metadata>\xff\xfe\xc3</metadata><manifest/><spine/></package>";
+    const struct {
+        const char *xml;
+        size_t len;
+    } cases[] = {{ucs4, sizeof(ucs4)}, {bad_utf8, sizeof(bad_utf8) - 1}};
+    for (size_t k = 0; k < sizeof(cases) / sizeof(cases[0]); k++) {
+        char path[] = "/tmp/qr-test-stderr-XXXXXX";
+        int fd = mkstemp(path);
+        assert_true(fd >= 0);
+        fflush(stderr);
+        int saved = dup(STDERR_FILENO);
+        assert_true(saved >= 0);
+        assert_true(dup2(fd, STDERR_FILENO) >= 0);
+        qr_epub *e = NULL;
+        qr_error err = QR_ERROR_INIT;
+        if (qr_epub_parse_opf_buffer(&e, cases[k].xml, cases[k].len, NULL, NULL, &err) == 0)
+            qr_epub_free(e);
+        fflush(stderr);
+        assert_true(dup2(saved, STDERR_FILENO) >= 0);
+        close(saved);
+        struct stat st;
+        assert_int_equal(fstat(fd, &st), 0);
+        close(fd);
+        unlink(path);
+        assert_int_equal(st.st_size, 0);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_metadata),
+        cmocka_unit_test(test_encoding_error_is_quiet),
         cmocka_unit_test(test_epub2_cover_ncx_source),
         cmocka_unit_test(test_spine_errors),
         cmocka_unit_test(test_unsafe_hrefs),

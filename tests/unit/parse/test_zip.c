@@ -348,6 +348,203 @@ static void test_open_from_path(void **state)
     free(dir);
 }
 
+/* The minimal book's files, each under `prefix` ("" for a flat book). */
+static void folder_book(book *b, const char *prefix, bool dir_entries, const char *stray)
+{
+    static char names[8][128];
+    static const char *const base[] = {"mimetype", "META-INF/container.xml", "EPUB/package.opf",
+                                       "EPUB/nav.xhtml", "EPUB/c1.xhtml"};
+    qr_test_entry v[10];
+    size_t n = 0;
+    if (dir_entries) {
+        snprintf(names[5], sizeof(names[5]), "%s", prefix);
+        v[n++] = (qr_test_entry){names[5], "", 0, true};
+    }
+    for (size_t k = 0; k < 5; k++)
+        snprintf(names[k], sizeof(names[k]), "%s%s", prefix, base[k]);
+    v[n++] = (qr_test_entry){names[0], "application/epub+zip", 20, true};
+    if (dir_entries) {
+        snprintf(names[6], sizeof(names[6]), "%sMETA-INF/", prefix);
+        v[n++] = (qr_test_entry){names[6], "", 0, true};
+    }
+    v[n++] = (qr_test_entry){names[1], qr_test_container_xml, strlen(qr_test_container_xml), false};
+    v[n++] = (qr_test_entry){names[2], qr_test_default_opf, strlen(qr_test_default_opf), false};
+    v[n++] = (qr_test_entry){names[3], qr_test_default_nav, strlen(qr_test_default_nav), false};
+    v[n++] = (qr_test_entry){names[4], "<html>c1</html>", 15, false};
+    if (stray)
+        v[n++] = (qr_test_entry){stray, "x", 1, false};
+    memset(b, 0, sizeof(*b));
+    assert_int_equal(qr_test_zip_memory(&b->zip, &b->len, v, n), 0);
+}
+
+static void test_root_folder(void **state)
+{
+    (void)state;
+    /* "zip -r book.epub 'My Book/'": with and without the folders' own entries. */
+    for (int dirs = 0; dirs < 2; dirs++) {
+        book b;
+        folder_book(&b, "My Book/", dirs, NULL);
+        assert_int_equal(open_book(&b, NULL), 0);
+        assert_true(qr_warnings_has(b.w, "archive-root-folder"));
+        assert_string_equal(qr_epub_get_info(b.e)->opf_path, "EPUB/package.opf");
+        int i = qr_epub_find_entry(b.e, "EPUB/c1.xhtml");
+        assert_true(i >= 0);
+        assert_string_equal(qr_epub_get_entry(b.e, (size_t)i)->path, "EPUB/c1.xhtml");
+        assert_int_equal(qr_epub_find_entry(b.e, "My Book/EPUB/c1.xhtml"), -1);
+        assert_true(qr_epub_find_entry(b.e, "mimetype") >= 0);
+        assert_int_equal(qr_epub_spine_count(b.e), 1);
+        const qr_epub_item *it = qr_epub_get_item(b.e, (size_t)qr_epub_get_spine(b.e, 0)->item);
+        assert_int_equal(it->entry, i);
+        /* Nothing written from the book may carry the folder: no entry path starts with it. */
+        for (size_t k = 0; k < qr_epub_entry_count(b.e); k++)
+            assert_null(strstr(qr_epub_get_entry(b.e, k)->path, "My Book"));
+        qr_buf out = QR_BUF_INIT(1 << 20);
+        qr_error err = QR_ERROR_INIT;
+        assert_int_equal(qr_epub_read_entry(&out, b.e, (size_t)i, &err), 0);
+        assert_int_equal(out.len, 15);
+        qr_buf_free(&out);
+        close_book(&b);
+    }
+}
+
+static void test_root_folder_not_taken(void **state)
+{
+    (void)state;
+    book b;
+    /* A flat book is read as it is. */
+    folder_book(&b, "", false, NULL);
+    assert_int_equal(open_book(&b, NULL), 0);
+    assert_false(qr_warnings_has(b.w, "archive-root-folder"));
+    close_book(&b);
+    /* Something else at the top level: not a zipped folder, so no container. */
+    folder_book(&b, "book/", true, "README.txt");
+    assert_true(open_book(&b, NULL) < 0);
+    assert_string_equal(b.err.id, "container-missing");
+    assert_false(qr_warnings_has(b.w, "archive-root-folder"));
+    close_book(&b);
+    /* Two top-level folders. */
+    folder_book(&b, "book/", false, "other/x.txt");
+    assert_true(open_book(&b, NULL) < 0);
+    assert_string_equal(b.err.id, "container-missing");
+    close_book(&b);
+    /* One folder, but no container.xml inside it. */
+    qr_test_entry v[] = {QR_TEST_STORED("book/mimetype", "application/epub+zip"),
+                         QR_TEST_TEXT("book/EPUB/c1.xhtml", "<html/>")};
+    memset(&b, 0, sizeof(b));
+    assert_int_equal(qr_test_zip_memory(&b.zip, &b.len, v, 2), 0);
+    assert_true(open_book(&b, NULL) < 0);
+    assert_string_equal(b.err.id, "container-missing");
+    assert_false(qr_warnings_has(b.w, "archive-root-folder"));
+    close_book(&b);
+}
+
+/* An OPF whose one chapter's href is `href`, and a nav that links it twice. */
+static void nfc_book(book *b, const char *href, const char *entry_name)
+{
+    char opf[2048], nav[1024];
+    snprintf(opf, sizeof(opf),
+             "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
+             "<package xmlns=\"http://www.idpf.org/2007/opf\" version=\"3.0\" "
+             "unique-identifier=\"uid\"><metadata xmlns:dc=\"http://purl.org/dc/elements/1.1/\">"
+             "<dc:identifier id=\"uid\">urn:uuid:1</dc:identifier><dc:title>T</dc:title>"
+             "<dc:language>de</dc:language></metadata><manifest><item id=\"nav\" "
+             "href=\"nav.xhtml\" media-type=\"application/xhtml+xml\" properties=\"nav\"/>"
+             "<item id=\"c1\" href=\"c1.xhtml\" media-type=\"application/xhtml+xml\"/>"
+             "<item id=\"k\" href=\"%s\" media-type=\"application/xhtml+xml\"/></manifest>"
+             "<spine><itemref idref=\"c1\"/><itemref idref=\"k\"/></spine></package>",
+             href);
+    snprintf(nav, sizeof(nav),
+             "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<html "
+             "xmlns=\"http://www.w3.org/1999/xhtml\" xmlns:epub=\"http://www.idpf.org/2007/ops\">"
+             "<head><title>nav</title></head><body><nav epub:type=\"toc\"><ol>"
+             "<li><a href=\"%s\">K</a></li><li><a href=\"%s#s2\">K2</a></li></ol></nav></body>"
+             "</html>",
+             href, href);
+    qr_test_entry x = {entry_name, "<html>k</html>", 14, false};
+    memset(b, 0, sizeof(*b));
+    assert_int_equal(qr_test_epub_memory(&b->zip, &b->len, opf, nav, &x, 1), 0);
+}
+
+static size_t count_warnings(const qr_warnings *w, const char *code)
+{
+    size_t n = 0;
+    for (size_t i = 0; i < qr_warnings_count(w); i++)
+        n += strcmp(qr_warnings_get(w, i)->code, code) == 0;
+    return n;
+}
+
+static void test_nfc_names(void **state)
+{
+    (void)state;
+    static const char nfc[] = "Kapitel-\xc3\xbc"
+                              "ber.xhtml";
+    static const char nfd[] = "Kapitel-u\xcc\x88"
+                              "ber.xhtml";
+    /* ASCII case differs too (case folding is ASCII only: u-umlaut stays lower case). */
+    static const char nfd_upper[] = "KAPITEL-u\xcc\x88"
+                                    "BER.xhtml";
+    /* Archive decomposed, OPF precomposed; the reverse; each case-folded too. */
+    const char *const cases[][2] = {{"EPUB/Kapitel-u\xcc\x88"
+                                     "ber.xhtml",
+                                     nfc},
+                                    {"EPUB/Kapitel-\xc3\xbc"
+                                     "ber.xhtml",
+                                     nfd},
+                                    {"EPUB/Kapitel-\xc3\xbc"
+                                     "ber.xhtml",
+                                     nfd_upper}};
+    for (size_t k = 0; k < sizeof(cases) / sizeof(cases[0]); k++) {
+        book b;
+        nfc_book(&b, cases[k][1], cases[k][0]);
+        assert_int_equal(open_book(&b, NULL), 0);
+        int i = qr_epub_find_entry(b.e, cases[k][0]);
+        assert_true(i >= 0);
+        /* The entry keeps the archive's bytes; the item and the toc name it. */
+        assert_string_equal(qr_epub_get_entry(b.e, (size_t)i)->path, cases[k][0]);
+        assert_int_equal(qr_epub_spine_count(b.e), 2);
+        const qr_epub_item *it = qr_epub_get_item(b.e, (size_t)qr_epub_get_spine(b.e, 1)->item);
+        assert_int_equal(it->entry, i);
+        assert_false(qr_warnings_has(b.w, "missing-resource"));
+        /* One warning for the entry however often it is linked (OPF and nav twice). */
+        assert_int_equal(count_warnings(b.w, "href-nfc-mismatch"), 1);
+        assert_false(qr_warnings_has(b.w, "href-case-mismatch"));
+        assert_int_equal(qr_epub_toc_count(b.e), 2);
+        const char *toc = qr_epub_get_toc(b.e, 1)->href;
+        assert_true(strncmp(toc, cases[k][0], strlen(cases[k][0])) == 0);
+        assert_string_equal(toc + strlen(cases[k][0]), "#s2");
+        /* Exact lookups stay exact: the other form is not found by qr_epub_find_entry. */
+        char other[128];
+        snprintf(other, sizeof(other), "EPUB/%s", cases[k][1]);
+        assert_int_equal(qr_epub_find_entry(b.e, other), -1);
+        long ref = -1;
+        qr_error err = QR_ERROR_INIT;
+        assert_int_equal(qr_epub_resolve_ref(&ref, b.e, "EPUB/c1.xhtml", cases[k][1], &err), 0);
+        assert_int_equal(ref, i);
+        close_book(&b);
+    }
+    /* Both forms in the archive: each href finds its own, exactly, with no warning. */
+    book b;
+    qr_test_entry two[] = {{"EPUB/Kapitel-u\xcc\x88"
+                            "ber.xhtml",
+                            "<html>d</html>", 14, false},
+                           {"EPUB/Kapitel-\xc3\xbc"
+                            "ber.xhtml",
+                            "<html>c</html>", 14, false}};
+    memset(&b, 0, sizeof(b));
+    assert_int_equal(qr_test_epub_memory(&b.zip, &b.len, NULL, NULL, two, 2), 0);
+    assert_int_equal(open_book(&b, NULL), 0);
+    assert_int_equal(qr_epub_find_entry(b.e, two[0].name), 5);
+    assert_int_equal(qr_epub_find_entry(b.e, two[1].name), 6);
+    long ref = -1;
+    qr_error err = QR_ERROR_INIT;
+    assert_int_equal(qr_epub_resolve_ref(&ref, b.e, "EPUB/c1.xhtml", nfd, &err), 0);
+    assert_int_equal(ref, 5);
+    assert_int_equal(qr_epub_resolve_ref(&ref, b.e, "EPUB/c1.xhtml", nfc, &err), 0);
+    assert_int_equal(ref, 6);
+    assert_false(qr_warnings_has(b.w, "href-nfc-mismatch"));
+    close_book(&b);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -365,6 +562,9 @@ int main(void)
         cmocka_unit_test(test_read_respects_buffer_max),
         cmocka_unit_test(test_parallel_reads),
         cmocka_unit_test(test_open_from_path),
+        cmocka_unit_test(test_root_folder),
+        cmocka_unit_test(test_root_folder_not_taken),
+        cmocka_unit_test(test_nfc_names),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
