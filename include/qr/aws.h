@@ -255,4 +255,20 @@ long qr_aws_xml_count(const char *xml, size_t len, const char *name, const char 
 int qr_aws_imds_get(char **out, long *status, const qr_aws_config *cfg, const char *path,
                     double timeout_s, qr_error *err) QR_WUR;
 
+/*
+ * A plain value (printable, no spaces, shorter than `cap`) at /latest/<path>
+ * into `out`. Errors: those of qr_aws_imds_get, remote-error (no such value,
+ * or not a plain one).
+ */
+int qr_aws_imds_value(char *out, size_t cap, const qr_aws_config *cfg, const char *path,
+                      double timeout_s, qr_error *err) QR_WUR;
+/*
+ * The region: AWS_REGION / AWS_DEFAULT_REGION / the config file when set,
+ * else the instance's own (IMDS placement/region). Errors: invalid-argument
+ * "no AWS region: set AWS_REGION (...)" saying why the metadata service did
+ * not give one.
+ */
+int qr_aws_region(char *out, size_t cap, const qr_aws_config *cfg, double timeout_s,
+                  qr_error *err) QR_WUR;
+
 #endif

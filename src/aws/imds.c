@@ -52,3 +52,50 @@ out:
     free(url);
     return rc;
 }
+
+/* An instance id or region as IMDS gives it: printable, no spaces, bounded. */
+static bool plain(const char *s, size_t cap)
+{
+    size_t n = strlen(s);
+    if (n == 0 || n >= cap)
+        return false;
+    for (size_t i = 0; i < n; i++)
+        if (s[i] <= ' ' || s[i] > '~')
+            return false;
+    return true;
+}
+
+int qr_aws_imds_value(char *out, size_t cap, const qr_aws_config *cfg, const char *path,
+                      double timeout_s, qr_error *err)
+{
+    char *body = NULL;
+    long status = 0;
+    int rc = qr_aws_imds_get(&body, &status, cfg, path, timeout_s, err);
+    if (rc < 0)
+        return rc;
+    if (status != 200 || !plain(body, cap))
+        rc = qr_error_set(err, QR_ERR_REMOTE_ERROR, "aws", "instance metadata %s: HTTP %ld, %s",
+                          path, status, status == 200 ? "not a plain value" : "no value");
+    else
+        snprintf(out, cap, "%s", body);
+    free(body);
+    return rc;
+}
+
+int qr_aws_region(char *out, size_t cap, const qr_aws_config *cfg, double timeout_s,
+                  qr_error *err)
+{
+    if (cfg->region_set) {
+        if (strlen(cfg->region) >= cap)
+            return qr_error_set(err, QR_ERR_INVALID_ARGUMENT, "config", "AWS region too long");
+        snprintf(out, cap, "%s", cfg->region);
+        return 0;
+    }
+    qr_error ie = QR_ERROR_INIT;
+    if (!cfg->imds_disabled &&
+        qr_aws_imds_value(out, cap, cfg, "meta-data/placement/region", timeout_s, &ie) == 0)
+        return 0;
+    return qr_error_set(err, QR_ERR_INVALID_ARGUMENT, "config",
+                        "no AWS region: set AWS_REGION (the instance metadata service %s)",
+                        cfg->imds_disabled ? "is disabled" : ie.msg);
+}

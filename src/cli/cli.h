@@ -103,11 +103,15 @@ int qr_cli_package_store(qr_cli_remote *net, qr_remote **remote, struct qr_store
                          const char *spec, qr_error *err);
 
 /*
- * The AWS region of cfg when configured, else this EC2 instance's
- * (IMDS placement/region, 1 s). Errors: invalid-argument (neither).
+ * Splits a comma-separated list in place (`buf` is modified): items with
+ * their leading spaces skipped, empty ones dropped, into out[0..*n).
+ * -1 when there are more than `max`.
  */
+int qr_cli_split_list(char *buf, const char **out, size_t max, size_t *n);
+
 struct qr_aws_config;
-int qr_cli_aws_region(char *out, size_t cap, const struct qr_aws_config *cfg, qr_error *err);
+/* getenv as a qr_aws_config_load lookup (`ud` unused). */
+const char *qr_cli_env_lookup(const char *name, void *ud);
 /*
  * The SecureString `name` from SSM (cmd_fleet.c), decrypted, in guarded
  * memory: free with qr_aws_secret_free(*out, *len).

@@ -20,35 +20,6 @@
 #include "qr/log.h"
 #include "qr/resque.h"
 
-static const char *env_lookup(const char *name, void *ud)
-{
-    (void)ud;
-    return getenv(name);
-}
-
-int qr_cli_aws_region(char *out, size_t cap, const qr_aws_config *cfg, qr_error *err)
-{
-    if (cfg->region_set) {
-        snprintf(out, cap, "%s", cfg->region);
-        return 0;
-    }
-    char *body = NULL;
-    long status = 0;
-    qr_error ie = QR_ERROR_INIT;
-    int rc = cfg->imds_disabled
-                 ? -1
-                 : qr_aws_imds_get(&body, &status, cfg, "meta-data/placement/region", 1.0, &ie);
-    if (rc == 0 && status == 200 && body[0] && strlen(body) < cap && !strpbrk(body, " \r\n")) {
-        snprintf(out, cap, "%s", body);
-        free(body);
-        return 0;
-    }
-    free(body);
-    return qr_error_set(err, QR_ERR_INVALID_ARGUMENT, "config",
-                        "no AWS region: set AWS_REGION (the instance metadata service %s)",
-                        rc < 0 ? "did not answer" : "gave no region");
-}
-
 int qr_cli_ssm_secret(char **out, size_t *len, const qr_aws_config *cfg, const char *name,
                       qr_error *err)
 {
@@ -56,7 +27,7 @@ int qr_cli_ssm_secret(char **out, size_t *len, const qr_aws_config *cfg, const c
     qr_aws_client *c = NULL;
     *out = NULL;
     *len = 0;
-    int rc = qr_cli_aws_region(region, sizeof(region), cfg, err);
+    int rc = qr_aws_region(region, sizeof(region), cfg, 1.0, err);
     if (rc == 0)
         rc = qr_aws_client_new(&c, cfg, region, err);
     if (rc == 0)
@@ -150,7 +121,7 @@ int qr_cmd_fleet(int argc, char **argv)
         group = getenv("QUIRE_FLEET_GROUP");
     if (qr_fleet_mode_parse(&mode, getenv("QUIRE_FLEET")) < 0)
         return qr_cli_usage_error("fleet", "QUIRE_FLEET wants auto, on or off");
-    if (qr_aws_config_load(&cfg, env_lookup, NULL, &err) < 0 ||
+    if (qr_aws_config_load(&cfg, qr_cli_env_lookup, NULL, &err) < 0 ||
         qr_fleet_detect(&f, why, sizeof(why), mode, &cfg, group, 1.0, &err) < 0) {
         rc = qr_cli_fail(&err);
         goto out;
@@ -301,12 +272,9 @@ int qr_cmd_metrics(int argc, char **argv)
         return qr_cli_usage_error("metrics", "no group: --group or QUIRE_FLEET_GROUP");
     if (!(spec_buf = strdup(spec_s && *spec_s ? spec_s : "books")))
         return qr_cli_usage_error("metrics", "out of memory");
-    char *save = NULL;
-    for (char *t = strtok_r(spec_buf, ",", &save); t; t = strtok_r(NULL, ",", &save)) {
-        while (*t == ' ')
-            t++;
-        if (*t && nspec < MAX_SPEC)
-            spec[nspec++] = t;
+    if (qr_cli_split_list(spec_buf, spec, MAX_SPEC, &nspec) < 0) {
+        rc = qr_cli_usage_error("metrics", "at most %d queues", MAX_SPEC);
+        goto out;
     }
     if (nspec == 0) {
         rc = qr_cli_usage_error("metrics", "no queues");
@@ -314,17 +282,17 @@ int qr_cmd_metrics(int argc, char **argv)
     }
     if (!url && !getenv("QUIRE_REDIS") && !getenv("REDIS_URL") && getenv("QUIRE_REDIS_SSM") &&
         *getenv("QUIRE_REDIS_SSM")) {
-        if (qr_aws_config_load(&cfg, env_lookup, NULL, &err) < 0 ||
+        if (qr_aws_config_load(&cfg, qr_cli_env_lookup, NULL, &err) < 0 ||
             qr_cli_ssm_secret(&ssm_url, &ssm_len, &cfg, getenv("QUIRE_REDIS_SSM"), &err) < 0) {
             rc = qr_cli_fail(&err);
             goto out;
         }
         url = ssm_url;
-    } else if (qr_aws_config_load(&cfg, env_lookup, NULL, &err) < 0) {
+    } else if (qr_aws_config_load(&cfg, qr_cli_env_lookup, NULL, &err) < 0) {
         rc = qr_cli_fail(&err);
         goto out;
     }
-    if (qr_cli_aws_region(region, sizeof(region), &cfg, &err) < 0 ||
+    if (qr_aws_region(region, sizeof(region), &cfg, 1.0, &err) < 0 ||
         qr_aws_client_new(&client, &cfg, region, &err) < 0 ||
         qr_cli_resque_open(&r, url, ns, &err) < 0) {
         rc = qr_cli_fail(&err);

@@ -286,16 +286,8 @@ static int split_queues(worker_args *a)
     a->queue_buf = strdup(a->v[O_QUEUES]);
     if (!a->queue_buf)
         return 1;
-    char *save = NULL;
-    for (char *t = strtok_r(a->queue_buf, ",", &save); t; t = strtok_r(NULL, ",", &save)) {
-        while (*t == ' ')
-            t++;
-        if (!*t)
-            continue;
-        if (a->nqueues == MAX_QUEUES)
-            return qr_cli_usage_error("worker", "at most %d queues", MAX_QUEUES);
-        a->queues[a->nqueues++] = t;
-    }
+    if (qr_cli_split_list(a->queue_buf, a->queues, MAX_QUEUES, &a->nqueues) < 0)
+        return qr_cli_usage_error("worker", "at most %d queues", MAX_QUEUES);
     if (a->nqueues == 0)
         return qr_cli_usage_error("worker", "--queues is empty");
     return 0;

@@ -72,6 +72,22 @@ int qr_cli_fail(const qr_error *err)
     return qr_error_exit_status(err);
 }
 
+int qr_cli_split_list(char *buf, const char **out, size_t max, size_t *n)
+{
+    char *save = NULL;
+    *n = 0;
+    for (char *t = strtok_r(buf, ",", &save); t; t = strtok_r(NULL, ",", &save)) {
+        while (*t == ' ')
+            t++;
+        if (!*t)
+            continue;
+        if (*n == max)
+            return -1;
+        out[(*n)++] = t;
+    }
+    return 0;
+}
+
 int qr_cli_usage_error(const char *cmd, const char *fmt, ...)
 {
     va_list ap;

@@ -15,7 +15,7 @@
 
 #include "cli.h"
 
-static const char *env_lookup(const char *name, void *ud)
+const char *qr_cli_env_lookup(const char *name, void *ud)
 {
     (void)ud;
     return getenv(name);
@@ -137,7 +137,7 @@ int qr_cli_remote_load(qr_cli_remote *r, bool with_aws, qr_error *err)
     }
     r->cb.secret = r->secret;
     if (with_aws) {
-        if ((rc = qr_aws_config_load(&r->aws, env_lookup, NULL, err)) < 0)
+        if ((rc = qr_aws_config_load(&r->aws, qr_cli_env_lookup, NULL, err)) < 0)
             return rc;
         r->have_aws = true;
         r->ro.aws = &r->aws;

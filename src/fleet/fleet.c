@@ -41,35 +41,6 @@ int qr_fleet_mode_parse(qr_fleet_mode *out, const char *s)
     return 0;
 }
 
-/* An instance id or region as IMDS gives it: printable, no spaces, bounded. */
-static bool plain(const char *s, size_t max)
-{
-    size_t n = strlen(s);
-    if (n == 0 || n >= max)
-        return false;
-    for (size_t i = 0; i < n; i++)
-        if (s[i] <= ' ' || s[i] > '~')
-            return false;
-    return true;
-}
-
-static int imds_value(char *out, size_t cap, const qr_aws_config *cfg, const char *path,
-                      double timeout_s, qr_error *err)
-{
-    char *body = NULL;
-    long status = 0;
-    int rc = qr_aws_imds_get(&body, &status, cfg, path, timeout_s, err);
-    if (rc < 0)
-        return rc;
-    if (status != 200 || !plain(body, cap))
-        rc = qr_error_set(err, QR_ERR_REMOTE_ERROR, "fleet", "instance metadata %s: HTTP %ld, %s",
-                          path, status, status == 200 ? "not a plain value" : "no value");
-    else
-        snprintf(out, cap, "%s", body);
-    free(body);
-    return rc;
-}
-
 /*
  * Whether to ask the metadata service at all in auto mode: the machine says
  * it is an EC2 instance (DMI vendor "Amazon EC2" on Nitro, a Xen uuid
@@ -141,7 +112,7 @@ int qr_fleet_detect(qr_fleet **out, char *why, size_t whylen, qr_fleet_mode mode
         goto fail;
     }
     qr_error ie = QR_ERROR_INIT;
-    if (cfg->imds_disabled || imds_value(f->instance, sizeof(f->instance), cfg,
+    if (cfg->imds_disabled || qr_aws_imds_value(f->instance, sizeof(f->instance), cfg,
                                          "meta-data/instance-id", f->imds_timeout_s, &ie) < 0) {
         const char *msg = cfg->imds_disabled ? "AWS_EC2_METADATA_DISABLED is set" : ie.msg;
         if (mode == QR_FLEET_ON) {
@@ -157,10 +128,7 @@ int qr_fleet_detect(qr_fleet **out, char *why, size_t whylen, qr_fleet_mode mode
         say(why, whylen, "not an EC2 instance", msg);
         goto fail;
     }
-    if (cfg->region_set)
-        snprintf(f->region, sizeof(f->region), "%s", cfg->region);
-    else if ((rc = imds_value(f->region, sizeof(f->region), cfg, "meta-data/placement/region",
-                              f->imds_timeout_s, err)) < 0)
+    if ((rc = qr_aws_region(f->region, sizeof(f->region), cfg, f->imds_timeout_s, err)) < 0)
         goto fail;
     if ((rc = qr_aws_client_new(&f->client, cfg, f->region, err)) < 0)
         goto fail;

@@ -721,6 +721,27 @@ qr_wait_for() {
     return 1
 }
 
+# qr_redis_start [OPTIONS...]: a redis-server on a free port of 127.0.0.1,
+# without persistence unless OPTIONS say otherwise (later options win), its
+# files and log (redis.log) in $QR_TMP; it dies with the test (qr_cleanup
+# kills background jobs). Sets QR_REDIS_PORT, QR_REDIS_PID and REDIS_URL;
+# skips the test when redis-server or redis-cli is not installed.
+qr_redis_start() {
+    command -v redis-server >/dev/null || qr_skip "redis-server not installed"
+    command -v redis-cli >/dev/null || qr_skip "redis-cli not installed"
+    QR_REDIS_PORT="$(qr_free_port)"
+    redis-server --port "$QR_REDIS_PORT" --bind 127.0.0.1 --save '' --appendonly no \
+        --dir "$QR_TMP" "$@" >"$QR_TMP/redis.log" 2>&1 &
+    QR_REDIS_PID=$!
+    qr_wait_for 10 qr_redis_up || qr_die "redis-server did not start: $(cat "$QR_TMP/redis.log")"
+    REDIS_URL="redis://127.0.0.1:$QR_REDIS_PORT/0"
+}
+
+# qr_redis ARGS...: redis-cli --raw against qr_redis_start's server.
+qr_redis() { redis-cli -p "$QR_REDIS_PORT" --raw "$@"; }
+# qr_redis_up: it answers PING.
+qr_redis_up() { [[ "$(qr_redis PING 2>/dev/null)" == PONG ]]; }
+
 # qr_free_port: prints a TCP port that was free on 127.0.0.1 a moment ago.
 qr_free_port() {
     python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'

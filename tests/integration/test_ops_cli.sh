@@ -18,33 +18,12 @@ set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 qr_init ops-cli
 
-command -v redis-server >/dev/null || qr_skip "redis-server not installed"
-command -v redis-cli >/dev/null || qr_skip "redis-cli not installed"
-
 t="$QR_TMP"
-REDIS_PID=""
-
-stop_all() {
-    if [[ -n "$REDIS_PID" ]]; then
-        kill -KILL "$REDIS_PID" 2>/dev/null || true
-    fi
-    qr_cleanup
-}
-trap stop_all EXIT
-
-PORT="$(qr_free_port)"
-redis-server --port "$PORT" --bind 127.0.0.1 --save '' --appendonly no --dir "$t" \
-    >"$t/redis.log" 2>&1 &
-REDIS_PID=$!
-
-rc() {
-    redis-cli -p "$PORT" --raw "$@"
-}
-
-redis_up() { [[ "$(rc PING 2>/dev/null)" == PONG ]]; }
-qr_wait_for 10 redis_up || qr_die "redis-server did not start: $(cat "$t/redis.log")"
-
-export REDIS_URL="redis://127.0.0.1:$PORT/0"
+trap qr_cleanup EXIT
+qr_redis_start
+PORT="$QR_REDIS_PORT"
+rc() { qr_redis "$@"; }
+export REDIS_URL
 HOST="$(hostname)"
 
 # --- enqueue ---------------------------------------------------------------

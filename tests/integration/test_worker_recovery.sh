@@ -19,8 +19,6 @@ set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 qr_init worker-recovery
 
-command -v redis-server >/dev/null || qr_skip "redis-server not installed"
-command -v redis-cli >/dev/null || qr_skip "redis-cli not installed"
 command -v curl >/dev/null || qr_skip "curl not installed"
 
 t="$QR_TMP"
@@ -39,12 +37,9 @@ stop_all() {
 }
 trap stop_all EXIT
 
-PORT="$(qr_free_port)"
-redis-server --port "$PORT" --bind 127.0.0.1 --save '' --appendonly no >"$t/redis.log" 2>&1 &
-REDIS_PID=$!
-rc() { redis-cli -p "$PORT" --raw "$@"; }
-redis_up() { [[ "$(rc PING 2>/dev/null)" == PONG ]]; }
-qr_wait_for 10 redis_up || qr_die "redis-server did not start: $(cat "$t/redis.log")"
+qr_redis_start
+PORT="$QR_REDIS_PORT" REDIS_PID="$QR_REDIS_PID"
+rc() { qr_redis "$@"; }
 
 mkdir -p "$t/src" "$t/work"
 qr_run "$t/small" sample-book "$t/src/small.epub" --chapters 1 --images 0

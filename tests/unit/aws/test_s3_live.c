@@ -2,7 +2,7 @@
  * The S3 client and store against a real s3rver (tests/s3, npm) on loopback,
  * started here in a private network namespace. s3rver does not check
  * signatures: tests/data/sigv4 (test_sigv4.c) is how SigV4 is checked.
- * Skips when s3rver is not installed (`npm ci --prefix tests/s3`), unless CI=true.
+ * Skips when s3rver is not installed (scripts/setup.sh installs it), unless CI=true.
  */
 #include <arpa/inet.h>
 #include <netinet/in.h>
@@ -100,7 +100,7 @@ static int group_setup(void **state)
     const char *ci = getenv("CI");
     bool must = ci && strcmp(ci, "true") == 0;
     if (access(bin, X_OK) != 0) {
-        fprintf(stderr, "note: %s missing (npm ci --prefix tests/s3): S3 tests skip\n", bin);
+        fprintf(stderr, "note: %s missing (scripts/setup.sh installs it): S3 tests skip\n", bin);
         return must ? -1 : 0;
     }
     if (aws_test_private_netns() != 0) {
