@@ -732,9 +732,9 @@ qr_redis_start() {
     QR_REDIS_PORT="$(qr_free_port)"
     redis-server --port "$QR_REDIS_PORT" --bind 127.0.0.1 --save '' --appendonly no \
         --dir "$QR_TMP" "$@" >"$QR_TMP/redis.log" 2>&1 &
-    QR_REDIS_PID=$!
+    export QR_REDIS_PID=$!
     qr_wait_for 10 qr_redis_up || qr_die "redis-server did not start: $(cat "$QR_TMP/redis.log")"
-    REDIS_URL="redis://127.0.0.1:$QR_REDIS_PORT/0"
+    export REDIS_URL="redis://127.0.0.1:$QR_REDIS_PORT/0"
 }
 
 # qr_redis ARGS...: redis-cli --raw against qr_redis_start's server.

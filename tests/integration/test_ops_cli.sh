@@ -20,6 +20,7 @@ qr_init ops-cli
 
 t="$QR_TMP"
 trap qr_cleanup EXIT
+# shellcheck disable=SC2119 # no extra redis-server options
 qr_redis_start
 PORT="$QR_REDIS_PORT"
 rc() { qr_redis "$@"; }

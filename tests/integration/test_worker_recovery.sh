@@ -37,6 +37,7 @@ stop_all() {
 }
 trap stop_all EXIT
 
+# shellcheck disable=SC2119 # no extra redis-server options
 qr_redis_start
 PORT="$QR_REDIS_PORT" REDIS_PID="$QR_REDIS_PID"
 rc() { qr_redis "$@"; }
