@@ -1,10 +1,11 @@
 /*
- * The PDF driver of the publish loop (process.c): open the compressed file
- * the loop wrote, plan page ranges over it (a fixed page count, or toward
- * the target size from per-page estimates), cut them into standalone PDFs
- * in the work directory on the thread pool (qr_pdf_split), then hand them
- * to the loop one at a time and delete each once read. One position per
- * page; no cover.
+ * The PDF driver of the publish loop (process.c): compression changed the
+ * open document in place and wrote nothing; plan page ranges over it (a
+ * fixed page count, or toward the target size from per-page estimates),
+ * then cut each range from it into memory when the loop asks for it
+ * (qr_pdf_cut): the whole book is never rewritten to disk and read back,
+ * and no slice touches the disk before it is sealed. One position per page;
+ * no cover.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -17,11 +18,10 @@
 
 typedef struct pdf_book {
     qr_book *book;        /* borrowed: the original, opened by the loop */
-    qr_pdf *comp;         /* the compressed file, read back once */
+    qr_pdf *comp;         /* borrowed: the book's document, compressed in place */
     uint64_t *page_bytes; /* per-page size estimates (sized slices only) */
     qr_pdf_range *ranges;
     size_t nranges;
-    char **paths; /* the cut slices waiting in the work directory */
     uint32_t slice_pages;
 } pdf_book;
 
@@ -42,32 +42,19 @@ static void pdf_book_id(const void *self, const char *src, char out[65])
     snprintf(out, 65, "pdf-%.16s", src ? src : "");
 }
 
-/* Title, author, outline and labels as read from the original (the rewrite keeps them). */
+/* Title, author, outline and labels as read at open (compression keeps them). */
 static const qr_pdf_info *book_info(const pdf_book *d)
 {
     return qr_pdf_info_get(qr_book_pdf(d->book));
 }
 
-static char *work_path(const char *dir, const char *name)
-{
-    size_t n = strlen(dir) + strlen(name) + 2;
-    char *s = malloc(n);
-    if (s)
-        snprintf(s, n, "%s/%s", dir, name);
-    return s;
-}
-
-/* The page ranges over the compressed file, and the slice files cut from it. */
-static int plan_split(pdf_book *d, qr_package__run *run, const char *comp_path, qr_error *err)
+/* The page ranges over the compressed document. */
+static int plan(pdf_book *d, qr_package__run *run, qr_error *err)
 {
     qr_process_report *rep = run->rep;
     const qr_process_opts *o = run->o;
     const qr_pdf_info *info = qr_pdf_info_get(d->comp);
     int rc = 0;
-    if (info->pages != book_info(d)->pages)
-        return qr_error_set(err, QR_ERR_INTERNAL, "slice",
-                            "the compressed PDF has %u pages, the original %u", info->pages,
-                            book_info(d)->pages);
     rep->pages = info->pages;
     rep->positions = info->pages;
     rep->pages_source = QR_PKG_PAGES_SOURCE_PDF;
@@ -78,21 +65,8 @@ static int plan_split(pdf_book *d, qr_package__run *run, const char *comp_path, 
         if ((rc = qr_pdf_page_bytes(d->comp, d->page_bytes, err)) < 0)
             return rc;
     }
-    rc = qr_package__pdf_plan(&d->ranges, &d->nranges, d->page_bytes, info->pages,
-                              run->slice_target, o->slice_pages, err);
-    if (rc < 0)
-        return rc;
-    d->paths = calloc(d->nranges, sizeof(*d->paths));
-    if (!d->paths)
-        return qr_error_set(err, QR_ERR_OUT_OF_MEMORY, "slice", "out of memory");
-    for (size_t i = 0; i < d->nranges; i++) {
-        char name[32];
-        snprintf(name, sizeof(name), "slice-%04zu.pdf", i);
-        if (!(d->paths[i] = work_path(run->workdir, name)))
-            return qr_error_set(err, QR_ERR_OUT_OF_MEMORY, "slice", "out of memory");
-    }
-    return qr_pdf_split(comp_path, d->ranges, d->nranges, (const char *const *)d->paths, o->threads,
-                        &o->limits, err);
+    return qr_package__pdf_plan(&d->ranges, &d->nranges, d->page_bytes, info->pages,
+                                run->slice_target, o->slice_pages, err);
 }
 
 static int pdf_prepare(void *self, qr_package__run *run, qr_error *err)
@@ -100,23 +74,13 @@ static int pdf_prepare(void *self, qr_package__run *run, qr_error *err)
     pdf_book *d = self;
     qr_process_report *rep = run->rep;
     d->slice_pages = run->o->slice_pages;
-    /*
-     * Compression rewrote the original in memory and wrote it out: keep what
-     * was read from it (title, author, outline, labels: the rewrite keeps
-     * them) and free the rest before the slices need memory.
-     */
-    qr_pdf_drop_document(qr_book_pdf(d->book));
-    /* The one read-back of what compression wrote, for page sizes and the split. */
+    d->comp = qr_book_pdf(d->book);
     double t0 = qr_now();
-    int rc = qr_pdf_open_pages(&d->comp, run->compressed, &run->o->limits, rep->warnings, err);
-    double t_open = qr_now() - t0;
-    if (rc == 0)
-        rc = plan_split(d, run, run->compressed, err);
+    int rc = plan(d, run, err);
     rep->t_positions = 0;
     rep->t_slice = qr_now() - t0;
     if (rc == 0)
-        qr_log(QR_LOG_DEBUG, "slice", "%zu slices: open %.3f s, page sizes, plan and split %.3f s",
-               d->nranges, t_open, rep->t_slice - t_open);
+        qr_log(QR_LOG_DEBUG, "slice", "%zu slices planned in %.3f s", d->nranges, rep->t_slice);
     return rc;
 }
 
@@ -126,13 +90,11 @@ static size_t pdf_count(const void *self)
     return d->nranges;
 }
 
-/* Each cut slice: read, then deleted at once to keep the work directory small. */
+/* Slice i, cut now from the open document. */
 static int pdf_slice(void *self, size_t i, qr_buf *plain, qr_error *err)
 {
     pdf_book *d = self;
-    int rc = qr_buf_read_file(plain, d->paths[i], "slice", err);
-    unlink(d->paths[i]);
-    return rc;
+    return qr_pdf_cut(d->comp, &d->ranges[i], plain, err);
 }
 
 static json_t *pdf_positions(const void *self)
@@ -158,13 +120,8 @@ static void pdf_destroy(void *self)
     pdf_book *d = self;
     if (!d)
         return;
-    if (d->paths)
-        for (size_t i = 0; i < d->nranges; i++)
-            free(d->paths[i]);
-    free(d->paths);
     free(d->ranges);
     free(d->page_bytes);
-    qr_pdf_close(d->comp);
     free(d);
 }
 
