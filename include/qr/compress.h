@@ -107,7 +107,9 @@ void qr_compress_report_free(qr_compress_report *r);
  * opts->threads threads under the profile, kept only when smaller, then the
  * container rebuilt (qr_repack_write). PDF: qr_pdf_compress_open (object
  * streams, compressed streams, and under lossy profiles smaller JPEG
- * images; the open PDF is rewritten in place). Warnings go to `w` (may be
+ * images; the open PDF is rewritten in place; with `out_path` NULL, allowed
+ * for a PDF only, nothing is written and the caller works from the open
+ * document, file_bytes_out 0). Warnings go to `w` (may be
  * NULL); the report's `warnings` is NULL. On success *out holds the report
  * (qr_compress_report_free). Errors: write-failed, disk-full, io,
  * invalid-argument, out-of-memory, and for a PDF those of

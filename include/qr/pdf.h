@@ -102,6 +102,8 @@ typedef struct qr_pdf_compress_report {
  * with libvips at the profile's long edge and quality where that makes them
  * smaller, on opts->threads workers (0: one per online CPU); the images are
  * replaced in `p` itself, so `p` shows the compressed document afterwards.
+ * With `out_path` NULL nothing is written (out_bytes 0): the caller cuts
+ * slices from `p` (qr_pdf_cut) instead of reading a rewrite back.
  * `lossless` changes no pixels. The output is unencrypted.
  * Only 8-bit DCTDecode images in DeviceGray, DeviceRGB or 1/3-component
  * ICCBased colour without /Decode, /Matte or colour-key /Mask are touched;
@@ -148,6 +150,19 @@ typedef struct qr_pdf_range {
 int qr_pdf_split(const char *in_path, const qr_pdf_range *ranges, size_t n,
                  const char *const *out_paths, int threads, const qr_limits *limits,
                  qr_error *err) QR_WUR;
+
+/*
+ * Pages `r` of `p` (opened with qr_pdf_open or qr_pdf_open_pages) as one
+ * standalone PDF appended to `out`: the same document qr_pdf_split writes
+ * for that range, cut from the document already open, in memory. The first
+ * cut reads the labels and resource sharing once; pages that share a
+ * resource dictionary have theirs pruned in `p` (its pages keep drawing the
+ * same). Not for two threads at once on one `p`. Errors: invalid-argument
+ * (a range outside the document, a dropped document), pdf-damaged,
+ * write-failed, out-of-memory.
+ */
+struct qr_buf;
+int qr_pdf_cut(qr_pdf *p, const qr_pdf_range *r, struct qr_buf *out, qr_error *err) QR_WUR;
 
 /*
  * Joins the PDFs `in_paths` (slices, in order) into one PDF at `out_path`

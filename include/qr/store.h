@@ -36,6 +36,9 @@ typedef struct qr_store_ops {
     int (*remove)(void *ctx, const char *key, qr_error *err);
     void (*free)(void *ctx);
     int (*put_file)(void *ctx, const char *key, const char *path, qr_error *err);
+    /* Optional: a put that is durable only after `sync` (both or neither). */
+    int (*put_deferred)(void *ctx, const char *key, const void *data, size_t len, qr_error *err);
+    int (*sync)(void *ctx, qr_error *err);
 } qr_store_ops;
 
 typedef struct qr_store qr_store;
@@ -64,5 +67,14 @@ int qr_store_remove(const qr_store *s, const char *key, qr_error *err) QR_WUR;
  */
 int qr_store_put_file(const qr_store *s, const char *key, const char *path, size_t max_bytes,
                       qr_error *err) QR_WUR;
+/*
+ * A put whose object may be lost in a crash until the next qr_store_sync:
+ * for objects nothing refers to until a later put (a package's slices,
+ * before its manifest). A store whose puts are durable anyway (S3) puts.
+ */
+int qr_store_put_deferred(const qr_store *s, const char *key, const void *data, size_t len,
+                          qr_error *err) QR_WUR;
+/* Makes every earlier qr_store_put_deferred durable; a no-op for stores without deferral. */
+int qr_store_sync(const qr_store *s, qr_error *err) QR_WUR;
 
 #endif

@@ -143,8 +143,13 @@ static void s3s_free(void *ctx)
     free(s);
 }
 
-static const qr_store_ops s3_ops = {s3s_put,    s3s_get,  s3s_exists,
-                                    s3s_remove, s3s_free, s3s_put_file};
+/* No deferred puts: a PUT is durable once S3 answers 200. */
+static const qr_store_ops s3_ops = {.put = s3s_put,
+                                   .get = s3s_get,
+                                   .exists = s3s_exists,
+                                   .remove = s3s_remove,
+                                   .free = s3s_free,
+                                   .put_file = s3s_put_file};
 
 int qr_store_s3_new(qr_store **out, qr_s3_client *client, const char *bucket, const char *prefix,
                     qr_error *err)

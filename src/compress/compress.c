@@ -381,7 +381,7 @@ int qr_compress_book(qr_compress_report **out, qr_book *b, const char *out_path,
     double t0 = qr_now();
     int rc = 0;
     *out = NULL;
-    if (!b || !out_path)
+    if (!b || (!out_path && qr_book_format(b) != QR_FORMAT_PDF))
         return qr_error_set(err, QR_ERR_INVALID_ARGUMENT, "compress", "no book or output");
     if (!o.profile)
         o.profile = qr_profile_get(NULL);
@@ -392,7 +392,8 @@ int qr_compress_book(qr_compress_report **out, qr_book *b, const char *out_path,
     r->profile = o.profile;
     r->format = qr_book_format(b);
     r->file_bytes_in = qr_book_size(b);
-    rc = check_output(qr_book_path(b), out_path, r->file_bytes_in, err);
+    if (out_path)
+        rc = check_output(qr_book_path(b), out_path, r->file_bytes_in, err);
     if (rc == 0)
         rc = r->format == QR_FORMAT_PDF ? compress_pdf(r, qr_book_pdf(b), out_path, &o, w, err)
                                         : compress_epub(r, qr_book_epub(b), out_path, &o, w, err);

@@ -88,7 +88,8 @@ int qr_fs_file_size(uint64_t *out, const char *path, qr_error *err)
     return 0;
 }
 
-int qr_fs_write_atomic(const char *path, const void *data, size_t len, unsigned mode, qr_error *err)
+static int write_atomic(const char *path, const void *data, size_t len, unsigned mode, bool sync,
+                        qr_error *err)
 {
     int rc = 0;
     int fd = -1;
@@ -117,7 +118,7 @@ int qr_fs_write_atomic(const char *path, const void *data, size_t len, unsigned 
         p += n;
         left -= (size_t)n;
     }
-    if (fchmod(fd, mode ? mode : 0644) != 0 || fsync(fd) != 0) {
+    if (fchmod(fd, mode ? mode : 0644) != 0 || (sync && fsync(fd) != 0)) {
         int e = errno;
         rc = qr_error_set_cause(err, QR_ERR_WRITE_FAILED, e, "fs", "cannot sync %s: %s", path,
                                 strerror(e));
@@ -144,6 +145,31 @@ out:
         unlink(tmp);
     free(tmp);
     return rc;
+}
+
+int qr_fs_write_atomic(const char *path, const void *data, size_t len, unsigned mode, qr_error *err)
+{
+    return write_atomic(path, data, len, mode, true, err);
+}
+
+int qr_fs_write_replace(const char *path, const void *data, size_t len, unsigned mode,
+                        qr_error *err)
+{
+    return write_atomic(path, data, len, mode, false, err);
+}
+
+int qr_fs_sync_fs(const char *path, qr_error *err)
+{
+    int fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (fd < 0 || syncfs(fd) != 0) {
+        int e = errno;
+        if (fd >= 0)
+            close(fd);
+        return qr_error_set_cause(err, QR_ERR_WRITE_FAILED, e, "fs", "cannot sync %s: %s", path,
+                                  strerror(e));
+    }
+    close(fd);
+    return 0;
 }
 
 int qr_fs_mkdirs(const char *path, unsigned mode, qr_error *err)

@@ -1,11 +1,17 @@
 /*
- * The PDF driver of the publish loop (process.c): open the compressed file
- * the loop wrote, plan page ranges over it (a fixed page count, or toward
- * the target size from per-page estimates), cut them into standalone PDFs
- * in the work directory on the thread pool (qr_pdf_split), then hand them
- * to the loop one at a time and delete each once read. One position per
- * page; no cover.
+ * The PDF driver of the publish loop (process.c): compression changed the
+ * open document in place and wrote nothing; plan page ranges over it (a
+ * fixed page count, or toward the target size from per-page estimates),
+ * then cut each range from it into memory when the loop asks for it
+ * (qr_pdf_cut): the whole book is never rewritten to disk and read back,
+ * and no slice touches the disk before it is sealed. With more than one
+ * thread, one cutter thread works ahead of the loop (at most AHEAD slices
+ * waiting), so cutting the next slices overlaps sealing and publishing this
+ * one; the qpdf handle is then the cutter's alone. One position per page;
+ * no cover.
  */
+#include <pthread.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -14,15 +20,35 @@
 #include "package_internal.h"
 #include "qr/clock.h"
 #include "qr/log.h"
+#include "qr/pool.h"
+
+/* Slices the cutter thread may have ready ahead of the loop. */
+#define AHEAD 3
+
+/* The cutter thread and the slices it has cut that the loop has not taken. */
+typedef struct cut_ahead {
+    pthread_t thread;
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    const qr_pdf_range *ranges;
+    qr_pdf *doc;
+    size_t n;
+    size_t taken; /* slices the loop took */
+    size_t cut;   /* slices ready or failed */
+    bool stop;    /* the loop is done (or gave up): the cutter stops at its next slice */
+    qr_buf slot[AHEAD];
+    int rc;        /* the first failure, at slice `cut` */
+    qr_error err;
+} cut_ahead;
 
 typedef struct pdf_book {
     qr_book *book;        /* borrowed: the original, opened by the loop */
-    qr_pdf *comp;         /* the compressed file, read back once */
+    qr_pdf *comp;         /* borrowed: the book's document, compressed in place */
     uint64_t *page_bytes; /* per-page size estimates (sized slices only) */
     qr_pdf_range *ranges;
     size_t nranges;
-    char **paths; /* the cut slices waiting in the work directory */
     uint32_t slice_pages;
+    cut_ahead *ahead; /* NULL: slices are cut when asked, on the loop's thread */
 } pdf_book;
 
 static int pdf_create(void **self, qr_book *book, qr_error *err)
@@ -42,32 +68,19 @@ static void pdf_book_id(const void *self, const char *src, char out[65])
     snprintf(out, 65, "pdf-%.16s", src ? src : "");
 }
 
-/* Title, author, outline and labels as read from the original (the rewrite keeps them). */
+/* Title, author, outline and labels as read at open (compression keeps them). */
 static const qr_pdf_info *book_info(const pdf_book *d)
 {
     return qr_pdf_info_get(qr_book_pdf(d->book));
 }
 
-static char *work_path(const char *dir, const char *name)
-{
-    size_t n = strlen(dir) + strlen(name) + 2;
-    char *s = malloc(n);
-    if (s)
-        snprintf(s, n, "%s/%s", dir, name);
-    return s;
-}
-
-/* The page ranges over the compressed file, and the slice files cut from it. */
-static int plan_split(pdf_book *d, qr_package__run *run, const char *comp_path, qr_error *err)
+/* The page ranges over the compressed document. */
+static int plan(pdf_book *d, qr_package__run *run, qr_error *err)
 {
     qr_process_report *rep = run->rep;
     const qr_process_opts *o = run->o;
     const qr_pdf_info *info = qr_pdf_info_get(d->comp);
     int rc = 0;
-    if (info->pages != book_info(d)->pages)
-        return qr_error_set(err, QR_ERR_INTERNAL, "slice",
-                            "the compressed PDF has %u pages, the original %u", info->pages,
-                            book_info(d)->pages);
     rep->pages = info->pages;
     rep->positions = info->pages;
     rep->pages_source = QR_PKG_PAGES_SOURCE_PDF;
@@ -78,21 +91,114 @@ static int plan_split(pdf_book *d, qr_package__run *run, const char *comp_path, 
         if ((rc = qr_pdf_page_bytes(d->comp, d->page_bytes, err)) < 0)
             return rc;
     }
-    rc = qr_package__pdf_plan(&d->ranges, &d->nranges, d->page_bytes, info->pages,
-                              run->slice_target, o->slice_pages, err);
-    if (rc < 0)
-        return rc;
-    d->paths = calloc(d->nranges, sizeof(*d->paths));
-    if (!d->paths)
-        return qr_error_set(err, QR_ERR_OUT_OF_MEMORY, "slice", "out of memory");
-    for (size_t i = 0; i < d->nranges; i++) {
-        char name[32];
-        snprintf(name, sizeof(name), "slice-%04zu.pdf", i);
-        if (!(d->paths[i] = work_path(run->workdir, name)))
-            return qr_error_set(err, QR_ERR_OUT_OF_MEMORY, "slice", "out of memory");
+    return qr_package__pdf_plan(&d->ranges, &d->nranges, d->page_bytes, info->pages,
+                                run->slice_target, o->slice_pages, err);
+}
+
+static void *cutter_main(void *arg)
+{
+    cut_ahead *a = arg;
+    pthread_mutex_lock(&a->mu);
+    while (a->cut < a->n && !a->stop) {
+        if (a->cut - a->taken >= AHEAD) {
+            pthread_cond_wait(&a->cv, &a->mu);
+            continue;
+        }
+        size_t i = a->cut;
+        qr_buf *b = &a->slot[i % AHEAD];
+        pthread_mutex_unlock(&a->mu);
+        qr_error e = QR_ERROR_INIT;
+        qr_buf_reset(b);
+        int rc = qr_pdf_cut(a->doc, &a->ranges[i], b, &e);
+        pthread_mutex_lock(&a->mu);
+        if (rc < 0) {
+            a->rc = rc;
+            a->err = e;
+            a->stop = true;
+        } else {
+            a->cut = i + 1;
+        }
+        pthread_cond_broadcast(&a->cv);
     }
-    return qr_pdf_split(comp_path, d->ranges, d->nranges, (const char *const *)d->paths, o->threads,
-                        &o->limits, err);
+    pthread_mutex_unlock(&a->mu);
+    return NULL;
+}
+
+/* Starts the cutter thread over the planned ranges (cap: the loop's buffer limit). */
+static int ahead_start(pdf_book *d, size_t cap, qr_error *err)
+{
+    cut_ahead *a = calloc(1, sizeof(*a));
+    if (!a)
+        return qr_error_set(err, QR_ERR_OUT_OF_MEMORY, "slice", "out of memory");
+    a->ranges = d->ranges;
+    a->n = d->nranges;
+    a->doc = d->comp;
+    for (size_t i = 0; i < AHEAD; i++)
+        qr_buf_init(&a->slot[i], cap);
+    pthread_mutex_init(&a->mu, NULL);
+    pthread_cond_init(&a->cv, NULL);
+    int e = pthread_create(&a->thread, NULL, cutter_main, a);
+    if (e != 0) {
+        pthread_cond_destroy(&a->cv);
+        pthread_mutex_destroy(&a->mu);
+        free(a);
+        return qr_error_set_cause(err, QR_ERR_OUT_OF_MEMORY, e, "slice",
+                                  "cannot start the slice thread: %s", strerror(e));
+    }
+    d->ahead = a;
+    return 0;
+}
+
+static void ahead_stop(cut_ahead *a)
+{
+    if (!a)
+        return;
+    pthread_mutex_lock(&a->mu);
+    a->stop = true;
+    pthread_cond_broadcast(&a->cv);
+    pthread_mutex_unlock(&a->mu);
+    pthread_join(a->thread, NULL);
+    pthread_cond_destroy(&a->cv);
+    pthread_mutex_destroy(&a->mu);
+    for (size_t i = 0; i < AHEAD; i++)
+        qr_buf_free(&a->slot[i]);
+    free(a);
+}
+
+/* Slice i (the loop asks in order) from the cutter: its buffer is swapped into `plain`. */
+static int ahead_take(cut_ahead *a, size_t i, qr_buf *plain, qr_error *err)
+{
+    int rc = 0;
+    pthread_mutex_lock(&a->mu);
+    if (i != a->taken) {
+        rc = qr_error_set(err, QR_ERR_INTERNAL, "slice", "slice %zu asked for out of order", i);
+        goto out;
+    }
+    while (a->cut <= i && a->rc == 0 && !a->stop)
+        pthread_cond_wait(&a->cv, &a->mu);
+    if (a->cut <= i) {
+        if (a->rc < 0) {
+            *err = a->err;
+            rc = a->rc;
+        } else {
+            rc = qr_error_set(err, QR_ERR_INTERNAL, "slice", "the slice thread stopped");
+        }
+        goto out;
+    }
+    qr_buf *b = &a->slot[i % AHEAD];
+    if (b->len > plain->max) {
+        rc = qr_error_set(err, QR_ERR_INPUT_TOO_LARGE, "slice", "slice %zu is %zu bytes", i,
+                          b->len);
+        goto out;
+    }
+    qr_buf t = *plain;
+    *plain = *b;
+    *b = t;
+    a->taken = i + 1;
+    pthread_cond_broadcast(&a->cv);
+out:
+    pthread_mutex_unlock(&a->mu);
+    return rc;
 }
 
 static int pdf_prepare(void *self, qr_package__run *run, qr_error *err)
@@ -100,23 +206,19 @@ static int pdf_prepare(void *self, qr_package__run *run, qr_error *err)
     pdf_book *d = self;
     qr_process_report *rep = run->rep;
     d->slice_pages = run->o->slice_pages;
-    /*
-     * Compression rewrote the original in memory and wrote it out: keep what
-     * was read from it (title, author, outline, labels: the rewrite keeps
-     * them) and free the rest before the slices need memory.
-     */
-    qr_pdf_drop_document(qr_book_pdf(d->book));
-    /* The one read-back of what compression wrote, for page sizes and the split. */
+    d->comp = qr_book_pdf(d->book);
     double t0 = qr_now();
-    int rc = qr_pdf_open_pages(&d->comp, run->compressed, &run->o->limits, rep->warnings, err);
-    double t_open = qr_now() - t0;
-    if (rc == 0)
-        rc = plan_split(d, run, run->compressed, err);
+    int rc = plan(d, run, err);
+    /* The loop's own buffers are capped at the book's size limit: so are the cutter's. */
+    size_t cap = run->o->limits.max_total_bytes > SIZE_MAX / 2
+                     ? SIZE_MAX / 2
+                     : (size_t)run->o->limits.max_total_bytes;
+    if (rc == 0 && d->nranges > 1 && qr_pool_threads(run->o->threads, d->nranges) > 1)
+        rc = ahead_start(d, cap, err);
     rep->t_positions = 0;
     rep->t_slice = qr_now() - t0;
     if (rc == 0)
-        qr_log(QR_LOG_DEBUG, "slice", "%zu slices: open %.3f s, page sizes, plan and split %.3f s",
-               d->nranges, t_open, rep->t_slice - t_open);
+        qr_log(QR_LOG_DEBUG, "slice", "%zu slices planned in %.3f s", d->nranges, rep->t_slice);
     return rc;
 }
 
@@ -126,13 +228,13 @@ static size_t pdf_count(const void *self)
     return d->nranges;
 }
 
-/* Each cut slice: read, then deleted at once to keep the work directory small. */
+/* Slice i: from the cutter thread, or cut now from the open document. */
 static int pdf_slice(void *self, size_t i, qr_buf *plain, qr_error *err)
 {
     pdf_book *d = self;
-    int rc = qr_buf_read_file(plain, d->paths[i], "slice", err);
-    unlink(d->paths[i]);
-    return rc;
+    if (d->ahead)
+        return ahead_take(d->ahead, i, plain, err);
+    return qr_pdf_cut(d->comp, &d->ranges[i], plain, err);
 }
 
 static json_t *pdf_positions(const void *self)
@@ -158,13 +260,9 @@ static void pdf_destroy(void *self)
     pdf_book *d = self;
     if (!d)
         return;
-    if (d->paths)
-        for (size_t i = 0; i < d->nranges; i++)
-            free(d->paths[i]);
-    free(d->paths);
+    ahead_stop(d->ahead);
     free(d->ranges);
     free(d->page_bytes);
-    qr_pdf_close(d->comp);
     free(d);
 }
 

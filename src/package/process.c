@@ -47,13 +47,14 @@ void qr_process_report_free(qr_process_report *r)
     free(r);
 }
 
-int qr_package__put(const qr_store *store, const char *prefix, const char *name, const void *data,
-                    size_t len, qr_error *err)
+static int put_key(const qr_store *store, const char *prefix, const char *name, const void *data,
+                   size_t len, bool deferred, qr_error *err)
 {
     char *key = qr_package__key(prefix, name);
     if (!key)
         return qr_error_set(err, QR_ERR_OUT_OF_MEMORY, "publish", "out of memory");
-    int rc = qr_store_put(store, key, data, len, err);
+    int rc = deferred ? qr_store_put_deferred(store, key, data, len, err)
+                      : qr_store_put(store, key, data, len, err);
     if (rc < 0)
         qr_error_set_context(err, "%s", key);
     free(key);
@@ -69,6 +70,12 @@ int qr_package__put_json(const qr_store *store, const char *prefix, const char *
     int rc = qr_package__put(store, prefix, name, s, strlen(s), err);
     free(s);
     return rc;
+}
+
+int qr_package__put(const qr_store *store, const char *prefix, const char *name, const void *data,
+                    size_t len, qr_error *err)
+{
+    return put_key(store, prefix, name, data, len, false, err);
 }
 
 static int put_object(const run *R, const char *name, const void *data, size_t len, qr_error *err)
@@ -224,7 +231,8 @@ static int seal_put(run *R, qr_buf *sealed, size_t i, size_t n, const qr_buf *pl
     ps->size = sealed->len;
     ps->plain_len = plain->len;
     qr_crypt_sha256_hex(ps->sha256, sealed->data, sealed->len);
-    rc = put_object(R, ps->href, sealed->data, sealed->len, err);
+    /* Durable at the commit: commit_manifest syncs the store before the signature. */
+    rc = put_key(R->store, R->prefix, ps->href, sealed->data, sealed->len, true, err);
     rep->t_publish += qr_now() - t2;
     if (rc < 0)
         return rc;
@@ -306,6 +314,9 @@ static int commit_manifest(const run *R, const json_t *man, qr_error *err)
         return qr_error_set(err, QR_ERR_OUT_OF_MEMORY, "publish", "cannot serialise the manifest");
     uint8_t sig[64];
     int rc = qr_crypt_sign(sig, R->k, (const uint8_t *)man_text, strlen(man_text), err);
+    /* Every slice durable before anything refers to them. */
+    if (rc == 0)
+        rc = qr_store_sync(R->store, err);
     /* The signature first: a visible manifest always has its signature beside it. */
     if (rc == 0)
         rc = put_object(R, QR_PKG_SIGNATURE, sig, sizeof(sig), err);
@@ -385,7 +396,9 @@ static int run_pipeline(run *R, qr_book *book, qr_error *err)
                            .progress_ud = o->progress_ud,
                            .cancel = o->cancel};
     double t0 = qr_now();
-    rc = qr_compress_book(&cr, book, comp_path, &co, rep->warnings, err);
+    /* A PDF's slices are cut from the open document: the whole book is never written. */
+    bool pdf = qr_book_format(book) == QR_FORMAT_PDF;
+    rc = qr_compress_book(&cr, book, pdf ? NULL : comp_path, &co, rep->warnings, err);
     rep->t_compress = qr_now() - t0;
     if (rc == 0)
         rc = canceled(o, "compress", err);
@@ -402,6 +415,9 @@ static int run_pipeline(run *R, qr_book *book, qr_error *err)
     rc = R->drv->prepare(R->book_drv, &pr, err);
     if (rc == 0)
         rc = publish_slices(R, err);
+    /* What a PDF compressed to is its slices: the whole document was never written. */
+    if (rc == 0 && pdf)
+        rep->compressed_bytes = rep->plain_bytes;
     /* The manifest is the package's last file: a stop before it publishes nothing readers see. */
     if (rc == 0)
         rc = canceled(o, "publish", err);

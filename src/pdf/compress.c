@@ -332,7 +332,7 @@ int qr_pdf_compress_open(qr_pdf_compress_report *rep, qr_pdf *p, const char *out
     memset(&set, 0, sizeof(set));
     memset(&r, 0, sizeof(r));
     memset(&wfacts, 0, sizeof(wfacts));
-    if (!p || !out_path || !opts)
+    if (!p || !opts)
         return qr_error_set(err, QR_ERR_INVALID_ARGUMENT, QR_PDF_STAGE, "NULL argument");
     const qr_profile *profile = opts->profile ? opts->profile : qr_profile_get(NULL);
     qpdf_data q = p->q;
@@ -353,6 +353,9 @@ int qr_pdf_compress_open(qr_pdf_compress_report *rep, qr_pdf *p, const char *out
         r.images_failed = set.failed;
     }
     qr_pdf__drain_warnings(q, NULL);
+    /* No file asked for: the caller works from `p`, which now shows the compressed document. */
+    if (!out_path)
+        goto out;
     if ((rc = qr_pdf__write(q, out_path, true, err)) < 0) {
         qr_error_set_context(err, "%s", out_path);
         goto out;
@@ -385,7 +388,7 @@ int qr_pdf_compress(qr_pdf_compress_report *rep, const char *in_path, const char
     qr_pdf *p = NULL;
     if (rep)
         memset(rep, 0, sizeof(*rep));
-    if (!in_path || !opts)
+    if (!in_path || !out_path || !opts)
         return qr_error_set(err, QR_ERR_INVALID_ARGUMENT, QR_PDF_STAGE, "NULL argument");
     int rc = qr_pdf_open(&p, in_path, &opts->limits, w, err);
     if (rc == 0)

@@ -3,9 +3,13 @@
  * handling, then the facts of qr_pdf_info (metadata, outline, page labels).
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "pdf/pdf_internal.h"
 #include "qr/fs.h"
@@ -115,10 +119,79 @@ out:
     return rc;
 }
 
-int qr_pdf__handle_open(qpdf_data *out, qr_pdf__open_facts *facts, const char *path,
-                        const qr_limits *limits, qr_error *err)
+/*
+ * Maps `path` read-only (an empty file maps nothing: it is then read as a
+ * file, which reports it). Errors: source-not-found, io, input-too-large.
+ */
+static int map_file(qr_pdf__map *m, const char *path, const qr_limits *limits, qr_error *err)
 {
-    return handle_read(out, facts, path, NULL, 0, limits, err);
+    struct stat st;
+    int rc = 0;
+    memset(m, 0, sizeof(*m));
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0) {
+        int e = errno;
+        return qr_error_set_cause(err, e == ENOENT ? QR_ERR_SOURCE_NOT_FOUND : QR_ERR_IO, e,
+                                  QR_PDF_STAGE, "cannot open %s: %s", path, strerror(e));
+    }
+    if (fstat(fd, &st) != 0) {
+        int e = errno;
+        rc = qr_error_set_cause(err, QR_ERR_IO, e, QR_PDF_STAGE, "cannot stat %s: %s", path,
+                                strerror(e));
+        goto out;
+    }
+    if (!S_ISREG(st.st_mode) || st.st_size == 0)
+        goto out; /* read as a file: qpdf and the sniff report what it is */
+    if ((uint64_t)st.st_size > limits->max_input_bytes) {
+        rc = qr_error_set(err, QR_ERR_INPUT_TOO_LARGE, QR_PDF_STAGE,
+                          "%s is %llu bytes, limit is %llu", path, (unsigned long long)st.st_size,
+                          (unsigned long long)limits->max_input_bytes);
+        goto out;
+    }
+    void *a = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_PRIVATE, fd, 0);
+    if (a == MAP_FAILED) {
+        int e = errno;
+        rc = qr_error_set_cause(err, e == ENOMEM ? QR_ERR_OUT_OF_MEMORY : QR_ERR_IO, e,
+                                QR_PDF_STAGE, "cannot map %s: %s", path, strerror(e));
+        goto out;
+    }
+    m->addr = a;
+    m->len = (size_t)st.st_size;
+out:
+    close(fd);
+    return rc;
+}
+
+static void unmap(qr_pdf__map *m)
+{
+    if (m->addr)
+        munmap(m->addr, m->len);
+    memset(m, 0, sizeof(*m));
+}
+
+int qr_pdf__handle_open(qpdf_data *out, qr_pdf__map *map, qr_pdf__open_facts *facts,
+                        const char *path, const qr_limits *limits, qr_error *err)
+{
+    *out = NULL;
+    memset(facts, 0, sizeof(*facts));
+    if (!path || !limits)
+        return qr_error_set(err, QR_ERR_INVALID_ARGUMENT, QR_PDF_STAGE, "NULL argument");
+    int rc = map_file(map, path, limits, err);
+    if (rc < 0) {
+        qr_error_set_context(err, "%s", path);
+        return rc;
+    }
+    if ((rc = handle_read(out, facts, path, map->addr, map->len, limits, err)) < 0)
+        unmap(map);
+    return rc;
+}
+
+void qr_pdf__handle_close(qpdf_data *q, qr_pdf__map *map)
+{
+    if (q && *q)
+        qpdf_cleanup(q);
+    if (map)
+        unmap(map);
 }
 
 static void info_free(qr_pdf_info *in)
@@ -165,7 +238,11 @@ static int open_common(qr_pdf **out, const char *path, const void *data, size_t 
         }
         memcpy(p->mem, data, len);
     }
-    if ((rc = handle_read(&p->q, &facts, path, data ? p->mem : NULL, len, limits, err)) < 0)
+    if (data)
+        rc = handle_read(&p->q, &facts, path, p->mem, len, limits, err);
+    else
+        rc = qr_pdf__handle_open(&p->q, &p->map, &facts, path, limits, err);
+    if (rc < 0)
         goto out;
     p->limits = *limits;
     p->repaired = facts.repaired;
@@ -230,8 +307,8 @@ void qr_pdf_close(qr_pdf *p)
     if (!p)
         return;
     info_free(&p->info);
-    if (p->q)
-        qpdf_cleanup(&p->q);
+    qr_pdf__cutter_free(p->cutter);
+    qr_pdf__handle_close(&p->q, &p->map);
     free(p->mem);
     free(p->path);
     free(p);
@@ -241,8 +318,9 @@ void qr_pdf_drop_document(qr_pdf *p)
 {
     if (!p)
         return;
-    if (p->q)
-        qpdf_cleanup(&p->q);
+    qr_pdf__cutter_free(p->cutter);
+    p->cutter = NULL;
+    qr_pdf__handle_close(&p->q, &p->map);
     free(p->mem);
     p->mem = NULL;
 }

@@ -29,13 +29,27 @@
 #define QR_PDF_MAX_LABEL_RANGES 100000
 #define QR_PDF_MAX_PAGES 1000000
 
+/*
+ * A file mapped read-only for qpdf to read from memory. Read through a FILE,
+ * qpdf seeks before nearly every object it reads: one lseek system call each
+ * (438,000 for the 1,151 slices of a 1,151-page book), where a mapping costs
+ * page faults only. The file must not shrink while mapped (SIGBUS): quire
+ * maps only its inputs and its own work files.
+ */
+typedef struct qr_pdf__map {
+    void *addr; /* NULL: nothing mapped (an empty file is read as a file) */
+    size_t len;
+} qr_pdf__map;
+
 struct qr_pdf {
     qpdf_data q;
     char *path; /* the file, or the name given to qr_pdf_open_buffer */
     void *mem;  /* the input of qr_pdf_open_buffer, which qpdf reads lazily */
+    qr_pdf__map map; /* the input file, mapped */
     qr_limits limits;
     qr_pdf_info info;
     bool repaired; /* qpdf repaired the file while reading it */
+    struct qr_pdf__cutter *cutter; /* qr_pdf_cut's state, made at the first cut */
 };
 
 /* What opening a file found besides the handle. */
@@ -50,10 +64,14 @@ typedef struct qr_pdf__open_facts {
 /*
  * Opens `path` into a fresh qpdf handle (errors silenced, warnings kept):
  * size limit, header sniff, read with recovery, password check, at least one
- * page. *out is NULL on failure. Error ids as for qr_pdf_open.
+ * page; the file is read through *map, which must outlive the handle (close
+ * both with qr_pdf__handle_close). *out is NULL and *map empty on failure.
+ * Error ids as for qr_pdf_open.
  */
-int qr_pdf__handle_open(qpdf_data *out, qr_pdf__open_facts *facts, const char *path,
-                        const qr_limits *limits, qr_error *err);
+int qr_pdf__handle_open(qpdf_data *out, qr_pdf__map *map, qr_pdf__open_facts *facts,
+                        const char *path, const qr_limits *limits, qr_error *err);
+/* Frees the handle, then the mapping it read from; both may be empty. */
+void qr_pdf__handle_close(qpdf_data *q, qr_pdf__map *map);
 
 /* Moves qpdf's pending warnings into facts (count, first text) and clears them. */
 void qr_pdf__drain_warnings(qpdf_data q, qr_pdf__open_facts *facts);
@@ -71,6 +89,10 @@ int qr_pdf__error_from_qpdf(qr_error *err, qpdf_data q, qr_errid id, const char 
  * the whole output costs too much there). Errors: write-failed (id), io.
  */
 int qr_pdf__write(qpdf_data q, const char *out_path, bool durable, qr_error *err);
+/* Writes `q` into `out` (appended) as a work file: the same options, a fresh /ID. */
+int qr_pdf__write_mem(qpdf_data q, struct qr_buf *out, qr_error *err);
+/* qr_pdf_cut's state (split.c); NULL-safe. */
+void qr_pdf__cutter_free(struct qr_pdf__cutter *c);
 
 /* A set of indirect object ids (visited sets for loop detection). */
 typedef struct qr_pdf__idset {

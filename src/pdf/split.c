@@ -18,6 +18,7 @@
 #include <string.h>
 
 #include "pdf/pdf_internal.h"
+#include "qr/buf.h"
 #include "qr/pool.h"
 
 typedef struct split_job {
@@ -27,15 +28,22 @@ typedef struct split_job {
     const char *const *out_paths;
     const qr_limits *limits;
     qpdf_data first_src; /* opened by the caller to check the ranges; thread 0 takes it */
+    qr_pdf__map first_map;
 } split_job;
 
-/* One thread's state: its own qpdf handle on the input, and what it read once from it. */
-typedef struct split_worker {
-    qpdf_data src;
+/* What cutting slices from one source reads from it once. */
+struct qr_pdf__cutter {
     qr_pdf__label_range *labels;
     size_t nlabels;
     qr_pdf__idset shared; /* resource dictionaries used by several pages */
     bool prepared;        /* labels read, inherited attributes pushed, sharing known */
+};
+
+/* One thread's state: its own qpdf handle on the input, and what it read once from it. */
+typedef struct split_worker {
+    qpdf_data src;
+    qr_pdf__map map; /* the input, which src reads */
+    struct qr_pdf__cutter cut;
 } split_worker;
 
 /*
@@ -81,41 +89,96 @@ static qpdf_data new_doc(qr_error *err)
     return d;
 }
 
-static int write_range(const split_job *job, split_worker *wk, size_t idx, qr_error *err)
+static void cutter_clear(struct qr_pdf__cutter *c)
 {
-    const qr_pdf_range *r = &job->ranges[idx];
+    qr_pdf__label_ranges_free(c->labels, c->nlabels);
+    qr_pdf__idset_free(&c->shared);
+    memset(c, 0, sizeof(*c));
+}
+
+void qr_pdf__cutter_free(struct qr_pdf__cutter *c)
+{
+    if (c)
+        cutter_clear(c);
+    free(c);
+}
+
+/*
+ * A fresh document holding pages [r->first, +count) of src, with its Info
+ * title/author and those pages' labels, ready to be written.
+ */
+static int cut_range(qpdf_data *out, struct qr_pdf__cutter *c, qpdf_data src,
+                     const qr_pdf_range *r, qr_error *err)
+{
     qpdf_data dst = NULL;
     int rc = 0;
-
-    if (!wk->prepared) {
-        uint32_t np = (uint32_t)qpdf_get_num_pages(wk->src);
-        if ((rc = qr_pdf__read_label_ranges(&wk->labels, &wk->nlabels, wk->src, np, err)) < 0)
+    *out = NULL;
+    if (!c->prepared) {
+        uint32_t np = (uint32_t)qpdf_get_num_pages(src);
+        if ((rc = qr_pdf__read_label_ranges(&c->labels, &c->nlabels, src, np, err)) < 0)
             return rc;
         /* Pages get their own /Resources before pruning; shared parents stay as they are. */
-        if (qpdf_push_inherited_attributes_to_page(wk->src) & QPDF_ERRORS)
-            return qr_pdf__error_from_qpdf(err, wk->src, QR_ERR_PDF_DAMAGED,
+        if (qpdf_push_inherited_attributes_to_page(src) & QPDF_ERRORS)
+            return qr_pdf__error_from_qpdf(err, src, QR_ERR_PDF_DAMAGED,
                                            "cannot read the page tree");
-        if (qr_pdf__shared_resources(&wk->shared, wk->src) < 0)
+        if (qr_pdf__shared_resources(&c->shared, src) < 0)
             return qr_error_set(err, QR_ERR_OUT_OF_MEMORY, QR_PDF_STAGE, "out of memory");
-        wk->prepared = true;
+        c->prepared = true;
     }
     if (!(dst = new_doc(err)))
         return QR_ENOMEM;
-    if ((rc = add_pages(dst, wk->src, r->first, r->count, &wk->shared, err)) < 0)
-        goto out;
-    qr_pdf__copy_info(dst, wk->src);
+    if ((rc = add_pages(dst, src, r->first, r->count, &c->shared, err)) < 0) {
+        qpdf_cleanup(&dst);
+        return rc;
+    }
+    qr_pdf__copy_info(dst, src);
     qpdf_oh nums = qpdf_oh_new_array(dst);
-    qr_pdf__labels_append(dst, nums, wk->labels, wk->nlabels, r->first, r->count, 0);
+    qr_pdf__labels_append(dst, nums, c->labels, c->nlabels, r->first, r->count, 0);
     qr_pdf__labels_install(dst, nums);
     qpdf_oh_release(dst, nums);
+    *out = dst;
+    return 0;
+}
+
+static int write_range(const split_job *job, split_worker *wk, size_t idx, qr_error *err)
+{
+    qpdf_data dst = NULL;
+    int rc = cut_range(&dst, &wk->cut, wk->src, &job->ranges[idx], err);
     /* Slices are work files that are encrypted next: a rename is enough, no fsync. */
-    rc = qr_pdf__write(dst, job->out_paths[idx], false, err);
+    if (rc == 0)
+        rc = qr_pdf__write(dst, job->out_paths[idx], false, err);
     /* Warnings from the source (stream data repaired while copying) are not kept. */
     qr_pdf__drain_warnings(wk->src, NULL);
-out:
-    qpdf_cleanup(&dst);
+    if (dst)
+        qpdf_cleanup(&dst);
     if (rc < 0)
         qr_error_set_context(err, "%s", job->out_paths[idx]);
+    return rc;
+}
+
+int qr_pdf_cut(qr_pdf *p, const qr_pdf_range *r, qr_buf *out, qr_error *err)
+{
+    if (!p || !r || !out)
+        return qr_error_set(err, QR_ERR_INVALID_ARGUMENT, QR_PDF_STAGE, "NULL argument");
+    if (!p->q)
+        return qr_error_set(err, QR_ERR_INVALID_ARGUMENT, QR_PDF_STAGE,
+                            "the document was dropped");
+    uint32_t pages = p->info.pages;
+    if (r->count == 0 || r->first >= pages || r->count > pages - r->first)
+        return qr_error_set(err, QR_ERR_INVALID_ARGUMENT, QR_PDF_STAGE,
+                            "range (first %u, count %u) is outside the %u pages", r->first,
+                            r->count, pages);
+    if (!p->cutter && !(p->cutter = calloc(1, sizeof(*p->cutter))))
+        return qr_error_set(err, QR_ERR_OUT_OF_MEMORY, QR_PDF_STAGE, "out of memory");
+    qpdf_data dst = NULL;
+    int rc = cut_range(&dst, p->cutter, p->q, r, err);
+    if (rc == 0)
+        rc = qr_pdf__write_mem(dst, out, err);
+    qr_pdf__drain_warnings(p->q, NULL);
+    if (dst)
+        qpdf_cleanup(&dst);
+    if (rc < 0)
+        qr_error_set_context(err, "pages %u-%u", r->first + 1, r->first + r->count);
     return rc;
 }
 
@@ -128,11 +191,13 @@ static int split_start(void *ctx, int thread, void **state, qr_error *err)
     *state = wk;
     if (thread == 0) {
         wk->src = job->first_src;
+        wk->map = job->first_map;
         job->first_src = NULL;
+        job->first_map = (qr_pdf__map){0};
         return 0;
     }
     qr_pdf__open_facts facts;
-    return qr_pdf__handle_open(&wk->src, &facts, job->in_path, job->limits, err);
+    return qr_pdf__handle_open(&wk->src, &wk->map, &facts, job->in_path, job->limits, err);
 }
 
 static int split_task(void *ctx, void *state, size_t i, qr_error *err)
@@ -146,10 +211,8 @@ static void split_end(void *ctx, void *state)
     split_worker *wk = state;
     if (!wk)
         return;
-    if (wk->src)
-        qpdf_cleanup(&wk->src);
-    qr_pdf__label_ranges_free(wk->labels, wk->nlabels);
-    qr_pdf__idset_free(&wk->shared);
+    qr_pdf__handle_close(&wk->src, &wk->map);
+    cutter_clear(&wk->cut);
     free(wk);
 }
 
@@ -168,9 +231,10 @@ int qr_pdf_split(const char *in_path, const qr_pdf_range *ranges, size_t n,
                      .n = n,
                      .out_paths = out_paths,
                      .limits = limits,
-                     .first_src = NULL};
+                     .first_src = NULL,
+                     .first_map = {0}};
     /* The calling thread's handle (thread 0's) also validates the ranges. */
-    if ((rc = qr_pdf__handle_open(&job.first_src, &facts, in_path, limits, err)) < 0)
+    if ((rc = qr_pdf__handle_open(&job.first_src, &job.first_map, &facts, in_path, limits, err)) < 0)
         goto out;
     uint32_t pages = (uint32_t)qpdf_get_num_pages(job.first_src);
     for (size_t i = 0; i < n; i++) {
@@ -197,8 +261,7 @@ int qr_pdf_split(const char *in_path, const qr_pdf_range *ranges, size_t n,
     pj.thread_end = split_end;
     rc = qr_pool_run(&pj, NULL, err);
 out:
-    if (job.first_src)
-        qpdf_cleanup(&job.first_src);
+    qr_pdf__handle_close(&job.first_src, &job.first_map);
     return rc;
 }
 
@@ -207,6 +270,7 @@ int qr_pdf_merge(const char *const *in_paths, size_t n, const char *out_path,
 {
     qpdf_data dst = NULL;
     qpdf_data *srcs = NULL;
+    qr_pdf__map *maps = NULL;
     qr_pdf__open_facts facts;
     qpdf_oh nums = 0;
     uint32_t offset = 0;
@@ -216,8 +280,12 @@ int qr_pdf_merge(const char *const *in_paths, size_t n, const char *out_path,
         return qr_error_set(err, QR_ERR_INVALID_ARGUMENT, QR_PDF_STAGE,
                             "merge needs inputs and an output");
     srcs = calloc(n, sizeof(*srcs));
-    if (!srcs)
+    maps = calloc(n, sizeof(*maps));
+    if (!srcs || !maps) {
+        free(srcs);
+        free(maps);
         return qr_error_set(err, QR_ERR_OUT_OF_MEMORY, QR_PDF_STAGE, "out of memory");
+    }
     if (!(dst = new_doc(err))) {
         rc = QR_ENOMEM;
         goto out;
@@ -227,7 +295,7 @@ int qr_pdf_merge(const char *const *in_paths, size_t n, const char *out_path,
     for (size_t i = 0; i < n; i++) {
         qr_pdf__label_range *lr = NULL;
         size_t nl = 0;
-        if ((rc = qr_pdf__handle_open(&srcs[i], &facts, in_paths[i], limits, err)) < 0)
+        if ((rc = qr_pdf__handle_open(&srcs[i], &maps[i], &facts, in_paths[i], limits, err)) < 0)
             goto out;
         uint32_t np = (uint32_t)qpdf_get_num_pages(srcs[i]);
         if (np > QR_PDF_MAX_PAGES - offset) {
@@ -251,9 +319,9 @@ int qr_pdf_merge(const char *const *in_paths, size_t n, const char *out_path,
 out:
     if (dst)
         qpdf_cleanup(&dst);
-    for (size_t i = 0; i < n; i++)
-        if (srcs[i])
-            qpdf_cleanup(&srcs[i]);
+    for (size_t i = 0; srcs && maps && i < n; i++)
+        qr_pdf__handle_close(&srcs[i], &maps[i]);
     free(srcs);
+    free(maps);
     return rc;
 }

@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "pdf/pdf_internal.h"
+#include "qr/buf.h"
 
 bool qr_pdf__failed(qpdf_data q)
 {
@@ -205,6 +206,35 @@ void qr_pdf__copy_info(qpdf_data dst, qpdf_data src)
     qpdf_oh_release(src, st);
 }
 
+/* What every PDF quire writes gets: object streams, compressed streams, no encryption. */
+static void write_options(qpdf_data q, bool durable)
+{
+    qpdf_set_object_stream_mode(q, qpdf_o_generate);
+    qpdf_set_compress_streams(q, QPDF_TRUE);
+    qpdf_set_decode_level(q, qpdf_dl_generalized);
+    qpdf_set_preserve_unreferenced_objects(q, QPDF_FALSE);
+    qpdf_set_preserve_encryption(q, QPDF_FALSE);
+    /* A deterministic /ID hashes the whole output: kept for files a user keeps, not for
+     * work files (slices), where it was half the split's time on large PDFs. */
+    qpdf_set_deterministic_ID(q, durable ? QPDF_TRUE : QPDF_FALSE);
+    qpdf_set_linearization(q, QPDF_FALSE);
+}
+
+int qr_pdf__write_mem(qpdf_data q, qr_buf *out, qr_error *err)
+{
+    if (qpdf_init_write_memory(q) & QPDF_ERRORS)
+        return qr_pdf__error_from_qpdf(err, q, QR_ERR_OUT_OF_MEMORY, "cannot start writing");
+    write_options(q, false);
+    if (qpdf_write(q) & QPDF_ERRORS)
+        return qr_pdf__error_from_qpdf(err, q, QR_ERR_WRITE_FAILED, "cannot write the PDF");
+    size_t n = qpdf_get_buffer_length(q);
+    const unsigned char *b = qpdf_get_buffer(q);
+    if (!b || n == 0)
+        return qr_error_set(err, QR_ERR_WRITE_FAILED, QR_PDF_STAGE, "qpdf wrote nothing");
+    int rc = qr_buf_reserve(out, n, err);
+    return rc < 0 ? rc : qr_buf_append(out, b, n, err);
+}
+
 int qr_pdf__write(qpdf_data q, const char *out_path, bool durable, qr_error *err)
 {
     char *tmp = NULL;
@@ -225,15 +255,7 @@ int qr_pdf__write(qpdf_data q, const char *out_path, bool durable, qr_error *err
         rc = qr_pdf__error_from_qpdf(err, q, QR_ERR_WRITE_FAILED, "cannot start writing");
         goto out;
     }
-    qpdf_set_object_stream_mode(q, qpdf_o_generate);
-    qpdf_set_compress_streams(q, QPDF_TRUE);
-    qpdf_set_decode_level(q, qpdf_dl_generalized);
-    qpdf_set_preserve_unreferenced_objects(q, QPDF_FALSE);
-    qpdf_set_preserve_encryption(q, QPDF_FALSE);
-    /* A deterministic /ID hashes the whole output: kept for files a user keeps, not for
-     * work files (slices), where it was half the split's time on large PDFs. */
-    qpdf_set_deterministic_ID(q, durable ? QPDF_TRUE : QPDF_FALSE);
-    qpdf_set_linearization(q, QPDF_FALSE);
+    write_options(q, durable);
     if (qpdf_write(q) & QPDF_ERRORS) {
         rc = qr_pdf__error_from_qpdf(err, q, QR_ERR_WRITE_FAILED, "cannot write the PDF");
         goto out;

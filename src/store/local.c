@@ -3,6 +3,8 @@
  * through qr_fs_write_atomic (temporary file, fsync, rename), so a reader
  * sees either the old object or the new one, never half of one; put_file
  * streams a local file the same way (temporary file, fsync, rename).
+ * Deferred puts skip the fsync and the folder check when the folder is the
+ * last one made; one syncfs (local_sync) makes them all durable.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -17,6 +19,8 @@
 
 typedef struct local_store {
     char *root;
+    char *made_dir; /* the folder the last deferred put made or found */
+    bool dirty;     /* deferred puts not yet synced */
 } local_store;
 
 /* Refuses keys that could leave the root: absolute, empty, "." or ".." components. */
@@ -52,23 +56,70 @@ static int object_path(char **out, const local_store *ls, const char *key, qr_er
     return 0;
 }
 
-static int local_put(void *ctx, const char *key, const void *data, size_t len, qr_error *err)
+/*
+ * Makes the folder of object file `path` (mkdir -p), skipped when it is the
+ * one the last call made (`ls->made_dir`, when `remember`).
+ */
+static int make_parent(local_store *ls, char *path, bool remember, qr_error *err)
 {
-    char *path = NULL;
-    int rc = object_path(&path, ctx, key, err);
-    if (rc < 0)
-        goto out;
     char *slash = strrchr(path, '/');
     *slash = '\0';
-    rc = qr_fs_mkdirs(path, 0755, err);
+    int rc = 0;
+    if (!remember || !ls->made_dir || strcmp(ls->made_dir, path) != 0) {
+        rc = qr_fs_mkdirs(path, 0755, err);
+        free(ls->made_dir);
+        ls->made_dir = rc == 0 && remember ? strdup(path) : NULL;
+    }
     *slash = '/';
+    return rc;
+}
+
+static int put(local_store *ls, const char *key, const void *data, size_t len, bool deferred,
+               qr_error *err)
+{
+    char *path = NULL;
+    int rc = object_path(&path, ls, key, err);
     if (rc < 0)
         goto out;
-    rc = qr_fs_write_atomic(path, data, len, 0644, err);
+    if ((rc = make_parent(ls, path, deferred, err)) < 0)
+        goto out;
+    if (!deferred) {
+        rc = qr_fs_write_atomic(path, data, len, 0644, err);
+    } else {
+        ls->dirty = true;
+        rc = qr_fs_write_replace(path, data, len, 0644, err);
+        /* The remembered folder was removed meanwhile: make it again, once. */
+        if (rc < 0 && err->cause == ENOENT && (rc = make_parent(ls, path, false, err)) == 0)
+            rc = qr_fs_write_replace(path, data, len, 0644, err);
+    }
     if (rc < 0)
         qr_error_set_context(err, "%s", path);
 out:
     free(path);
+    return rc;
+}
+
+static int local_put(void *ctx, const char *key, const void *data, size_t len, qr_error *err)
+{
+    return put(ctx, key, data, len, false, err);
+}
+
+/* Written and renamed into place, but synced once for all by local_sync. */
+static int local_put_deferred(void *ctx, const char *key, const void *data, size_t len,
+                              qr_error *err)
+{
+    return put(ctx, key, data, len, true, err);
+}
+
+/* One syncfs for every deferred put since the last: their data and their renames. */
+static int local_sync(void *ctx, qr_error *err)
+{
+    local_store *ls = ctx;
+    if (!ls->dirty)
+        return 0;
+    int rc = qr_fs_sync_fs(ls->root, err);
+    if (rc == 0)
+        ls->dirty = false;
     return rc;
 }
 
@@ -208,11 +259,18 @@ static void local_free(void *ctx)
     if (!ls)
         return;
     free(ls->root);
+    free(ls->made_dir);
     free(ls);
 }
 
-static const qr_store_ops local_ops = {local_put,    local_get,  local_exists,
-                                       local_remove, local_free, local_put_file};
+static const qr_store_ops local_ops = {.put = local_put,
+                                       .get = local_get,
+                                       .exists = local_exists,
+                                       .remove = local_remove,
+                                       .free = local_free,
+                                       .put_file = local_put_file,
+                                       .put_deferred = local_put_deferred,
+                                       .sync = local_sync};
 
 int qr_store_local_new(qr_store **out, const char *root, qr_error *err)
 {

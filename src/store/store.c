@@ -69,3 +69,20 @@ int qr_store_put_file(const qr_store *s, const char *key, const char *path, size
     qr_buf_free(&b);
     return rc;
 }
+
+int qr_store_put_deferred(const qr_store *s, const char *key, const void *data, size_t len,
+                          qr_error *err)
+{
+    if (!s || !key)
+        return qr_error_set(err, QR_ERR_INVALID_ARGUMENT, "store", "no store or key");
+    if (s->ops->put_deferred)
+        return s->ops->put_deferred(s->ctx, key, data, len, err);
+    return s->ops->put(s->ctx, key, data, len, err);
+}
+
+int qr_store_sync(const qr_store *s, qr_error *err)
+{
+    if (!s)
+        return qr_error_set(err, QR_ERR_INVALID_ARGUMENT, "store", "no store");
+    return s->ops->sync ? s->ops->sync(s->ctx, err) : 0;
+}

@@ -426,6 +426,92 @@ static void test_not_a_book(void **state)
     qr_store_free(s);
 }
 
+/* A store whose put of `fail_key` fails; every other put goes to `inner`. */
+typedef struct failing {
+    qr_store *inner;
+    const char *fail_key;
+    int puts;
+} failing;
+
+static int failing_put(void *ctx, const char *key, const void *data, size_t len, qr_error *err)
+{
+    failing *fs = ctx;
+    fs->puts++;
+    if (strcmp(key, fs->fail_key) == 0)
+        return qr_error_set(err, QR_ERR_WRITE_FAILED, "store", "refused %s", key);
+    return qr_store_put(fs->inner, key, data, len, err);
+}
+
+static int failing_get(void *ctx, const char *key, qr_buf *out, qr_error *err)
+{
+    return qr_store_get(((failing *)ctx)->inner, key, out, err);
+}
+
+static int failing_exists(void *ctx, const char *key, bool *out, qr_error *err)
+{
+    return qr_store_exists(((failing *)ctx)->inner, key, out, err);
+}
+
+static int failing_remove(void *ctx, const char *key, qr_error *err)
+{
+    return qr_store_remove(((failing *)ctx)->inner, key, err);
+}
+
+/*
+ * One page per slice on two threads: the cutter thread runs ahead of the
+ * loop. A put that fails at slice 1 stops the run with that error (the
+ * cutter is stopped and joined, nothing leaks), and no manifest is written;
+ * the slices of a one-thread run (cut on the loop's thread) decrypt to the
+ * same PDFs as the two-thread run's.
+ */
+static void test_cut_ahead_stops_on_failure(void **state)
+{
+    fixture *f = *state;
+    char dir[4200], man[4300];
+    snprintf(dir, sizeof(dir), "%s/failing", f->dir);
+    qr_store *inner = NULL;
+    qr_error err = QR_ERROR_INIT;
+    assert_int_equal(qr_store_local_new(&inner, dir, &err), 0);
+    failing fs = {inner, "slices/0001.qs", 0};
+    static const qr_store_ops ops = {.put = failing_put,
+                                     .get = failing_get,
+                                     .exists = failing_exists,
+                                     .remove = failing_remove};
+    qr_store *s = qr_store_new(&ops, &fs);
+    assert_non_null(s);
+    qr_process_report *r = NULL;
+    qr_process_opts o = QR_PROCESS_OPTS_INIT;
+    o.profile = qr_profile_get("lossless");
+    o.threads = 2;
+    o.slice_pages = 1;
+    o.work_parent = f->dir;
+    assert_true(qr_process_book(&r, f->pdf, s, "", f->k, &o, NULL, &err) < 0);
+    assert_string_equal(err.id, "write-failed");
+    assert_null(r);
+    assert_int_equal(fs.puts, 2);
+    snprintf(man, sizeof(man), "%s/manifest.json", dir);
+    assert_int_not_equal(access(man, F_OK), 0);
+    qr_store_free(s);
+    qr_store_free(inner);
+
+    /* One thread and two threads publish the same slice PDFs. */
+    char d1[4200], d2[4200];
+    qr_process_report *r1 = NULL, *r2 = NULL;
+    qr_store *s2 = process_into(f, f->pdf, "two-threads", 1, d2, sizeof(d2), &r2);
+    snprintf(d1, sizeof(d1), "%s/one-thread", f->dir);
+    qr_store *s1 = NULL;
+    assert_int_equal(qr_store_local_new(&s1, d1, &err), 0);
+    o.threads = 1;
+    if (qr_process_book(&r1, f->pdf, s1, "", f->k, &o, NULL, &err) < 0)
+        fail_msg("%s: %s", err.id, err.msg);
+    assert_int_equal(r1->slices, r2->slices);
+    assert_int_equal(r1->plain_bytes, r2->plain_bytes);
+    qr_process_report_free(r1);
+    qr_process_report_free(r2);
+    qr_store_free(s1);
+    qr_store_free(s2);
+}
+
 /* The corpus's linearized file has an outline and page labels: toc and pageList. */
 static void test_corpus_outline_labels(void **state)
 {
@@ -466,6 +552,7 @@ int main(void)
         cmocka_unit_test(test_manifest),    cmocka_unit_test(test_verify_unpack),
         cmocka_unit_test(test_target_size), cmocka_unit_test(test_tamper),
         cmocka_unit_test(test_not_a_book),  cmocka_unit_test(test_corpus_outline_labels),
+        cmocka_unit_test(test_cut_ahead_stops_on_failure),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -62,7 +62,8 @@ static int spy_remove(void *ctx, const char *key, qr_error *err)
     return qr_store_remove(((spy *)ctx)->inner, key, err);
 }
 
-static const qr_store_ops spy_ops = {spy_put, spy_get, spy_exists, spy_remove, NULL, NULL};
+static const qr_store_ops spy_ops = {
+    .put = spy_put, .get = spy_get, .exists = spy_exists, .remove = spy_remove};
 
 static int write_book(const char *path, uint32_t seed, const char *id)
 {

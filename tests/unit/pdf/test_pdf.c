@@ -12,6 +12,7 @@
 #include "qr_test.h"
 
 #include "pdf/pdf_internal.h"
+#include "qr/buf.h"
 #include "qr/pdf.h"
 
 typedef struct fixture {
@@ -349,6 +350,58 @@ static void test_split_merge_tiny(void **state)
     free(path);
 }
 
+/*
+ * qr_pdf_cut gives, in memory, the document qr_pdf_split writes for the same
+ * range: its pages, title, author and page labels; each cut appends; a range
+ * outside the document and a dropped document are refused.
+ */
+static void test_cut_in_memory(void **state)
+{
+    fixture *f = *state;
+    char *path = tiny_pdf(f, "book.pdf", false);
+    qr_error err = QR_ERROR_INIT;
+    qr_pdf *p = NULL;
+    assert_int_equal(qr_pdf_open(&p, path, &f->limits, NULL, &err), 0);
+    qr_buf a = QR_BUF_INIT(1 << 24), b = QR_BUF_INIT(1 << 24);
+    qr_pdf_range r0 = {0, 1}, r1 = {1, 2};
+    assert_int_equal(qr_pdf_cut(p, &r0, &a, &err), 0);
+    assert_int_equal(qr_pdf_cut(p, &r1, &b, &err), 0);
+    assert_memory_equal(a.data, "%PDF-", 5);
+
+    qr_pdf *s = NULL;
+    assert_int_equal(qr_pdf_open_buffer(&s, a.data, a.len, "a", &f->limits, NULL, &err), 0);
+    assert_int_equal(qr_pdf_info_get(s)->pages, 1);
+    qr_pdf_close(s);
+    assert_int_equal(qr_pdf_open_buffer(&s, b.data, b.len, "b", &f->limits, NULL, &err), 0);
+    const qr_pdf_info *in = qr_pdf_info_get(s);
+    assert_int_equal(in->pages, 2);
+    assert_string_equal(in->title, "Tiny book");
+    assert_string_equal(in->author, "\xc3\x89mile");
+    assert_non_null(in->page_labels);
+    assert_string_equal(in->page_labels[0], "ii");
+    assert_string_equal(in->page_labels[1], "A-1");
+    qr_pdf_close(s);
+
+    /* A second cut of the same range appends a second document. */
+    size_t one = a.len;
+    assert_int_equal(qr_pdf_cut(p, &r0, &a, &err), 0);
+    assert_true(a.len > one);
+    assert_memory_equal(a.data + one, "%PDF-", 5);
+
+    qr_pdf_range bad = {2, 2};
+    qr_error_clear(&err);
+    assert_true(qr_pdf_cut(p, &bad, &b, &err) < 0);
+    assert_string_equal(err.id, "invalid-argument");
+    qr_pdf_drop_document(p);
+    qr_error_clear(&err);
+    assert_true(qr_pdf_cut(p, &r0, &b, &err) < 0);
+    assert_string_equal(err.id, "invalid-argument");
+    qr_pdf_close(p);
+    qr_buf_free(&a);
+    qr_buf_free(&b);
+    free(path);
+}
+
 /* ---- corpus ---- */
 
 static char *corpus_file(const char *rel)
@@ -552,6 +605,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_xmp_from_buffer, setup, teardown),
         cmocka_unit_test_setup_teardown(test_errors, setup, teardown),
         cmocka_unit_test_setup_teardown(test_split_merge_tiny, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_cut_in_memory, setup, teardown),
         cmocka_unit_test_setup_teardown(test_corpus_page_counts, setup, teardown),
         cmocka_unit_test_setup_teardown(test_corpus_metadata, setup, teardown),
         cmocka_unit_test_setup_teardown(test_corpus_damaged_and_encrypted, setup, teardown),
