@@ -96,7 +96,7 @@ static void sample_disk(qr_worker *w, const char *work, qr_worker_outcome *oc, b
  */
 static void supervise(qr_worker *w, pid_t pid, int fd, qr_worker_outcome *oc, const char *work)
 {
-    uint64_t rss = 0, free_now = UINT64_MAX;
+    uint64_t rss = 0, free_now = UINT64_MAX, free_at_stop = 0;
     double next_disk = 0, next_live = 0, fetch_from = 0;
     qr_worker__pipe pr;
     memset(&pr, 0, sizeof(pr));
@@ -189,6 +189,7 @@ static void supervise(qr_worker *w, pid_t pid, int fd, qr_worker_outcome *oc, co
                 kill(pid, SIGTERM);
                 term_deadline = now + term_timeout;
             } else if (why == KILL_DISK) {
+                free_at_stop = free_now;
                 double grace = term_timeout < DISK_TERM_S ? term_timeout : DISK_TERM_S;
                 qr_log(QR_LOG_WARN, "worker",
                        "only %llu MB free in %s (reserve %llu MB): stopping the job (pid %ld)",
@@ -236,7 +237,7 @@ static void supervise(qr_worker *w, pid_t pid, int fd, qr_worker_outcome *oc, co
         qr_worker__outcome_fail(oc, QR_ERR_DISK_FULL, NULL,
                                 "the work directory's file system had %llu MB free, under the "
                                 "reserve of %llu MB, in stage %s",
-                                (unsigned long long)(free_now >> 20),
+                                (unsigned long long)(free_at_stop >> 20),
                                 (unsigned long long)(w->o->disk_reserve >> 20), stage);
         break;
     case KILL_USR1:
@@ -322,6 +323,9 @@ static void remove_job_work(qr_worker *w)
         qr_log(QR_LOG_WARN, "worker", "cannot remove %s: %s", w->job_work, e.msg);
     free(w->job_work);
     w->job_work = NULL;
+    if (w->job_lock >= 0)
+        close(w->job_lock);
+    w->job_lock = -1;
 }
 
 /* Forks the child and supervises it. Fills `oc`. */
@@ -351,6 +355,8 @@ static void fork_and_run(qr_worker *w, const qr_resque_job *rj, const qr_job *jo
         qr_log(QR_LOG_WARN, "worker", "%s: the job works directly in %s", we.msg, work);
         w->job_work = NULL;
     }
+    /* Held by this process and the child: a sweep removes it only once both are gone. */
+    w->job_lock = w->job_work ? qr_worker__lock_dir(w->job_work) : -1;
     struct timespec ts;
     clock_gettime(CLOCK_REALTIME, &ts);
     oc->started = (double)ts.tv_sec + ts.tv_nsec / 1e9;

@@ -12,10 +12,14 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <sys/statvfs.h>
 #include <unistd.h>
 
+#include "qr/fs.h"
+#include "qr/log.h"
 #include "worker_int.h"
 
 #define MAX_DEPTH 64
@@ -79,6 +83,50 @@ uint64_t qr_worker__dir_usage(const char *dir)
     if (fd >= 0)
         walk(fd, 0, &entries, &sum);
     return sum;
+}
+
+int qr_worker__lock_dir(const char *dir)
+{
+    int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (fd < 0)
+        return -1;
+    if (flock(fd, LOCK_EX | LOCK_NB) != 0) {
+        close(fd);
+        return -1;
+    }
+    return fd;
+}
+
+/* A job directory left by a dead worker: older than this and its lock free. */
+#define ORPHAN_AGE_S 10
+
+void qr_worker__sweep_job_dirs(const char *work)
+{
+    DIR *d = opendir(work);
+    if (!d)
+        return;
+    struct dirent *e;
+    time_t now = time(NULL);
+    while ((e = readdir(d)) != NULL) {
+        if (strncmp(e->d_name, "quire-job-", 10) != 0)
+            continue;
+        char path[4096];
+        struct stat st;
+        if (snprintf(path, sizeof(path), "%s/%s", work, e->d_name) >= (int)sizeof(path) ||
+            lstat(path, &st) != 0 || !S_ISDIR(st.st_mode) || now - st.st_ctime < ORPHAN_AGE_S)
+            continue;
+        /* A live job's worker (or its child) holds the lock from the directory's first moment. */
+        int fd = qr_worker__lock_dir(path);
+        if (fd < 0)
+            continue;
+        qr_error err = QR_ERROR_INIT;
+        if (qr_workdir_remove(path, &err) < 0)
+            qr_log(QR_LOG_WARN, "worker", "cannot remove %s: %s", path, err.msg);
+        else
+            qr_log(QR_LOG_INFO, "worker", "removed %s, left by a worker that died", path);
+        close(fd);
+    }
+    closedir(d);
 }
 
 bool qr_worker__says_disk_full(const qr_error *e)

@@ -337,6 +337,9 @@ int qr_worker__run(const qr_worker_opts *o, qr_worker_signals *sig, qr_worker__b
     w.parent_pid = getpid();
     w.board = board;
     w.slot = slot;
+    w.job_lock = -1;
+    /* Job directories of a worker killed outright (its children died with it). */
+    qr_worker__sweep_job_dirs(o->process.work_parent ? o->process.work_parent : "/tmp");
     rc = host_name(host, sizeof(host), o, err);
     if (rc < 0)
         return rc;

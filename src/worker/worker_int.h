@@ -44,6 +44,7 @@ typedef struct qr_worker {
     pid_t notifiers[QR_WORKER_MAX_NOTIFIERS];
     size_t nnotifiers;
     char *job_work; /* the running job's own work directory (its child's work_parent), or NULL */
+    int job_lock;   /* the flock on job_work (qr_worker__lock_dir), or -1 */
 } qr_worker;
 
 /* ---- the child's result, both ends (outcome.c) ---- */
@@ -184,6 +185,17 @@ uint64_t qr_worker__rss_bytes(pid_t pid);
 int qr_worker__disk(const char *path, uint64_t *free_b, uint64_t *total_b);
 /* Bytes allocated under `dir` (st_blocks), walking at most 64 levels and 100000 entries. */
 uint64_t qr_worker__dir_usage(const char *dir);
+/*
+ * An flock on the directory `dir` (held by its descriptor, which a forked
+ * child shares): the descriptor, or -1.
+ */
+int qr_worker__lock_dir(const char *dir);
+/*
+ * Removes the job directories (quire-job-*) under `work` that no live
+ * worker holds (their lock is free and they are over 10 s old): those of a
+ * worker or child that was killed outright. Logged.
+ */
+void qr_worker__sweep_job_dirs(const char *work);
 /* An error message that says the disk was full (ENOSPC's text), for ids that lost the cause. */
 bool qr_worker__says_disk_full(const qr_error *e);
 /*
