@@ -4,7 +4,7 @@
  * owns the numbers and pushes them in through the qr_metrics_* setters,
  * which take a mutex; the HTTP thread only reads them under that mutex
  * (qr_metrics_handle), so it never touches the worker's Redis connection.
- * docs/operations/worker.md lists the metrics.
+ * docs/operations/monitoring.md lists the metrics.
  *
  * Endpoints: /healthz → 200 "ok\n" while the worker is registered and its
  * last heartbeat is younger than `stale_after_s`, else 503 with the reason;
@@ -29,8 +29,15 @@ typedef struct qr_metrics qr_metrics;
 typedef enum qr_metrics_outcome {
     QR_METRICS_SUCCEEDED = 0,
     QR_METRICS_FAILED,
-    QR_METRICS_REQUEUED
+    QR_METRICS_REQUEUED,
+    QR_METRICS_CRASHED /* the child died by a signal the worker did not send, or without a result */
 } qr_metrics_outcome;
+#define QR_METRICS_NOUTCOMES 4
+
+/* Most error ids quire_job_failures_total keeps apart (more are counted as "other"). */
+#define QR_METRICS_MAX_ERRORS 64
+/* Finite upper bounds of quire_stage_duration_seconds' buckets (then +Inf). */
+#define QR_METRICS_NBUCKETS 15
 
 /* Most slots one holder reports. */
 #define QR_METRICS_MAX_SLOTS 256
@@ -69,6 +76,17 @@ void qr_metrics_record_job(qr_metrics *a, qr_metrics_outcome outcome, double sec
 void qr_metrics_set_busy(qr_metrics *a, unsigned busy);
 /* A job's wait in its queue, from its payload's enqueue time to its start. */
 void qr_metrics_record_wait(qr_metrics *a, double seconds);
+/*
+ * One stage's seconds of one job into quire_stage_duration_seconds: fetch,
+ * compress, positions, slice, encrypt, publish (other names are ignored).
+ */
+void qr_metrics_record_stage(qr_metrics *a, const char *stage, double seconds);
+/* A job that failed with error id `errid` (quire_job_failures_total{error}). */
+void qr_metrics_record_failure(qr_metrics *a, const char *errid);
+/* This slot's child's resident bytes now (0: idle). */
+void qr_metrics_set_child_rss(qr_metrics *a, unsigned long long rss);
+/* The work directory's file system: free and total bytes. */
+void qr_metrics_set_disk(qr_metrics *a, unsigned long long free_b, unsigned long long total_b);
 /* Registered or not; registering counts as a heartbeat. */
 void qr_metrics_set_registered(qr_metrics *a, bool registered);
 /* A successful heartbeat now. */
@@ -76,6 +94,13 @@ void qr_metrics_heartbeat(qr_metrics *a);
 /* Replaces the known queue depths (names copied; beyond QR_METRICS_MAX_QUEUES ignored). */
 void qr_metrics_set_depths(qr_metrics *a, const char *const *queues, const long long *depths,
                            size_t n);
+/*
+ * The same with each queue's oldest job's age in seconds (from its
+ * payload's enqueue time; < 0: unknown, no quire_queue_oldest_age_seconds
+ * series). `ages` may be NULL.
+ */
+void qr_metrics_set_queues(qr_metrics *a, const char *const *queues, const long long *depths,
+                           const double *ages, size_t n);
 
 /*
  * The labels of quire_build_info (`quire_build_info{version="...",...} 1`):

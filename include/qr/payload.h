@@ -75,9 +75,10 @@ int qr_payload_parse_buffer(qr_job **out, const char *data, size_t len, const qr
  * Serialises `job` as a plain Resque payload, exactly what
  * `Resque.enqueue(Quire::ProcessBook, {...})` pushes: compact JSON
  * `{"class":...,"args":[{"book_id":...,"source":...,...}]}` with the optional
- * fields only when set. `book_id` and `revision` are written as strings.
- * *out is a NUL-terminated string owned by the caller (free()).
- * Errors: `invalid-argument` (no class, book_id or source), `out-of-memory`.
+ * fields only when set, and a top-level "timestamp" (Unix seconds) when
+ * enqueued_at is set: Resque ignores extra keys, qr_payload reads it. `book_id` and `revision` are
+ * written as strings. *out is a NUL-terminated string owned by the caller (free()). Errors:
+ * `invalid-argument` (no class, book_id or source), `out-of-memory`.
  */
 int qr_payload_serialize(char **out, const qr_job *job, qr_error *err) QR_WUR;
 
@@ -89,6 +90,13 @@ int qr_payload_serialize(char **out, const qr_job *job, qr_error *err) QR_WUR;
  * `payload` and NULL when absent; `payload` may be any JSON value.
  */
 const struct json_t *qr_payload_peek(const struct json_t *payload, const char **cls);
+
+/*
+ * The enqueue time a payload carries (Unix seconds, as qr_job.enqueued_at
+ * reads it: ActiveJob's enqueued_at, else a top-level "timestamp"), without
+ * validating the rest; 0 when it has none.
+ */
+double qr_payload_enqueued_at(const char *data, size_t len);
 
 /* Frees a job and its strings. NULL-safe. */
 void qr_job_free(qr_job *job);

@@ -215,6 +215,13 @@ int qr_resque_job_state(qr_resque *r, const char *job_id, const char *const *kv,
 /* LLEN <ns>:queue:<queue>. */
 int qr_resque_llen(long long *out, qr_resque *r, const char *queue, qr_error *err) QR_WUR;
 
+/*
+ * The enqueue time (Unix seconds) of the job at the head of <ns>:queue:<queue>
+ * (the one waiting longest), from its payload (qr_payload_enqueued_at);
+ * 0 when the queue is empty or the payload says nothing.
+ */
+int qr_resque_oldest(double *out, qr_resque *r, const char *queue, qr_error *err) QR_WUR;
+
 /* Pushes a payload as Resque.enqueue does: SADD <ns>:queues + RPUSH <ns>:queue:<q>. */
 int qr_resque_push(qr_resque *r, const char *queue, const char *payload, size_t len,
                    qr_error *err) QR_WUR;

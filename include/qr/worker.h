@@ -89,6 +89,18 @@ typedef struct qr_worker_opts {
     size_t history_max;       /* job history records kept (approximately); 0 = 10000 */
     long log_ttl_s;           /* per-job logs (and live job state) kept this long; 0 = 14 days */
     size_t log_max_bytes;     /* the last bytes of a child's log kept; 0 = 1 MiB */
+    /*
+     * While a job runs: when the work directory's file system has less
+     * free space than this, the job is stopped and fails as disk-full
+     * before the disk actually fills (docs/operations/monitoring.md); 0 = no check.
+     */
+    uint64_t disk_reserve;
+    /*
+     * CloudWatch embedded-metric-format: when set, called with one JSON
+     * line (no newline) at each job's end; the binary writes it to its log.
+     */
+    void (*emf)(const char *line, void *ud);
+    void *emf_ud;
 } qr_worker_opts;
 
 #define QR_WORKER_OPTS_INIT                                                                        \
@@ -99,7 +111,8 @@ typedef struct qr_worker_opts {
         .drain_timeout_s = 0, .term_timeout_s = -1, .max_attempts = 0, .title = NULL,              \
         .title_cap = 0, .memory_limit = 0, .min_free = 0, .admin_listen = NULL, .remote = NULL,    \
         .callback = NULL, .notify_systemd = false, .fleet = NULL, .fleet_poll_s = 0,               \
-        .fleet_heartbeat_s = 0, .history_max = 0, .log_ttl_s = 0, .log_max_bytes = 0               \
+        .fleet_heartbeat_s = 0, .history_max = 0, .log_ttl_s = 0, .log_max_bytes = 0,              \
+        .disk_reserve = 0, .emf = NULL, .emf_ud = NULL                                             \
     }
 
 /*

@@ -80,6 +80,33 @@ static void book_id(char *buf, size_t n, const json_t *o)
  * What a quire worker runs (quire:worker:<id>:info): its version and
  * commit, and its libraries, the ones older than quire's minimum marked.
  */
+/* "1.2 GB" style, from a decimal string of bytes. */
+static void human_bytes(char *out, size_t n, const char *s)
+{
+    double v = s ? strtod(s, NULL) : 0;
+    const char *unit[] = {"B", "KB", "MB", "GB", "TB"};
+    int u = 0;
+    while (v >= 1024 && u < 4) {
+        v /= 1024;
+        u++;
+    }
+    snprintf(out, n, u ? "%.1f %s" : "%.0f %s", v, unit[u]);
+}
+
+/* The job's live state, as its worker last wrote it: stage, RSS, disk. */
+static void print_live(const json_t *live)
+{
+    if (!json_is_object(live))
+        return;
+    char rss[32], used[32], fr[32];
+    human_bytes(rss, sizeof(rss), str_or(live, "rss", "0"));
+    human_bytes(used, sizeof(used), str_or(live, "disk_used", "0"));
+    human_bytes(fr, sizeof(fr), str_or(live, "disk_free", "0"));
+    long age = (long)time(NULL) - strtol(str_or(live, "updated", "0"), NULL, 10);
+    printf("    stage %s, RSS %s, work dir %s, disk free %s (as of %ld s ago)\n",
+           str_or(live, "stage", "?"), rss, used, fr, age < 0 ? 0 : age);
+}
+
 static void print_info(const json_t *info)
 {
     if (!json_is_object(info))
@@ -126,6 +153,7 @@ static void print_human(const json_t *s)
             if (json_is_integer(el))
                 printf(" (%" JSON_INTEGER_FORMAT " s)", json_integer_value(el));
             printf("\n");
+            print_live(json_object_get(job, "live"));
         } else {
             printf("    idle\n");
         }

@@ -79,6 +79,7 @@ void qr_cmd_worker_usage(FILE *f)
             "                    [--fleet auto|on|off] [--fleet-group G] [--fleet-poll S]\n"
             "                    [--fleet-heartbeat S] [--redis-ssm NAME] [--key-ssm NAME]\n"
             "                    [--callback-secret-ssm NAME] [--history-max N] [--log-ttl S]\n"
+            "                    [--disk-reserve MB]\n"
             "\n"
             "Runs a Resque-compatible worker: registers in Redis as Ruby's Resque does,\n"
             "takes Quire::ProcessBook jobs from the queues (in priority order; * = all),\n"
@@ -126,6 +127,8 @@ void qr_cmd_worker_usage(FILE *f)
             "  --key-ssm NAME          the key file from this SSM SecureString (never on disk)\n"
             "  --history-max N         job history records kept in Redis (default 10000)\n"
             "  --log-ttl S             per-job logs kept this long (default 14 days)\n"
+            "  --disk-reserve MB       stop a job as disk-full when its work directory's file\n"
+            "                          system has less free space (default 64; 0: off)\n"
             "  --callback-secret-ssm NAME\n"
             "                          the callback secret from this SSM SecureString\n"
             "\n"
@@ -173,6 +176,7 @@ enum {
     O_CALLBACK_SECRET_SSM,
     O_HISTORY_MAX,
     O_LOG_TTL,
+    O_DISK_RESERVE,
     O_COUNT
 };
 
@@ -209,6 +213,7 @@ static const struct option longopts[] = {
     {"callback-secret-ssm", required_argument, NULL, O_CALLBACK_SECRET_SSM},
     {"history-max", required_argument, NULL, O_HISTORY_MAX},
     {"log-ttl", required_argument, NULL, O_LOG_TTL},
+    {"disk-reserve", required_argument, NULL, O_DISK_RESERVE},
     {NULL, 0, NULL, 0}};
 
 /* Option values, all owned copies: the title overwrites the argv memory they came from. */
@@ -236,6 +241,14 @@ static int set_arg(worker_args *a, int idx, const char *val)
     free(a->v[idx]);
     a->v[idx] = copy;
     return 0;
+}
+
+/* The worker's embedded-metric-format lines, on stderr with the rest of the log. */
+static void write_emf(const char *lines, void *ud)
+{
+    (void)ud;
+    fprintf(stderr, "%s\n", lines);
+    fflush(stderr);
 }
 
 /* QUIRE_<OPTION>: upper case, dashes to underscores. */
@@ -458,6 +471,14 @@ int qr_cmd_worker(int argc, char **argv)
     if ((rc = parse_long(&n, a.v[O_LOG_TTL], "log-ttl", 60, 366L * 86400)))
         goto out;
     wo.log_ttl_s = n;
+    n = 64;
+    if ((rc = parse_long(&n, a.v[O_DISK_RESERVE], "disk-reserve", 0, 1L << 30)))
+        goto out;
+    wo.disk_reserve = (uint64_t)n << 20;
+    /* CloudWatch embedded-metric-format lines in the log (docs/operations/monitoring.md). */
+    const char *emf = getenv("QUIRE_EMF");
+    if (emf && strcmp(emf, "1") == 0)
+        wo.emf = write_emf;
     long slots = 1;
     if ((rc = parse_long(&slots, a.v[O_SLOTS], "slots", 1, 256)))
         goto out;

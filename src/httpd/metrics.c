@@ -18,16 +18,25 @@
 #include "qr/clock.h"
 
 #define STAGE "metrics"
-/* Hard cap on one /metrics body; 64 queues with 200-byte names fit easily. */
-#define METRICS_MAX (64u * 1024u)
+/* Hard cap on one /metrics body; 64 queues with 200-byte names and 256 slots fit. */
+#define METRICS_MAX (256u * 1024u)
 
 /* Queue and label lengths kept; longer ones are cut. */
 #define NAME_MAX_BYTES 200
 #define LABEL_NAME_MAX 64
 #define LABEL_VALUE_MAX 256
 
+/* quire_stage_duration_seconds: its stages and bucket bounds. */
+#define NSTAGES 6
+static const char *const stage_names[NSTAGES] = {"fetch", "compress", "positions",
+                                                 "slice", "encrypt",  "publish"};
+static const double bucket_le[QR_METRICS_NBUCKETS] = {0.1, 0.5, 1,   2.5,  5,    10,   30,   60,
+                                                      120, 300, 600, 1800, 3600, 7200, 14400};
+#define ERRID_MAX 48
+
 typedef struct slot_state {
-    unsigned long long jobs[3];
+    unsigned long long jobs[QR_METRICS_NOUTCOMES];
+    unsigned long long child_rss; /* the running child's resident bytes; 0 when idle */
     double duration_sum;
     unsigned long long duration_count;
     unsigned busy;
@@ -53,6 +62,17 @@ typedef struct shared_state {
     size_t ninfo;
     char info_names[QR_METRICS_MAX_INFO][LABEL_NAME_MAX];
     char info_values[QR_METRICS_MAX_INFO][LABEL_VALUE_MAX];
+    double oldest_age[QR_METRICS_MAX_QUEUES]; /* < 0: unknown */
+    /* Per stage: cumulative-at-render bucket counts (non-cumulative here), sum, count. */
+    unsigned long long stage_bucket[NSTAGES][QR_METRICS_NBUCKETS + 1];
+    double stage_sum[NSTAGES];
+    unsigned long long stage_count[NSTAGES];
+    size_t nerrors;
+    char error_ids[QR_METRICS_MAX_ERRORS][ERRID_MAX];
+    unsigned long long error_count[QR_METRICS_MAX_ERRORS];
+    unsigned long long error_other;
+    bool have_disk;
+    unsigned long long disk_free, disk_total;
 } shared_state;
 
 /* A handle: the shared state and the slot this process writes as. */
@@ -62,7 +82,8 @@ struct qr_metrics {
     bool owner; /* unmaps the state when freed */
 };
 
-static const char *const outcome_names[3] = {"succeeded", "failed", "requeued"};
+static const char *const outcome_names[QR_METRICS_NOUTCOMES] = {"succeeded", "failed", "requeued",
+                                                                "crashed"};
 
 int qr_metrics_new_slots(qr_metrics **out, unsigned nslots, double stale_after_s, qr_error *err)
 {
@@ -147,7 +168,7 @@ void qr_metrics_free(qr_metrics *a)
 
 void qr_metrics_record_job(qr_metrics *a, qr_metrics_outcome outcome, double seconds)
 {
-    if (!a || (unsigned)outcome > QR_METRICS_REQUEUED)
+    if (!a || (unsigned)outcome >= QR_METRICS_NOUTCOMES)
         return;
     pthread_mutex_lock(&a->s->mu);
     slot_state *st = &a->s->slot[a->slot];
@@ -156,6 +177,68 @@ void qr_metrics_record_job(qr_metrics *a, qr_metrics_outcome outcome, double sec
         st->duration_sum += seconds;
         st->duration_count++;
     }
+    pthread_mutex_unlock(&a->s->mu);
+}
+
+void qr_metrics_record_stage(qr_metrics *a, const char *stage, double seconds)
+{
+    int k = -1;
+    if (!a || !stage || !(seconds >= 0))
+        return;
+    for (int i = 0; i < NSTAGES && k < 0; i++)
+        if (strcmp(stage, stage_names[i]) == 0)
+            k = i;
+    if (k < 0)
+        return;
+    size_t b = 0;
+    while (b < QR_METRICS_NBUCKETS && seconds > bucket_le[b])
+        b++;
+    pthread_mutex_lock(&a->s->mu);
+    a->s->stage_bucket[k][b]++;
+    a->s->stage_sum[k] += seconds;
+    a->s->stage_count[k]++;
+    pthread_mutex_unlock(&a->s->mu);
+}
+
+void qr_metrics_record_failure(qr_metrics *a, const char *errid)
+{
+    if (!a)
+        return;
+    if (!errid || !*errid)
+        errid = "internal";
+    pthread_mutex_lock(&a->s->mu);
+    shared_state *s = a->s;
+    size_t i = 0;
+    while (i < s->nerrors && strcmp(s->error_ids[i], errid) != 0)
+        i++;
+    if (i == s->nerrors && s->nerrors < QR_METRICS_MAX_ERRORS && strlen(errid) < ERRID_MAX) {
+        snprintf(s->error_ids[i], ERRID_MAX, "%s", errid);
+        s->nerrors++;
+    }
+    if (i < s->nerrors)
+        s->error_count[i]++;
+    else
+        s->error_other++;
+    pthread_mutex_unlock(&a->s->mu);
+}
+
+void qr_metrics_set_child_rss(qr_metrics *a, unsigned long long rss)
+{
+    if (!a)
+        return;
+    pthread_mutex_lock(&a->s->mu);
+    a->s->slot[a->slot].child_rss = rss;
+    pthread_mutex_unlock(&a->s->mu);
+}
+
+void qr_metrics_set_disk(qr_metrics *a, unsigned long long free_b, unsigned long long total_b)
+{
+    if (!a)
+        return;
+    pthread_mutex_lock(&a->s->mu);
+    a->s->have_disk = true;
+    a->s->disk_free = free_b;
+    a->s->disk_total = total_b;
     pthread_mutex_unlock(&a->s->mu);
 }
 
@@ -175,6 +258,8 @@ void qr_metrics_set_busy(qr_metrics *a, unsigned busy)
         return;
     pthread_mutex_lock(&a->s->mu);
     a->s->slot[a->slot].busy = busy;
+    if (!busy)
+        a->s->slot[a->slot].child_rss = 0;
     pthread_mutex_unlock(&a->s->mu);
 }
 
@@ -201,8 +286,8 @@ void qr_metrics_heartbeat(qr_metrics *a)
     pthread_mutex_unlock(&a->s->mu);
 }
 
-void qr_metrics_set_depths(qr_metrics *a, const char *const *queues, const long long *depths,
-                           size_t n)
+void qr_metrics_set_queues(qr_metrics *a, const char *const *queues, const long long *depths,
+                           const double *ages, size_t n)
 {
     if (!a)
         return;
@@ -210,9 +295,16 @@ void qr_metrics_set_depths(qr_metrics *a, const char *const *queues, const long 
     a->s->nqueues = 0;
     for (size_t i = 0; i < n && a->s->nqueues < QR_METRICS_MAX_QUEUES; i++) {
         snprintf(a->s->queues[a->s->nqueues], NAME_MAX_BYTES, "%s", queues[i]);
+        a->s->oldest_age[a->s->nqueues] = ages ? ages[i] : -1;
         a->s->depths[a->s->nqueues++] = depths[i];
     }
     pthread_mutex_unlock(&a->s->mu);
+}
+
+void qr_metrics_set_depths(qr_metrics *a, const char *const *queues, const long long *depths,
+                           size_t n)
+{
+    qr_metrics_set_queues(a, queues, depths, NULL, n);
 }
 
 /* A Prometheus label value: backslash, double quote and newline escaped. */
@@ -227,16 +319,79 @@ static int append_label(qr_buf *b, const char *s, qr_error *err)
     return 0;
 }
 
+/* The stage histogram, child RSS, disk and failures by error id; called with the mutex held. */
+static int render_resources(qr_buf *b, const shared_state *a, unsigned long long rss, qr_error *err)
+{
+    int rc = qr_buf_appendf(b, err,
+                            "# HELP quire_stage_duration_seconds Time per pipeline stage of a "
+                            "job.\n# TYPE quire_stage_duration_seconds histogram\n");
+    for (int k = 0; rc == 0 && k < NSTAGES; k++) {
+        unsigned long long cum = 0;
+        for (int i = 0; rc == 0 && i <= QR_METRICS_NBUCKETS; i++) {
+            cum += a->stage_bucket[k][i];
+            if (i < QR_METRICS_NBUCKETS)
+                rc = qr_buf_appendf(b, err,
+                                    "quire_stage_duration_seconds_bucket{stage=\"%s\",le=\"%g\"} "
+                                    "%llu\n",
+                                    stage_names[k], bucket_le[i], cum);
+            else
+                rc = qr_buf_appendf(b, err,
+                                    "quire_stage_duration_seconds_bucket{stage=\"%s\",le=\"+Inf\"} "
+                                    "%llu\n",
+                                    stage_names[k], cum);
+        }
+        if (rc == 0)
+            rc = qr_buf_appendf(b, err,
+                                "quire_stage_duration_seconds_sum{stage=\"%s\"} %.6f\n"
+                                "quire_stage_duration_seconds_count{stage=\"%s\"} %llu\n",
+                                stage_names[k], a->stage_sum[k], stage_names[k], a->stage_count[k]);
+    }
+    if (rc == 0)
+        rc = qr_buf_appendf(b, err,
+                            "# HELP quire_child_rss_bytes Resident memory of the running job's "
+                            "child (0 when idle).\n# TYPE quire_child_rss_bytes gauge\n"
+                            "quire_child_rss_bytes %llu\n",
+                            rss);
+    for (unsigned i = 0; rc == 0 && i < a->nslots; i++)
+        rc = qr_buf_appendf(b, err, "quire_child_rss_bytes{slot=\"%u\"} %llu\n", i,
+                            a->slot[i].child_rss);
+    if (rc == 0 && a->have_disk)
+        rc = qr_buf_appendf(b, err,
+                            "# HELP quire_disk_free_bytes Free bytes on the work directory's file "
+                            "system.\n# TYPE quire_disk_free_bytes gauge\n"
+                            "quire_disk_free_bytes %llu\n"
+                            "# HELP quire_disk_total_bytes Size of the work directory's file "
+                            "system.\n# TYPE quire_disk_total_bytes gauge\n"
+                            "quire_disk_total_bytes %llu\n",
+                            a->disk_free, a->disk_total);
+    if (rc == 0)
+        rc = qr_buf_appendf(b, err,
+                            "# HELP quire_job_failures_total Failed runs, by error id.\n"
+                            "# TYPE quire_job_failures_total counter\n");
+    for (size_t i = 0; rc == 0 && i < a->nerrors; i++) {
+        rc = qr_buf_appendf(b, err, "quire_job_failures_total{error=\"");
+        if (rc == 0)
+            rc = append_label(b, a->error_ids[i], err);
+        if (rc == 0)
+            rc = qr_buf_appendf(b, err, "\"} %llu\n", a->error_count[i]);
+    }
+    if (rc == 0 && a->error_other > 0)
+        rc = qr_buf_appendf(b, err, "quire_job_failures_total{error=\"other\"} %llu\n",
+                            a->error_other);
+    return rc;
+}
+
 /* Called with the mutex held. */
 static int render(qr_buf *b, const shared_state *a, double now, qr_error *err)
 {
-    unsigned long long jobs[3] = {0, 0, 0}, count = 0;
+    unsigned long long jobs[QR_METRICS_NOUTCOMES] = {0}, count = 0, rss = 0;
     double sum = 0, oldest = -1;
     unsigned busy = 0;
     for (unsigned i = 0; i < a->nslots; i++) {
         const slot_state *st = &a->slot[i];
-        for (int k = 0; k < 3; k++)
+        for (int k = 0; k < QR_METRICS_NOUTCOMES; k++)
             jobs[k] += st->jobs[k];
+        rss += st->child_rss;
         sum += st->duration_sum;
         count += st->duration_count;
         busy += st->busy;
@@ -246,7 +401,7 @@ static int render(qr_buf *b, const shared_state *a, double now, qr_error *err)
     int rc = qr_buf_appendf(b, err,
                             "# HELP quire_jobs_total Jobs finished, by outcome.\n"
                             "# TYPE quire_jobs_total counter\n");
-    for (int i = 0; rc == 0 && i < 3; i++)
+    for (int i = 0; rc == 0 && i < QR_METRICS_NOUTCOMES; i++)
         rc = qr_buf_appendf(b, err, "quire_jobs_total{outcome=\"%s\"} %llu\n", outcome_names[i],
                             jobs[i]);
     if (rc == 0)
@@ -278,7 +433,7 @@ static int render(qr_buf *b, const shared_state *a, double now, qr_error *err)
                             "# HELP quire_slot_jobs_total Jobs finished by this slot.\n"
                             "# TYPE quire_slot_jobs_total counter\n");
     for (unsigned i = 0; rc == 0 && i < a->nslots; i++)
-        for (int k = 0; rc == 0 && k < 3; k++)
+        for (int k = 0; rc == 0 && k < QR_METRICS_NOUTCOMES; k++)
             rc = qr_buf_appendf(b, err, "quire_slot_jobs_total{slot=\"%u\",outcome=\"%s\"} %llu\n",
                                 i, outcome_names[k], a->slot[i].jobs[k]);
     if (rc == 0)
@@ -300,6 +455,22 @@ static int render(qr_buf *b, const shared_state *a, double now, qr_error *err)
         if (rc == 0)
             rc = qr_buf_appendf(b, err, "\"} %lld\n", a->depths[i]);
     }
+    if (rc == 0)
+        rc = qr_buf_appendf(b, err,
+                            "# HELP quire_queue_oldest_age_seconds Age of the oldest job waiting, "
+                            "per queue, from its payload's enqueue time.\n"
+                            "# TYPE quire_queue_oldest_age_seconds gauge\n");
+    for (size_t i = 0; rc == 0 && i < a->nqueues; i++) {
+        if (a->oldest_age[i] < 0)
+            continue;
+        rc = qr_buf_appendf(b, err, "quire_queue_oldest_age_seconds{queue=\"");
+        if (rc == 0)
+            rc = append_label(b, a->queues[i], err);
+        if (rc == 0)
+            rc = qr_buf_appendf(b, err, "\"} %.3f\n", a->oldest_age[i]);
+    }
+    if (rc == 0)
+        rc = render_resources(b, a, rss, err);
     if (rc == 0 && a->ninfo > 0) {
         rc = qr_buf_appendf(b, err,
                             "# HELP quire_build_info quire's version and commit and the versions "

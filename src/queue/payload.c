@@ -220,6 +220,22 @@ out:
     return 0;
 }
 
+double qr_payload_enqueued_at(const char *data, size_t len)
+{
+    json_t *root = json_loadb(data, len, 0, NULL);
+    double t = 0;
+    const json_t *ts = json_object_get(root, "timestamp");
+    const json_t *args = json_object_get(root, "args");
+    const json_t *a0 = json_is_array(args) ? json_array_get(args, 0) : NULL;
+    /* ActiveJob's wrapper first, as the parser reads it. */
+    if (json_is_object(a0) && json_is_string(json_object_get(a0, "job_class")))
+        t = plausible(parse_utc(json_string_value(json_object_get(a0, "enqueued_at"))));
+    if (t == 0 && json_is_number(ts))
+        t = plausible(json_number_value(ts));
+    json_decref(root);
+    return t;
+}
+
 /* Adds `key` = `val` to `obj` when `val` is set. */
 static int put_opt(json_t *obj, const char *key, const char *val)
 {
@@ -254,6 +270,9 @@ int qr_payload_serialize(char **out, const qr_job *job, qr_error *err)
         rc = json_object_set_new(root, "args", args);
         args = NULL;
     }
+    /* The enqueue time, as the add-ons' top-level "timestamp" Resque ignores. */
+    if (rc == 0 && job->enqueued_at > 0)
+        rc = json_object_set_new(root, "timestamp", json_real(job->enqueued_at));
     if (rc) {
         rc = qr_error_set(err, QR_ERR_OUT_OF_MEMORY, STAGE, "out of memory building a payload");
         goto out;

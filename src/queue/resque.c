@@ -471,6 +471,24 @@ int qr_resque_llen(long long *out, qr_resque *r, const char *queue, qr_error *er
     return 0;
 }
 
+int qr_resque_oldest(double *out, qr_resque *r, const char *queue, qr_error *err)
+{
+    char key[QR_RESQUE_MAX_KEY];
+    redisReply *rep = NULL;
+    int rc;
+    *out = 0;
+    if ((rc = qr_resque__key(key, r, err, "queue:%s", queue)) < 0)
+        return rc;
+    /* Resque pushes at the tail and pops at the head: the head waited longest. */
+    const char *argv[] = {"LINDEX", key, "0"};
+    if ((rc = qr_resque__cmd(&rep, r, 3, argv, NULL, err)) < 0)
+        return rc;
+    if (rep->type == REDIS_REPLY_STRING)
+        *out = qr_payload_enqueued_at(rep->str, rep->len);
+    freeReplyObject(rep);
+    return 0;
+}
+
 int qr_resque_push(qr_resque *r, const char *queue, const char *payload, size_t len, qr_error *err)
 {
     char qkey[QR_RESQUE_MAX_KEY], skey[QR_RESQUE_MAX_KEY];

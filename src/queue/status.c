@@ -13,6 +13,9 @@
 
 #include <jansson.h>
 
+#include "qr/notify.h"
+#include "qr/payload.h"
+
 #define STAGE QR_RESQUE_STAGE
 
 /* GET as a new JSON string, or JSON null when the key is missing. */
@@ -62,7 +65,42 @@ out:
     return rc;
 }
 
-/* The "job" of a worker from worker:<id>: queue, run_at, class, book_id, elapsed_s. */
+/*
+ * The job's live state (<ns>:quire:job:<id>, written by its worker while it
+ * runs: stage, rss, disk_used, disk_free, updated) as job.live, found by the
+ * job id quire derives from the payload; nothing when there is none.
+ */
+static int job_live(json_t *job, qr_resque *r, const json_t *payload, qr_error *err)
+{
+    const char *cls = NULL;
+    (void)qr_payload_peek(payload, &cls);
+    char *text = payload && cls ? json_dumps(payload, JSON_COMPACT) : NULL;
+    qr_job *j = NULL;
+    json_t *live = NULL;
+    char id[QR_CALLBACK_KEY_MAX];
+    qr_payload_opts po = QR_PAYLOAD_OPTS_INIT;
+    po.job_class = cls;
+    qr_error pe = QR_ERROR_INIT;
+    int rc = 0;
+    if (!text || qr_payload_parse_buffer(&j, text, strlen(text), &po, &pe) < 0 ||
+        qr_callback_idempotency_key(id, j, &pe) < 0)
+        goto out;
+    if ((rc = qr_resque_job_get(&live, r, id, err)) < 0)
+        goto out;
+    if (json_object_size(live) > 0) {
+        if ((rc = qr_resque__json_set(job, "job_id", json_string(id), err)) < 0)
+            goto out;
+        rc = qr_resque__json_set(job, "live", live, err);
+        live = NULL;
+    }
+out:
+    json_decref(live);
+    qr_job_free(j);
+    free(text);
+    return rc;
+}
+
+/* The "job" of a worker from worker:<id>: queue, run_at, class, book_id, elapsed_s, live. */
 static int worker_job(json_t *w, qr_resque *r, const char *id, time_t now, qr_error *err)
 {
     char key[QR_RESQUE_MAX_KEY];
@@ -94,7 +132,8 @@ static int worker_job(json_t *w, qr_resque *r, const char *id, time_t now, qr_er
     bool have_run_at = ra && qr_resque__parse_iso8601(&run_at, ra) == 0;
     if ((rc = qr_resque__json_set(
              job, "elapsed_s", have_run_at ? json_integer((json_int_t)(now - run_at)) : json_null(),
-             err)) < 0)
+             err)) < 0 ||
+        (rc = job_live(job, r, json_object_get(val, "payload"), err)) < 0)
         goto out;
     rc = qr_resque__json_set(w, "job", job, err);
     job = NULL;

@@ -151,6 +151,9 @@ void qr_worker__child(const qr_worker *w, const qr_job *job, const char *queue, 
            job->revision ? " revision " : "", job->revision ? job->revision : "", (long)getpid());
     /* The worker's defaults, with what the job itself names. */
     qr_process_opts po = w->o->process;
+    /* The job's own directory, which the parent removes whatever becomes of this process. */
+    if (w->job_work)
+        po.work_parent = w->job_work;
     po.profile = job->profile ? qr_profile_get(job->profile) : w->o->process.profile;
     po.book_id = job->book_id;
     po.revision = job->revision;

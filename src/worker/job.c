@@ -50,38 +50,54 @@ static const char *signame(int sig)
     }
 }
 
-/* Resident bytes of `pid` from /proc/<pid>/statm; 0 when unknown. */
-static uint64_t rss_bytes(pid_t pid)
-{
-    char path[64];
-    unsigned long long size = 0, resident = 0;
-    snprintf(path, sizeof(path), "/proc/%ld/statm", (long)pid);
-    FILE *f = fopen(path, "r");
-    if (!f)
-        return 0;
-    int n = fscanf(f, "%llu %llu", &size, &resident);
-    fclose(f);
-    long page = sysconf(_SC_PAGESIZE);
-    return n == 2 && page > 0 ? (uint64_t)resident * (uint64_t)page : 0;
-}
-
 /* Why the parent killed the child, if it did. */
 typedef enum kill_reason {
     NOT_KILLED = 0,
     KILL_TIMEOUT,
     KILL_MEMORY,
     KILL_DRAIN,
-    KILL_USR1
+    KILL_USR1,
+    KILL_DISK
 } kill_reason;
+
+/* Seconds between walks of the job's work directory, and between live-state updates. */
+#define DISK_EVERY_S 1.0
+#define LIVE_EVERY_S 2.0
+/* After a live-state update failed (Redis slow or away): none for this long. */
+#define LIVE_BACKOFF_S 30.0
+/* A disk-full stop's TERM grace before KILL (the disk is still filling). */
+#define DISK_TERM_S 2.0
+
+/*
+ * The work directory's numbers now: least free space (every pass: statvfs
+ * is cheap) and, when `walk`, the peak bytes under the job's own directory.
+ */
+static void sample_disk(qr_worker *w, const char *work, qr_worker_outcome *oc, bool walk,
+                        uint64_t *free_now)
+{
+    uint64_t fr = 0, total = 0;
+    if (walk && w->job_work) {
+        uint64_t used = qr_worker__dir_usage(w->job_work);
+        if (used > oc->disk_used)
+            oc->disk_used = used;
+    }
+    if (qr_worker__disk(work, &fr, &total) < 0)
+        return;
+    *free_now = fr;
+    if (oc->disk_free_min == 0 || fr < oc->disk_free_min)
+        oc->disk_free_min = fr;
+    qr_metrics_set_disk(w->metrics, fr, total);
+}
 
 /*
  * Waits for the child, reading its pipe, heartbeating, enforcing the
  * wall-clock limit, the memory limit, the drain timeout and USR1, then
  * decides the outcome when the child's own report does not stand.
  */
-static void supervise(qr_worker *w, pid_t pid, int fd, qr_worker_outcome *oc)
+static void supervise(qr_worker *w, pid_t pid, int fd, qr_worker_outcome *oc, const char *work)
 {
-    uint64_t rss = 0;
+    uint64_t rss = 0, free_now = UINT64_MAX, free_at_stop = 0;
+    double next_disk = 0, next_live = 0, fetch_from = 0;
     qr_worker__pipe pr;
     memset(&pr, 0, sizeof(pr));
     double start = qr_now();
@@ -93,8 +109,15 @@ static void supervise(qr_worker *w, pid_t pid, int fd, qr_worker_outcome *oc)
     for (;;) {
         if (!eof) {
             struct pollfd p = {fd, POLLIN, 0};
-            if (poll(&p, 1, 100) > 0)
+            if (poll(&p, 1, 100) > 0) {
+                bool in_fetch = strcmp(oc->stage, "fetch") == 0;
                 eof = !qr_worker__pipe_read(&pr, fd, oc);
+                /* The fetch stage is timed here: the child's report times the others. */
+                if (!in_fetch && strcmp(oc->stage, "fetch") == 0)
+                    fetch_from = qr_now();
+                else if (in_fetch && strcmp(oc->stage, "fetch") != 0 && fetch_from > 0)
+                    oc->t_fetch = qr_now() - fetch_from;
+            }
         } else {
             /* The pipe closed: the child is exiting, so reap it promptly. */
             qr_sleep(0.005);
@@ -113,14 +136,30 @@ static void supervise(qr_worker *w, pid_t pid, int fd, qr_worker_outcome *oc)
         /* In order of precedence when several limits trip at once. */
         kill_reason now_why = NOT_KILLED;
         /* Sampled every pass: the peak goes into the history. */
-        uint64_t cur = rss_bytes(pid);
+        uint64_t cur = qr_worker__rss_bytes(pid);
         if (cur > oc->peak_rss)
             oc->peak_rss = cur;
+        qr_metrics_set_child_rss(w->metrics, cur);
+        sample_disk(w, work, oc, now >= next_disk, &free_now);
+        if (now >= next_disk)
+            next_disk = now + DISK_EVERY_S;
+        /*
+         * The live state, at a bounded rate; when Redis is slow, one update
+         * costs at most its command timeout and the next waits LIVE_BACKOFF_S.
+         */
+        if (oc->job_id[0] && now >= next_live) {
+            bool ok = qr_worker__job_live(
+                          w, oc->job_id, oc->stage[0] ? oc->stage : "start", cur, oc->disk_used,
+                          free_now == UINT64_MAX ? oc->disk_free : free_now, oc->started) == 0;
+            next_live = qr_now() + (ok ? LIVE_EVERY_S : LIVE_BACKOFF_S);
+        }
         if (w->o->memory_limit > 0 && !why) {
             rss = cur;
             if (rss > w->o->memory_limit)
                 now_why = KILL_MEMORY;
         }
+        if (!now_why && w->o->disk_reserve > 0 && free_now < w->o->disk_reserve)
+            now_why = KILL_DISK;
         if (!now_why && w->o->job_timeout_s > 0 && now - start > w->o->job_timeout_s)
             now_why = KILL_TIMEOUT;
         if (w->sig->drain && drain_deadline == 0)
@@ -149,12 +188,23 @@ static void supervise(qr_worker *w, pid_t pid, int fd, qr_worker_outcome *oc)
                        (long)pid, term_timeout);
                 kill(pid, SIGTERM);
                 term_deadline = now + term_timeout;
+            } else if (why == KILL_DISK) {
+                free_at_stop = free_now;
+                double grace = term_timeout < DISK_TERM_S ? term_timeout : DISK_TERM_S;
+                qr_log(QR_LOG_WARN, "worker",
+                       "only %llu MB free in %s (reserve %llu MB): stopping the job (pid %ld)",
+                       (unsigned long long)(free_now >> 20), work,
+                       (unsigned long long)(w->o->disk_reserve >> 20), (long)pid);
+                kill(pid, grace > 0 ? SIGTERM : SIGKILL);
+                killed = grace <= 0;
+                term_deadline = now + grace;
             } else {
                 kill(pid, SIGKILL);
                 killed = true;
             }
         }
-        if (why == KILL_DRAIN && !killed && term_deadline > 0 && now > term_deadline) {
+        if ((why == KILL_DRAIN || why == KILL_DISK) && !killed && term_deadline > 0 &&
+            now > term_deadline) {
             qr_log(QR_LOG_WARN, "worker", "the job (pid %ld) did not stop within %g s: killed",
                    (long)pid, term_timeout);
             kill(pid, SIGKILL);
@@ -162,7 +212,7 @@ static void supervise(qr_worker *w, pid_t pid, int fd, qr_worker_outcome *oc)
         }
     }
     /* A job that published within the grace stays published. */
-    if (pr.have_result && (!why || (why == KILL_DRAIN && !killed && oc->ok)))
+    if (pr.have_result && (!why || ((why == KILL_DRAIN || why == KILL_DISK) && !killed && oc->ok)))
         return;
     oc->by_parent = true;
     const char *stage = oc->stage[0] ? oc->stage : "unknown";
@@ -182,6 +232,13 @@ static void supervise(qr_worker *w, pid_t pid, int fd, qr_worker_outcome *oc)
     case KILL_DRAIN:
         oc->ok = false;
         oc->released = true;
+        break;
+    case KILL_DISK:
+        qr_worker__outcome_fail(oc, QR_ERR_DISK_FULL, NULL,
+                                "the work directory's file system had %llu MB free, under the "
+                                "reserve of %llu MB, in stage %s",
+                                (unsigned long long)(free_at_stop >> 20),
+                                (unsigned long long)(w->o->disk_reserve >> 20), stage);
         break;
     case KILL_USR1:
         qr_worker__outcome_fail(oc, QR_ERR_CANCELED, DIRTY_EXIT,
@@ -256,6 +313,21 @@ static void read_last(char **out, size_t *len, FILE *f, size_t max)
     *out = buf;
 }
 
+/* Removes the job's work directory, whatever the child left in it. */
+static void remove_job_work(qr_worker *w)
+{
+    if (!w->job_work)
+        return;
+    qr_error e = QR_ERROR_INIT;
+    if (qr_workdir_remove(w->job_work, &e) < 0)
+        qr_log(QR_LOG_WARN, "worker", "cannot remove %s: %s", w->job_work, e.msg);
+    free(w->job_work);
+    w->job_work = NULL;
+    if (w->job_lock >= 0)
+        close(w->job_lock);
+    w->job_lock = -1;
+}
+
 /* Forks the child and supervises it. Fills `oc`. */
 static void fork_and_run(qr_worker *w, const qr_resque_job *rj, const qr_job *job,
                          qr_worker_outcome *oc)
@@ -270,9 +342,21 @@ static void fork_and_run(qr_worker *w, const qr_resque_job *rj, const qr_job *jo
     /* The child's whole log, as JSON lines, for the history. */
     FILE *jcap = tmpfile();
     const char *work = w->o->process.work_parent ? w->o->process.work_parent : "/tmp";
-    qr_error fe = QR_ERROR_INIT;
-    if (qr_fs_free_bytes(&oc->disk_free, work, &fe) < 0)
-        oc->disk_free = 0;
+    if (qr_worker__disk(work, &oc->disk_free, &oc->disk_total) < 0)
+        oc->disk_free = oc->disk_total = 0;
+    else
+        qr_metrics_set_disk(w->metrics, oc->disk_free, oc->disk_total);
+    /*
+     * The job's own work directory: its child works below it, and it goes
+     * whatever becomes of the child (a killed child removes nothing).
+     */
+    qr_error we = QR_ERROR_INIT;
+    if (qr_workdir_create(&w->job_work, work, "job", &we) < 0) {
+        qr_log(QR_LOG_WARN, "worker", "%s: the job works directly in %s", we.msg, work);
+        w->job_work = NULL;
+    }
+    /* Held by this process and the child: a sweep removes it only once both are gone. */
+    w->job_lock = w->job_work ? qr_worker__lock_dir(w->job_work) : -1;
     struct timespec ts;
     clock_gettime(CLOCK_REALTIME, &ts);
     oc->started = (double)ts.tv_sec + ts.tv_nsec / 1e9;
@@ -286,6 +370,7 @@ static void fork_and_run(qr_worker *w, const qr_resque_job *rj, const qr_job *jo
         if (jcap)
             fclose(jcap);
         qr_worker__outcome_fail(oc, QR_ERR_IO, NULL, "fork failed: %s", strerror(errno));
+        remove_job_work(w);
         return;
     }
     if (pid == 0) {
@@ -297,9 +382,27 @@ static void fork_and_run(qr_worker *w, const qr_resque_job *rj, const qr_job *jo
     qr_worker__title(w, "Forked %ld at %ld", (long)pid, (long)time(NULL));
     qr_log(QR_LOG_INFO, "worker", "book %s from %s: child %ld", job->book_id, rj->queue, (long)pid);
     qr_metrics_set_busy(w->metrics, 1);
-    supervise(w, pid, fds[0], oc);
+    supervise(w, pid, fds[0], oc, work);
     qr_metrics_set_busy(w->metrics, 0);
     close(fds[0]);
+    /* The child's own ENOSPC, whatever id the failing call gave it. */
+    if (!oc->ok && !oc->released && oc->err.errid != QR_ERR_DISK_FULL &&
+        (oc->err.errid == QR_ERR_IO || oc->err.errid == QR_ERR_WRITE_FAILED ||
+         oc->err.errid == QR_ERR_INTERNAL) &&
+        qr_worker__says_disk_full(&oc->err)) {
+        char msg[sizeof(oc->err.msg)];
+        snprintf(msg, sizeof(msg), "%s", oc->err.msg);
+        qr_worker__outcome_fail(oc, QR_ERR_DISK_FULL, NULL, "%s", msg);
+        oc->crashed = false;
+    }
+    if (oc->err.errid == QR_ERR_DISK_FULL && !oc->ok)
+        oc->disk_full = true;
+    remove_job_work(w);
+    {
+        uint64_t fr = 0, total = 0;
+        if (qr_worker__disk(work, &fr, &total) == 0)
+            qr_metrics_set_disk(w->metrics, fr, total);
+    }
     if (oc->ok)
         qr_log(QR_LOG_INFO, "worker", "book %s revision %s published%s in %.2f s", oc->book_id,
                oc->revision, oc->already_published ? " (already there, nothing written)" : "",
@@ -352,6 +455,23 @@ static void notify_in_background(qr_worker *w, const qr_job *job, const qr_worke
     _exit(0);
 }
 
+/* The job's CloudWatch embedded-metric-format lines, through the binary's hook. */
+static void emit_emf(qr_worker *w, const qr_resque_job *rj, const qr_worker_outcome *oc,
+                     const char *outcome)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    char *lines = NULL;
+    qr_error e = QR_ERROR_INIT;
+    if (qr_worker__emf_line(&lines, oc, rj->queue, outcome,
+                            (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000, &e) < 0) {
+        qr_log(QR_LOG_WARN, "worker", "metrics line: %s", e.msg);
+        return;
+    }
+    w->o->emf(lines, w->o->emf_ud);
+    free(lines);
+}
+
 int qr_worker__run_job(qr_worker *w, const qr_resque_job *rj, qr_error *err)
 {
     qr_job *job = NULL;
@@ -385,12 +505,15 @@ int qr_worker__run_job(qr_worker *w, const qr_resque_job *rj, qr_error *err)
     bool final_failure = false;
     int rc = qr_worker__record(w, rj, &oc, &final_failure, err);
     w->current = NULL;
+    const char *outcome = oc.ok                          ? "succeeded"
+                          : oc.released                  ? "requeued"
+                          : oc.crashed && !final_failure ? "crashed"
+                          : !final_failure               ? "requeued"
+                                                         : "failed";
     if (rc == 0 && job && oc.job_id[0])
-        qr_worker__history(w, rj, job, &oc,
-                           oc.ok                          ? "succeeded"
-                           : oc.released                  ? "requeued"
-                           : oc.crashed && !final_failure ? "crashed"
-                                                          : "failed");
+        qr_worker__history(w, rj, job, &oc, outcome);
+    if (rc == 0 && w->o->emf)
+        emit_emf(w, rj, &oc, oc.crashed ? "crashed" : outcome);
     free(oc.json_log);
     if (rc == 0 && final_failure && oc.by_parent && job && job->callback_url)
         notify_in_background(w, job, &oc);

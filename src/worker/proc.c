@@ -103,5 +103,6 @@ void qr_worker__tick(qr_worker *w)
             qr_log(QR_LOG_INFO, "worker",
                    "sweep: %zu dead worker(s), %zu job(s) requeued, %zu poisoned", st.dead_workers,
                    st.requeued, st.poisoned);
+        qr_worker__sweep_job_dirs(w->o->process.work_parent ? w->o->process.work_parent : "/tmp");
     }
 }

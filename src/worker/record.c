@@ -68,26 +68,49 @@ static int record_once(qr_worker *w, const qr_resque_job *rj, const qr_worker_ou
 {
     bool poisoned = false;
     int rc;
+    /*
+     * disk-full is most likely the host's trouble (another job, a log, a
+     * small volume): one more run, at the head of the queue where any worker
+     * may take it, then a failure entry (docs/operations/monitoring.md).
+     */
+    unsigned disk_attempts = w->max_attempts < 2 ? w->max_attempts : 2;
     if (oc->released)
         rc = qr_resque_release(w->r, rj, 0, NULL, NULL, err);
     else if (oc->crashed)
         rc = qr_resque_release(w->r, rj, w->max_attempts, f, &poisoned, err);
+    else if (oc->disk_full && disk_attempts > 1)
+        rc = qr_resque_release(w->r, rj, disk_attempts, f, &poisoned, err);
     else
         rc = qr_resque_done(w->r, rj, oc->ok ? NULL : f, err);
     if (rc < 0)
         return rc;
-    *final_failure = !oc->ok && !oc->released && (!oc->crashed || poisoned);
+    bool requeued = (oc->crashed || (oc->disk_full && disk_attempts > 1)) && !poisoned;
+    *final_failure = !oc->ok && !oc->released && !requeued;
     qr_metrics_record_job(w->metrics,
-                          oc->released || (oc->crashed && !poisoned) ? QR_METRICS_REQUEUED
-                          : oc->ok                                   ? QR_METRICS_SUCCEEDED
-                                                                     : QR_METRICS_FAILED,
+                          oc->crashed                ? QR_METRICS_CRASHED
+                          : oc->released || requeued ? QR_METRICS_REQUEUED
+                          : oc->ok                   ? QR_METRICS_SUCCEEDED
+                                                     : QR_METRICS_FAILED,
                           oc->seconds);
+    if (!oc->ok && !oc->released)
+        qr_metrics_record_failure(w->metrics, oc->err.id ? oc->err.id : "internal");
+    if (oc->ok) {
+        static const char *const stages[] = {"compress", "positions", "slice", "encrypt",
+                                             "publish"};
+        for (size_t i = 0; i < 5; i++)
+            qr_metrics_record_stage(w->metrics, stages[i], oc->t_stage[i]);
+    }
+    if (oc->t_fetch > 0)
+        qr_metrics_record_stage(w->metrics, "fetch", oc->t_fetch);
+    if (oc->disk_full && !oc->crashed)
+        qr_log(QR_LOG_WARN, "worker", "job failed: disk-full: %s; %s", oc->err.msg,
+               requeued ? "returned to its queue for one more run" : "recorded as a failure");
     if (oc->released)
         qr_log(QR_LOG_INFO, "worker", "drain: job returned to the head of %s", rj->queue);
     else if (oc->crashed)
         qr_log(QR_LOG_WARN, "worker", "%s; %s", oc->err.msg,
                poisoned ? "attempts exhausted: recorded as a failure" : "returned to its queue");
-    else if (!oc->ok)
+    else if (!oc->ok && !oc->disk_full)
         qr_log(QR_LOG_WARN, "worker", "job failed: %s: %s", f->exception, oc->err.msg);
     return 0;
 }

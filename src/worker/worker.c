@@ -141,21 +141,33 @@ static bool enough_disk(qr_worker *w)
 
 /*
  * Hands the queue depths to the metrics endpoint, whose thread must not use
- * our Redis connection: one LLEN per queue per poll cycle. A failed LLEN
- * skips the update; the reserve that follows reports the Redis trouble.
+ * our Redis connection: one LLEN (and LINDEX 0 for the oldest job's age)
+ * per queue per poll cycle. A failed LLEN skips the update; the reserve
+ * that follows reports the Redis trouble.
  */
 static void publish_depths(qr_worker *w, char **queues, size_t nqueues)
 {
     long long depths[QR_METRICS_MAX_QUEUES];
+    double ages[QR_METRICS_MAX_QUEUES];
     size_t n = nqueues < QR_METRICS_MAX_QUEUES ? nqueues : QR_METRICS_MAX_QUEUES;
     if (!w->metrics)
         return;
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    double now = (double)ts.tv_sec + ts.tv_nsec / 1e9;
     for (size_t i = 0; i < n; i++) {
         qr_error e = QR_ERROR_INIT;
+        double at = 0;
         if (qr_resque_llen(&depths[i], w->r, queues[i], &e) < 0)
             return;
+        /* The oldest job's age, when its payload says when it was enqueued. */
+        ages[i] = -1;
+        if (depths[i] > 0 && qr_resque_oldest(&at, w->r, queues[i], &e) == 0 && at > 0)
+            ages[i] = now > at ? now - at : 0;
+        else if (depths[i] == 0)
+            ages[i] = 0;
     }
-    qr_metrics_set_depths(w->metrics, (const char *const *)queues, depths, n);
+    qr_metrics_set_queues(w->metrics, (const char *const *)queues, depths, ages, n);
 }
 
 /*
@@ -325,6 +337,9 @@ int qr_worker__run(const qr_worker_opts *o, qr_worker_signals *sig, qr_worker__b
     w.parent_pid = getpid();
     w.board = board;
     w.slot = slot;
+    w.job_lock = -1;
+    /* Job directories of a worker killed outright (its children died with it). */
+    qr_worker__sweep_job_dirs(o->process.work_parent ? o->process.work_parent : "/tmp");
     rc = host_name(host, sizeof(host), o, err);
     if (rc < 0)
         return rc;

@@ -43,6 +43,8 @@ typedef struct qr_worker {
     unsigned slot;                /* this slot's index on the board */
     pid_t notifiers[QR_WORKER_MAX_NOTIFIERS];
     size_t nnotifiers;
+    char *job_work; /* the running job's own work directory (its child's work_parent), or NULL */
+    int job_lock;   /* the flock on job_work (qr_worker__lock_dir), or -1 */
 } qr_worker;
 
 /* ---- the child's result, both ends (outcome.c) ---- */
@@ -70,11 +72,16 @@ typedef struct qr_worker_outcome {
     double t_stage[5]; /* compress, positions, slice, encrypt, publish (child's report) */
     uint64_t bytes_in, bytes_out; /* source and sealed package bytes (success) */
     size_t slices;
-    uint64_t peak_rss;     /* the child's, sampled every 100 ms */
-    double cpu_s;          /* the child's user + system time */
-    double started, ended; /* Unix seconds */
-    uint64_t disk_free;    /* free bytes in the work directory at start */
-    char *json_log;        /* the child's whole log (JSON lines; the last log_max bytes) */
+    uint64_t peak_rss;      /* the child's, sampled every 100 ms */
+    double cpu_s;           /* the child's user + system time */
+    double started, ended;  /* Unix seconds */
+    uint64_t disk_free;     /* free bytes in the work directory at start */
+    uint64_t disk_total;    /* size of its file system */
+    uint64_t disk_used;     /* peak bytes under the job's work directory (sampled every second) */
+    uint64_t disk_free_min; /* least free space seen during the job */
+    double t_fetch;         /* seconds in the fetch stage, timed by the parent */
+    bool disk_full;         /* disk-full: gets one more run (record.c), maybe on another host */
+    char *json_log;         /* the child's whole log (JSON lines; the last log_max bytes) */
     size_t json_log_len;
 } qr_worker_outcome;
 
@@ -161,6 +168,44 @@ void qr_worker__history(qr_worker *w, const qr_resque_job *rj, const qr_job *job
 /* The live state of the job (`state`: running, stage names, the outcome). */
 void qr_worker__job_state(qr_worker *w, const char *job_id, const char *state, const char *stage,
                           const char *book_id);
+
+/*
+ * The running job's live state: stage, the child's resident bytes, its work
+ * directory's bytes and the file system's free bytes now. One HSET and one
+ * EXPIRE; a failure is logged once and the caller backs off.
+ */
+int qr_worker__job_live(qr_worker *w, const char *job_id, const char *stage, uint64_t rss,
+                        uint64_t disk_used, uint64_t disk_free, double started);
+
+/* ---- resources (resources.c) ---- */
+
+/* Resident bytes of `pid` from /proc/<pid>/statm; 0 when unknown. */
+uint64_t qr_worker__rss_bytes(pid_t pid);
+/* Free and total bytes of the file system holding `path`; -1 when statvfs fails. */
+int qr_worker__disk(const char *path, uint64_t *free_b, uint64_t *total_b);
+/* Bytes allocated under `dir` (st_blocks), walking at most 64 levels and 100000 entries. */
+uint64_t qr_worker__dir_usage(const char *dir);
+/*
+ * An flock on the directory `dir` (held by its descriptor, which a forked
+ * child shares): the descriptor, or -1.
+ */
+int qr_worker__lock_dir(const char *dir);
+/*
+ * Removes the job directories (quire-job-*) under `work` that no live
+ * worker holds (their lock is free and they are over 10 s old): those of a
+ * worker or child that was killed outright. Logged.
+ */
+void qr_worker__sweep_job_dirs(const char *work);
+/* An error message that says the disk was full (ENOSPC's text), for ids that lost the cause. */
+bool qr_worker__says_disk_full(const qr_error *e);
+/*
+ * One CloudWatch embedded-metric-format line (namespace Quire) for a job's
+ * end: JobSeconds, StageSeconds (dimension Stage), PeakRssBytes,
+ * DiskFreeBytes and a count of JobsSucceeded, JobsFailed or JobsCrashed,
+ * dimensions Queue and Outcome. `now_ms`: Unix milliseconds. *out: malloc'd, no newline.
+ */
+int qr_worker__emf_line(char **out, const qr_worker_outcome *oc, const char *queue,
+                        const char *outcome, long long now_ms, qr_error *err) QR_WUR;
 
 /* ---- the admin endpoint (slots.c) ---- */
 

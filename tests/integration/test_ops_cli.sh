@@ -33,15 +33,20 @@ qr_run "$t/enq" enqueue "s3://bucket/books/42 a.epub" --book-id 42 --queue books
     --callback "https://app.example/cb?x=1&y=2" --profile tablet --revision 3
 [[ "$(qr_rc "$t/enq")" == 0 ]] || reasons+=("enqueue exit $(qr_rc "$t/enq"): $(cat "$t/enq.err")")
 # What Ruby's JSON.generate writes for
-# Resque.enqueue(Quire::ProcessBook, {book_id: "42", source: ..., callback_url: ..., profile: ..., revision: "3"}).
+# Resque.enqueue(Quire::ProcessBook, {book_id: "42", source: ..., callback_url: ..., profile: ..., revision: "3"}),
+# plus the enqueue time as a top-level "timestamp" (Resque ignores extra keys; quire reads it).
 want='{"class":"Quire::ProcessBook","args":[{"book_id":"42","source":"s3://bucket/books/42 a.epub","callback_url":"https://app.example/cb?x=1&y=2","profile":"tablet","revision":"3"}]}'
 got="$(rc LRANGE resque:queue:books 0 -1)"
-[[ "$got" == "$want" ]] || reasons+=("queue holds '$got', want '$want'")
+stamp="$(sed -n 's/.*,"timestamp":\([0-9.]*\)}$/\1/p' <<<"$got")"
+[[ "${got/,\"timestamp\":$stamp/}" == "$want" ]] || reasons+=("queue holds '$got', want '$want' with a timestamp")
+now="$(date +%s)"
+[[ -n "$stamp" ]] && ((${stamp%.*} >= now - 60 && ${stamp%.*} <= now)) ||
+    reasons+=("timestamp '$stamp' is not the enqueue time (now $now)")
 [[ "$(rc SISMEMBER resque:queues books)" == 1 ]] || reasons+=("books not in resque:queues")
 qr_run "$t/enq2" enqueue /srv/b.epub --book-id 7 --queue covers --class Other::Job \
     --redis "redis://127.0.0.1:$PORT" --namespace ns2
 got="$(rc LINDEX ns2:queue:covers 0)"
-[[ "$got" == '{"class":"Other::Job","args":[{"book_id":"7","source":"/srv/b.epub"}]}' ]] ||
+[[ "${got%,\"timestamp\":*}}" == '{"class":"Other::Job","args":[{"book_id":"7","source":"/srv/b.epub"}]}' ]] ||
     reasons+=("--class/--namespace: got '$got'")
 qr_run "$t/enq3" enqueue /srv/b.epub
 [[ "$(qr_rc "$t/enq3")" == 2 ]] || reasons+=("enqueue without --book-id: exit $(qr_rc "$t/enq3"), want 2")

@@ -114,6 +114,70 @@ static void test_slots(void **state)
     qr_metrics_free(m);
 }
 
+/* The resource metrics: stage histogram, child RSS, disk, crashes, failures by id, oldest age. */
+static void test_resources(void **state)
+{
+    (void)state;
+    qr_metrics *m = NULL, *s1 = NULL;
+    qr_error err = QR_ERROR_INIT;
+    char *text = NULL;
+    assert_int_equal(qr_metrics_new_slots(&m, 2, 10.0, &err), 0);
+    assert_int_equal(qr_metrics_attach(&s1, m, 1, &err), 0);
+    qr_metrics_record_stage(m, "compress", 0.05);     /* le 0.1 */
+    qr_metrics_record_stage(s1, "compress", 0.1);     /* le 0.1: bounds are inclusive */
+    qr_metrics_record_stage(s1, "compress", 40.0);    /* le 60 */
+    qr_metrics_record_stage(s1, "compress", 20000.0); /* only +Inf */
+    qr_metrics_record_stage(s1, "fetch", 3.0);
+    qr_metrics_record_stage(s1, "parse", 3.0); /* not a stage of the histogram */
+    qr_metrics_record_stage(s1, "slice", -1.0);
+    qr_metrics_set_busy(s1, 1);
+    qr_metrics_set_child_rss(s1, 123456789ULL);
+    qr_metrics_set_disk(m, 1000, 5000);
+    qr_metrics_record_job(s1, QR_METRICS_CRASHED, 1.0);
+    qr_metrics_record_failure(s1, "disk-full");
+    qr_metrics_record_failure(m, "disk-full");
+    qr_metrics_record_failure(m, "zip-bomb");
+    const char *queues[] = {"books", "covers"};
+    const long long depths[] = {3, 5};
+    const double ages[] = {42.5, -1};
+    qr_metrics_set_queues(m, queues, depths, ages, 2);
+    assert_int_equal(qr_metrics_render(&text, m, qr_now(), &err), 0);
+    assert_non_null(strstr(text, "# TYPE quire_stage_duration_seconds histogram\n"));
+    assert_non_null(
+        strstr(text, "\nquire_stage_duration_seconds_bucket{stage=\"compress\",le=\"0.1\"} 2\n"));
+    assert_non_null(
+        strstr(text, "\nquire_stage_duration_seconds_bucket{stage=\"compress\",le=\"30\"} 2\n"));
+    assert_non_null(
+        strstr(text, "\nquire_stage_duration_seconds_bucket{stage=\"compress\",le=\"60\"} 3\n"));
+    assert_non_null(
+        strstr(text, "\nquire_stage_duration_seconds_bucket{stage=\"compress\",le=\"14400\"} 3\n"));
+    assert_non_null(
+        strstr(text, "\nquire_stage_duration_seconds_bucket{stage=\"compress\",le=\"+Inf\"} 4\n"));
+    assert_non_null(strstr(text, "\nquire_stage_duration_seconds_count{stage=\"compress\"} 4\n"));
+    assert_non_null(strstr(text, "\nquire_stage_duration_seconds_sum{stage=\"fetch\"} 3.000000\n"));
+    assert_non_null(strstr(text, "\nquire_stage_duration_seconds_count{stage=\"slice\"} 0\n"));
+    assert_null(strstr(text, "stage=\"parse\""));
+    assert_non_null(strstr(text, "\nquire_child_rss_bytes 123456789\n"));
+    assert_non_null(strstr(text, "\nquire_child_rss_bytes{slot=\"1\"} 123456789\n"));
+    assert_non_null(strstr(text, "\nquire_child_rss_bytes{slot=\"0\"} 0\n"));
+    assert_non_null(strstr(text, "\nquire_disk_free_bytes 1000\n"));
+    assert_non_null(strstr(text, "\nquire_disk_total_bytes 5000\n"));
+    assert_non_null(strstr(text, "\nquire_jobs_total{outcome=\"crashed\"} 1\n"));
+    assert_non_null(strstr(text, "\nquire_slot_jobs_total{slot=\"1\",outcome=\"crashed\"} 1\n"));
+    assert_non_null(strstr(text, "\nquire_job_failures_total{error=\"disk-full\"} 2\n"));
+    assert_non_null(strstr(text, "\nquire_job_failures_total{error=\"zip-bomb\"} 1\n"));
+    assert_non_null(strstr(text, "\nquire_queue_oldest_age_seconds{queue=\"books\"} 42.500\n"));
+    assert_null(strstr(text, "quire_queue_oldest_age_seconds{queue=\"covers\"}"));
+    free(text);
+    /* Idle again: the slot's RSS goes back to 0. */
+    qr_metrics_set_busy(s1, 0);
+    assert_int_equal(qr_metrics_render(&text, m, qr_now(), &err), 0);
+    assert_non_null(strstr(text, "\nquire_child_rss_bytes 0\n"));
+    free(text);
+    qr_metrics_free(s1);
+    qr_metrics_free(m);
+}
+
 static void test_bad_addresses(void **state)
 {
     qr_metrics *a = *state;
@@ -212,6 +276,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_metrics_text, setup, teardown),
         cmocka_unit_test_setup_teardown(test_health, setup, teardown),
         cmocka_unit_test(test_slots),
+        cmocka_unit_test(test_resources),
         cmocka_unit_test_setup_teardown(test_bad_addresses, setup, teardown),
         cmocka_unit_test_setup_teardown(test_serves_loopback, setup, teardown),
     };
