@@ -84,6 +84,8 @@ typedef struct qr_worker_opts {
      * terminating hook (docs/operations/autoscale.md).
      */
     qr_fleet *fleet;
+    /* The group EMF lines name when `fleet` is NULL (a slot of a fleet's supervisor); borrowed. */
+    const char *emf_group;
     double fleet_poll_s;      /* target lifecycle state read this often; 0 = 5 */
     double fleet_heartbeat_s; /* drain hook heartbeat period; 0 = 60 */
     size_t history_max;       /* job history records kept (approximately); 0 = 10000 */

@@ -463,7 +463,8 @@ static void emit_emf(qr_worker *w, const qr_resque_job *rj, const qr_worker_outc
     clock_gettime(CLOCK_REALTIME, &ts);
     char *lines = NULL;
     qr_error e = QR_ERROR_INIT;
-    if (qr_worker__emf_line(&lines, oc, rj->queue, outcome,
+    const char *group = w->o->fleet ? qr_fleet_group(w->o->fleet) : w->o->emf_group;
+    if (qr_worker__emf_line(&lines, oc, rj->queue, outcome, group,
                             (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000, &e) < 0) {
         qr_log(QR_LOG_WARN, "worker", "metrics line: %s", e.msg);
         return;

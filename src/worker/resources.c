@@ -157,7 +157,7 @@ static int emf_dump(char **out, json_t *root, long long now_ms, json_t *dims, js
 }
 
 int qr_worker__emf_line(char **out, const qr_worker_outcome *oc, const char *queue,
-                        const char *outcome, long long now_ms, qr_error *err)
+                        const char *outcome, const char *group, long long now_ms, qr_error *err)
 {
     static const char *const stages[] = {"compress", "positions", "slice", "encrypt", "publish"};
     *out = NULL;
@@ -169,7 +169,11 @@ int qr_worker__emf_line(char **out, const qr_worker_outcome *oc, const char *que
         "DiskFreeBytes", (json_int_t)(oc->disk_free_min ? oc->disk_free_min : oc->disk_free),
         "JobsSucceeded", strcmp(outcome, "succeeded") == 0, "JobsFailed",
         strcmp(outcome, "failed") == 0, "JobsCrashed", strcmp(outcome, "crashed") == 0);
-    json_t *dims = json_pack("[[s],[s]]", "Queue", "Outcome");
+    bool g = group && *group;
+    if (g)
+        json_object_set_new(root, "AutoScalingGroupName", json_string(group));
+    /* The contract's dimensions (deploy/monitoring/metrics.txt): the group, else none. */
+    json_t *dims = g ? json_pack("[[s]]", "AutoScalingGroupName") : json_pack("[[]]");
     json_t *metrics =
         json_pack("[o,o,o,o,o,o]", metric("JobSeconds", "Seconds"), metric("PeakRssBytes", "Bytes"),
                   metric("DiskFreeBytes", "Bytes"), metric("JobsSucceeded", "Count"),
@@ -198,7 +202,10 @@ int qr_worker__emf_line(char **out, const qr_worker_outcome *oc, const char *que
         json_decref(root);
         root = json_pack("{s:s,s:s,s:s,s:f}", "Stage", name, "Queue", queue ? queue : "", "JobId",
                          oc->job_id, "StageSeconds", t[i]);
-        json_t *sd = json_pack("[[s]]", "Stage");
+        if (root && g)
+            json_object_set_new(root, "AutoScalingGroupName", json_string(group));
+        json_t *sd = g ? json_pack("[[s,s]]", "AutoScalingGroupName", "Stage")
+                       : json_pack("[[s]]", "Stage");
         json_t *sm = json_pack("[o]", metric("StageSeconds", "Seconds"));
         char *line = NULL;
         if (!root || !sd || !sm) {

@@ -44,6 +44,7 @@ static pid_t start_slot(const qr_worker_opts *o, qr_worker_signals *sig, qr_work
     so.notify_systemd = false;
     /* The instance-wide fleet duties are the supervisor's agent's; the slot reports to the board.
      */
+    so.emf_group = o->fleet ? qr_fleet_group(o->fleet) : o->emf_group;
     so.fleet = NULL;
     so.admin_listen = NULL;
     qr_error e = QR_ERROR_INIT;

@@ -202,10 +202,14 @@ bool qr_worker__says_disk_full(const qr_error *e);
  * One CloudWatch embedded-metric-format line (namespace Quire) for a job's
  * end: JobSeconds, StageSeconds (dimension Stage), PeakRssBytes,
  * DiskFreeBytes and a count of JobsSucceeded, JobsFailed or JobsCrashed,
- * dimensions Queue and Outcome. `now_ms`: Unix milliseconds. *out: malloc'd, no newline.
+ * and per stage StageSeconds; the dimension is the Auto Scaling group
+ * `group` (plus Stage), none when `group` is NULL or empty; Queue and
+ * Outcome are properties. `now_ms`: Unix milliseconds. *out: malloc'd, no
+ * newline.
  */
 int qr_worker__emf_line(char **out, const qr_worker_outcome *oc, const char *queue,
-                        const char *outcome, long long now_ms, qr_error *err) QR_WUR;
+                        const char *outcome, const char *group, long long now_ms,
+                        qr_error *err) QR_WUR;
 
 /* ---- the admin endpoint (slots.c) ---- */
 

@@ -124,7 +124,8 @@ static void test_emf_lines(void **state)
     char *lines = NULL;
     qr_error err = QR_ERROR_INIT;
     long long ts = 1764940000123LL;
-    assert_int_equal(qr_worker__emf_line(&lines, &oc, "books", "crashed", ts, &err), 0);
+    assert_int_equal(qr_worker__emf_line(&lines, &oc, "books", "crashed", "quire-fleet", ts, &err),
+                     0);
     size_t n = 0;
     const char *want_stage[] = {"fetch", "compress", "slice"};
     const double want_s[] = {0.25, 7.0, 2.0};
@@ -143,12 +144,39 @@ static void test_emf_lines(void **state)
             json_t *dims = json_object_get(
                 json_array_get(json_object_get(json_object_get(o, "_aws"), "CloudWatchMetrics"), 0),
                 "Dimensions");
-            assert_int_equal(json_array_size(dims), 2);
+            /* The contract (deploy/monitoring/metrics.txt): the group is the one dimension. */
+            assert_int_equal(json_array_size(dims), 1);
+            assert_int_equal(json_array_size(json_array_get(dims, 0)), 1);
+            assert_string_equal(json_string_value(json_array_get(json_array_get(dims, 0), 0)),
+                                "AutoScalingGroupName");
+            assert_string_equal(json_string_value(json_object_get(o, "AutoScalingGroupName")),
+                                "quire-fleet");
         } else {
             assert_true(n <= 3);
+            json_t *dims = json_object_get(
+                json_array_get(json_object_get(json_object_get(o, "_aws"), "CloudWatchMetrics"), 0),
+                "Dimensions");
+            assert_int_equal(json_array_size(json_array_get(dims, 0)), 2);
             assert_string_equal(json_string_value(json_object_get(o, "Stage")), want_stage[n - 1]);
             assert_true(json_real_value(json_object_get(o, "StageSeconds")) == want_s[n - 1]);
         }
+        json_decref(o);
+    }
+    assert_int_equal(n, 4);
+    free(lines);
+
+    /* Outside a fleet: no dimension on the job line, Stage alone on the stage lines. */
+    assert_int_equal(qr_worker__emf_line(&lines, &oc, "books", "succeeded", NULL, ts, &err), 0);
+    n = 0;
+    save = NULL;
+    for (char *l = strtok_r(lines, "\n", &save); l; l = strtok_r(NULL, "\n", &save), n++) {
+        json_t *o = check_emf(l, ts);
+        json_t *dims = json_object_get(
+            json_array_get(json_object_get(json_object_get(o, "_aws"), "CloudWatchMetrics"), 0),
+            "Dimensions");
+        assert_int_equal(json_array_size(dims), 1);
+        assert_int_equal(json_array_size(json_array_get(dims, 0)), n == 0 ? 0 : 1);
+        assert_null(json_object_get(o, "AutoScalingGroupName"));
         json_decref(o);
     }
     assert_int_equal(n, 4);
