@@ -367,10 +367,11 @@ static int rename_photos(qr_compress_report *r, const qr_epub *e, img_task *task
         r->rewrites[r->nrewrites].path = dup;
         r->rewrites[r->nrewrites].refs = nrefs;
         r->nrewrites++;
-        /* The entry's verify-only task holds no result: keep the path there (freed with it). */
+        /* The entry's task (verify-only, or an SVG image left as it is) holds no result: keep
+         * the path there (freed with it). */
         size_t owner = cap;
-        for (size_t k = nimages; k < cap; k++)
-            if (tasks[k].entry == i && tasks[k].verify_only && !tasks[k].result_path) {
+        for (size_t k = 0; k < cap; k++)
+            if (tasks[k].entry == i && !tasks[k].result_path) {
                 owner = k;
                 break;
             }
