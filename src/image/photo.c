@@ -7,8 +7,8 @@
 
 #include "image/image_internal.h"
 
-void qr_image__photo_measure(qr_image__photo_stats *out, const uint8_t *px, int width,
-                             int height, int bands, size_t stride)
+void qr_image__photo_measure(qr_image__photo_stats *out, const uint8_t *px, int width, int height,
+                             int bands, size_t stride)
 {
     uint8_t seen[32768 / 8];
     uint64_t equal = 0, total = 0;

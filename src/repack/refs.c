@@ -152,8 +152,8 @@ static bool media_type_edit(edit *ed, const uint8_t *in, size_t len, size_t at)
 }
 
 int qr_repack_rewrite_refs(qr_buf *out, size_t *nrefs, const char *doc_path, bool is_opf,
-                           const uint8_t *in, size_t len, const qr_repack_rename *ren,
-                           size_t nren, qr_error *err)
+                           const uint8_t *in, size_t len, const qr_repack_rename *ren, size_t nren,
+                           qr_error *err)
 {
     edit *eds = NULL;
     size_t ned = 0, cap = 0;

@@ -130,8 +130,8 @@ static void test_small_kept(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_photo_passes),    cmocka_unit_test(test_transparency_kept),
-        cmocka_unit_test(test_diagram_kept),    cmocka_unit_test(test_few_colours_kept),
+        cmocka_unit_test(test_photo_passes), cmocka_unit_test(test_transparency_kept),
+        cmocka_unit_test(test_diagram_kept), cmocka_unit_test(test_few_colours_kept),
         cmocka_unit_test(test_small_kept),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -91,12 +91,13 @@ static void test_css_svg_ncx(void **state)
           "p{background-image:url( \"../images/taken-2.jpg\" )}\n"
           ".c{background:url('../images/photo.jpg#x')}\n",
           3);
-    check("OEBPS/text/ch1.xhtml", false,
-          "<p style=\"background:url(../images/photo.png)\">"
-          "<style>div{background:url(&quot;x&quot;)} i{background:url(../images/photo.png)}</style>",
-          "<p style=\"background:url(../images/photo.jpg)\">"
-          "<style>div{background:url(&quot;x&quot;)} i{background:url(../images/photo.jpg)}</style>",
-          2);
+    check(
+        "OEBPS/text/ch1.xhtml", false,
+        "<p style=\"background:url(../images/photo.png)\">"
+        "<style>div{background:url(&quot;x&quot;)} i{background:url(../images/photo.png)}</style>",
+        "<p style=\"background:url(../images/photo.jpg)\">"
+        "<style>div{background:url(&quot;x&quot;)} i{background:url(../images/photo.jpg)}</style>",
+        2);
     check("OEBPS/images/fig.svg", false,
           "<svg><image xlink:href=\"photo.png\"/><image href=\"taken.png\"/></svg>",
           "<svg><image xlink:href=\"photo.jpg\"/><image href=\"taken-2.jpg\"/></svg>", 2);
@@ -107,14 +108,15 @@ static void test_css_svg_ncx(void **state)
 static void test_opf_media_type(void **state)
 {
     (void)state;
-    check("OEBPS/content.opf", true,
-          "<item id=\"a\" media-type=\"image/png\" href=\"images/photo.png\"/>\n"
-          "<item id=\"b\" href=\"images/taken.png\"\n  media-type='image/png' properties=\"x\"/>\n"
-          "<item id=\"c\" href=\"images/kept.png\" media-type=\"image/png\"/>\n",
-          "<item id=\"a\" media-type=\"image/jpeg\" href=\"images/photo.jpg\"/>\n"
-          "<item id=\"b\" href=\"images/taken-2.jpg\"\n  media-type='image/jpeg' properties=\"x\"/>\n"
-          "<item id=\"c\" href=\"images/kept.png\" media-type=\"image/png\"/>\n",
-          2);
+    check(
+        "OEBPS/content.opf", true,
+        "<item id=\"a\" media-type=\"image/png\" href=\"images/photo.png\"/>\n"
+        "<item id=\"b\" href=\"images/taken.png\"\n  media-type='image/png' properties=\"x\"/>\n"
+        "<item id=\"c\" href=\"images/kept.png\" media-type=\"image/png\"/>\n",
+        "<item id=\"a\" media-type=\"image/jpeg\" href=\"images/photo.jpg\"/>\n"
+        "<item id=\"b\" href=\"images/taken-2.jpg\"\n  media-type='image/jpeg' properties=\"x\"/>\n"
+        "<item id=\"c\" href=\"images/kept.png\" media-type=\"image/png\"/>\n",
+        2);
 }
 
 static void test_unchanged_document(void **state)
