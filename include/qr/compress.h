@@ -78,6 +78,12 @@ typedef struct qr_type_stats {
     uint64_t bytes_out;
 } qr_type_stats;
 
+/* One text entry rewritten because images it refers to were renamed. */
+typedef struct qr_compress_rewrite {
+    char *path;  /* entry name */
+    size_t refs; /* references rewritten in it */
+} qr_compress_rewrite;
+
 typedef struct qr_compress_report {
     const qr_profile *profile;
     uint64_t file_bytes_in;  /* size of the input file */
@@ -95,6 +101,11 @@ typedef struct qr_compress_report {
     qr_warnings *warnings; /* owned by the report */
     qr_format format;      /* QR_FORMAT_EPUB or QR_FORMAT_PDF */
     uint32_t pages;        /* PDF: page count (0 for EPUB) */
+    /* The -jpeg profiles (docs/profiles.md): PNG photographs now JPEG, and the text entries
+     * whose references were rewritten (owned by the report). */
+    size_t images_to_jpeg;
+    qr_compress_rewrite *rewrites;
+    size_t nrewrites;
 } qr_compress_report;
 
 void qr_compress_report_free(qr_compress_report *r);

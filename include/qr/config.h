@@ -47,7 +47,9 @@ int qr_limits_validate(const qr_limits *l, qr_error *err) QR_WUR;
 typedef enum qr_profile_id {
     QR_PROFILE_TABLET = 0,
     QR_PROFILE_PHONE = 1,
-    QR_PROFILE_LOSSLESS = 2
+    QR_PROFILE_LOSSLESS = 2,
+    QR_PROFILE_TABLET_JPEG = 3, /* tablet + photographs stored as PNG become JPEG */
+    QR_PROFILE_PHONE_JPEG = 4   /* phone + the same */
 } qr_profile_id;
 
 /* Image parameters of a named profile (docs/profiles.md). */
@@ -62,6 +64,9 @@ typedef struct qr_profile {
     bool png_palette;       /* quantise PNGs to a palette (lossy) */
     bool strip_metadata;    /* drop EXIF/XMP/IPTC (ICC kept) */
     bool jpeg_progressive;  /* progressive JPEG scans (smaller above a few KB) */
+    /* Opaque PNG photographs become JPEGs (renamed, references rewritten): the one exception
+     * to "keep the format and the file name" (docs/profiles.md, docs/format.md). */
+    bool png_photo_to_jpeg;
 } qr_profile;
 
 /* The built-in profile table. Returns NULL for an unknown name. */

@@ -2,7 +2,8 @@
  * Image compression with libvips under a named profile (docs/profiles.md).
  *
  * One call handles one image held in memory and is safe to run from many
- * threads at once. The format and file name never change; the result is
+ * threads at once. The format and file name never change (except under the
+ * -jpeg profiles, see qr_image_result.to_jpeg); the result is
  * kept only when it is smaller. Animated images, SVG and anything that is not
  * JPEG, PNG, GIF or WebP are left byte-identical.
  */
@@ -30,6 +31,9 @@ typedef struct qr_image_result {
     int width, height;  /* as decoded (0 if not decoded) */
     int out_width, out_height;  /* after resizing (== width/height if not resized) */
     size_t in_bytes, out_bytes; /* out_bytes == in_bytes unless CHANGED */
+    /* CHANGED under a png_photo_to_jpeg profile: a PNG photograph now JPEG bytes. The caller
+     * renames the entry and rewrites its references (docs/profiles.md). */
+    bool to_jpeg;
 } qr_image_result;
 
 typedef struct qr_image_opts {

@@ -62,6 +62,8 @@ typedef struct qr_process_report {
     const qr_profile *profile;
     bool already_published; /* a verified manifest was there: nothing was written */
     /* Wall seconds per stage. */
+    size_t images_to_jpeg;  /* -jpeg profiles: PNG photographs now JPEG */
+    size_t texts_rewritten; /* -jpeg profiles: text entries whose references were rewritten */
     double t_compress, t_positions, t_slice, t_encrypt, t_publish, t_total;
     uint64_t source_bytes;     /* the input file (as fetched, for a remote source) */
     uint64_t compressed_bytes; /* the compressed EPUB or PDF */

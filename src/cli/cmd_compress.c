@@ -89,6 +89,13 @@ static void print_summary(const qr_compress_report *r, const char *in, const cha
         printf("pages: %u\n", r->pages);
     printf("images: %zu total, %zu changed, %zu kept, %zu failed (kept unchanged)\n",
            r->images_total, r->images_changed, r->images_kept, r->images_failed);
+    if (r->profile->png_photo_to_jpeg) {
+        printf("png photographs now jpeg: %zu; text entries rewritten: %zu\n", r->images_to_jpeg,
+               r->nrewrites);
+        for (size_t i = 0; i < r->nrewrites; i++)
+            printf("  %s: %zu reference%s\n", r->rewrites[i].path, r->rewrites[i].refs,
+                   r->rewrites[i].refs == 1 ? "" : "s");
+    }
     size_t nw = qr_warnings_count(r->warnings);
     printf("warnings: %zu%s\n", nw + qr_warnings_dropped(r->warnings),
            qr_warnings_dropped(r->warnings) ? " (some not listed)" : "");

@@ -135,7 +135,7 @@ static double mbps(uint64_t bytes, double s)
 
 static json_t *report_json(const qr_process_report *r, const char *in, const char *where)
 {
-    return json_pack(
+    json_t *o = json_pack(
         "{s:s, s:s, s:s, s:s, s:s, s:b, s:s, s:{s:f, s:f, s:f, s:f, s:f, s:f}, s:I, s:I, s:I, "
         "s:I, s:I, s:I, s:{s:I, s:s}, s:f, s:I, s:o}",
         "input", in, "output", where, "book_id", r->book_id, "revision", r->revision, "prefix",
@@ -148,6 +148,11 @@ static json_t *report_json(const qr_process_report *r, const char *in, const cha
         (json_int_t)r->pages, "source", r->pages_source ? r->pages_source : "", "encrypt_mb_per_s",
         mbps(r->plain_bytes, r->t_encrypt), "peak_rss_bytes", (json_int_t)r->peak_rss_bytes,
         "warnings", qr_warnings_json(r->warnings));
+    if (o && r->profile->png_photo_to_jpeg) {
+        json_object_set_new(o, "png_to_jpeg", json_integer((json_int_t)r->images_to_jpeg));
+        json_object_set_new(o, "texts_rewritten", json_integer((json_int_t)r->texts_rewritten));
+    }
+    return o;
 }
 
 static void print_summary(const qr_process_report *r, const char *in, const char *where)

@@ -15,6 +15,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/stat.h>
 #include <unistd.h>
 #include <zip.h>
@@ -34,6 +35,7 @@ typedef struct img_task {
     bool verify_only; /* not an image: inflate once to check size and CRC */
     const char *media_type;
     char *result_path; /* set when the image changed */
+    char *new_name;    /* set when a PNG photograph became a JPEG */
     qr_image_result res;
     bool failed;
 } img_task;
@@ -54,6 +56,9 @@ void qr_compress_report_free(qr_compress_report *r)
     if (!r)
         return;
     free(r->types);
+    for (size_t i = 0; i < r->nrewrites; i++)
+        free(r->rewrites[i].path);
+    free(r->rewrites);
     qr_warnings_free(r->warnings);
     free(r);
 }
@@ -79,6 +84,15 @@ static int run_task(img_pool *p, img_task *t, qr_error *err)
     }
     qr_image_opts io = QR_IMAGE_OPTS_INIT;
     io.profile = p->opts->profile;
+    /* Only an entry named *.png can be renamed *.jpg: any other keeps its format. */
+    qr_profile keep_format;
+    size_t plen0 = strlen(ent->path);
+    if (io.profile->png_photo_to_jpeg &&
+        (plen0 < 5 || strcasecmp(ent->path + plen0 - 4, ".png") != 0)) {
+        keep_format = *io.profile;
+        keep_format.png_photo_to_jpeg = false;
+        io.profile = &keep_format;
+    }
     io.max_pixels = p->opts->limits.max_image_pixels;
     if (qr_image_compress(&out, &t->res, in.data, in.len, t->media_type, &io, &ierr) < 0) {
         /* One bad image never costs the book: keep its bytes, say why. */
@@ -201,9 +215,13 @@ static int tally_types(qr_compress_report *r, const qr_epub *e, const img_task *
             continue;
         s->count++;
         s->bytes_in += ent->comp_size;
+        const char *out_name = ent->path;
+        for (size_t k = 0; k < ntasks; k++)
+            if (tasks[k].entry == i && tasks[k].new_name)
+                out_name = tasks[k].new_name;
         zip_stat_t zs;
         zip_stat_init(&zs);
-        if (!ent->is_duplicate && zip_stat(out, ent->path, ZIP_FL_ENC_GUESS, &zs) == 0 &&
+        if (!ent->is_duplicate && zip_stat(out, out_name, ZIP_FL_ENC_GUESS, &zs) == 0 &&
             (zs.valid & ZIP_STAT_COMP_SIZE))
             s->bytes_out += zs.comp_size;
     }
@@ -243,6 +261,134 @@ static int check_output(const char *in_path, const char *out_path, uint64_t in_s
                           (unsigned long long)avail, (unsigned long long)in_size);
     }
     free(copy);
+    return rc;
+}
+
+typedef struct names_ctx {
+    const qr_epub *e;
+    const img_task *tasks;
+    size_t ntasks;
+} names_ctx;
+
+/* A name is taken by any entry of the archive or any earlier rename (case-insensitively:
+ * readers on case-insensitive file systems must not see two files as one). */
+static bool name_taken(void *ud, const char *name)
+{
+    const names_ctx *c = ud;
+    for (size_t i = 0; i < qr_epub_entry_count(c->e); i++)
+        if (strcasecmp(qr_epub_get_entry(c->e, i)->path, name) == 0)
+            return true;
+    for (size_t i = 0; i < c->ntasks; i++)
+        if (c->tasks[i].new_name && strcasecmp(c->tasks[i].new_name, name) == 0)
+            return true;
+    return false;
+}
+
+static bool is_text_with_refs(const char *mt)
+{
+    return mt && (strcmp(mt, "application/xhtml+xml") == 0 || strcmp(mt, "text/html") == 0 ||
+                  strcmp(mt, "image/svg+xml") == 0 || strcmp(mt, "text/css") == 0 ||
+                  strcmp(mt, "application/x-dtbncx+xml") == 0);
+}
+
+/*
+ * The -jpeg profiles: name every PNG photograph turned JPEG, then rewrite the
+ * references in the OPF and every XHTML, SVG, CSS and NCX entry. Only the
+ * entries with a reference are replaced; the others are copied raw, byte for
+ * byte (docs/profiles.md).
+ */
+static int rename_photos(qr_compress_report *r, const qr_epub *e, img_task *tasks, size_t nimages,
+                         const char *workdir, qr_repack_replacement **repl, size_t *nrepl,
+                         size_t cap, size_t max_text, qr_error *err)
+{
+    int rc = 0;
+    size_t nren = 0;
+    qr_repack_rename *ren = calloc(nimages ? nimages : 1, sizeof(*ren));
+    qr_buf in = QR_BUF_INIT(max_text);
+    /* A rewrite turns 4 bytes (".png") into at most 10 ("-99999.jpg"): 4x the input bounds it. */
+    qr_buf outb = QR_BUF_INIT(max_text > SIZE_MAX / 4 ? SIZE_MAX / 2 : max_text * 4);
+    if (!ren)
+        return qr_error_set(err, QR_ERR_OUT_OF_MEMORY, "compress", "out of memory");
+    names_ctx nc = {e, tasks, nimages};
+    for (size_t i = 0; i < nimages; i++) {
+        if (!tasks[i].result_path || !tasks[i].res.to_jpeg)
+            continue;
+        const char *from = qr_epub_get_entry(e, tasks[i].entry)->path;
+        if ((rc = qr_repack_jpeg_name(&tasks[i].new_name, from, name_taken, &nc, err)) < 0)
+            goto out;
+        ren[nren].from = from;
+        ren[nren].to = tasks[i].new_name;
+        nren++;
+        for (size_t k = 0; k < *nrepl; k++)
+            if ((*repl)[k].entry == tasks[i].entry)
+                (*repl)[k].name = tasks[i].new_name;
+    }
+    r->images_to_jpeg = nren;
+    if (nren == 0)
+        goto out;
+    const char *opf = qr_epub_get_info(e)->opf_path;
+    size_t nentries = qr_epub_entry_count(e);
+    for (size_t i = 0; i < nentries; i++) {
+        const qr_epub_entry *ent = qr_epub_get_entry(e, i);
+        if (ent->is_dir || ent->is_duplicate || ent->obf != QR_OBF_NONE)
+            continue;
+        bool is_opf = opf && strcmp(ent->path, opf) == 0;
+        const char *mt = ent->item >= 0 ? qr_epub_get_item(e, (size_t)ent->item)->media_type : NULL;
+        if (!is_opf && !is_text_with_refs(mt))
+            continue;
+        size_t nrefs = 0;
+        qr_buf_reset(&in);
+        if ((rc = qr_epub_read_entry(&in, e, i, err)) < 0 ||
+            (rc = qr_repack_rewrite_refs(&outb, &nrefs, ent->path, is_opf, in.data, in.len, ren,
+                                         nren, err)) < 0)
+            goto out;
+        if (nrefs == 0)
+            continue;
+        char name[64];
+        snprintf(name, sizeof(name), "/txt-%06zu", i);
+        size_t plen = strlen(workdir) + strlen(name) + 1;
+        char *path = malloc(plen);
+        qr_compress_rewrite *nw = realloc(r->rewrites, (r->nrewrites + 1) * sizeof(*nw));
+        if (nw)
+            r->rewrites = nw;
+        char *dup = strdup(ent->path);
+        if (!path || !nw || !dup || *nrepl >= cap) {
+            free(path);
+            free(dup);
+            rc = qr_error_set(err, QR_ERR_OUT_OF_MEMORY, "compress", "out of memory");
+            goto out;
+        }
+        snprintf(path, plen, "%s%s", workdir, name);
+        if ((rc = qr_fs_write_atomic(path, outb.data, outb.len, 0600, err)) < 0) {
+            free(path);
+            free(dup);
+            goto out;
+        }
+        r->rewrites[r->nrewrites].path = dup;
+        r->rewrites[r->nrewrites].refs = nrefs;
+        r->nrewrites++;
+        /* The entry's task (verify-only, or an SVG image left as it is) holds no result: keep
+         * the path there (freed with it). */
+        size_t owner = cap;
+        for (size_t k = 0; k < cap; k++)
+            if (tasks[k].entry == i && !tasks[k].result_path) {
+                owner = k;
+                break;
+            }
+        if (owner == cap) {
+            free(path);
+            rc = qr_error_set(err, QR_ERR_INTERNAL, "compress", "no task for %s", ent->path);
+            goto out;
+        }
+        tasks[owner].result_path = path;
+        (*repl)[*nrepl].entry = i;
+        (*repl)[*nrepl].path = path;
+        (*nrepl)++;
+    }
+out:
+    qr_buf_free(&in);
+    qr_buf_free(&outb);
+    free(ren);
     return rc;
 }
 
@@ -335,6 +481,9 @@ static int compress_epub(qr_compress_report *r, const qr_epub *e, const char *ou
             nrepl++;
         }
     }
+    if ((rc = rename_photos(r, e, tasks, nimages, workdir, &repl, &nrepl, ntasks,
+                            (size_t)o->limits.max_xml_bytes, err)) < 0)
+        goto out;
     qr_repack_stats rs;
     rc = qr_repack_write(&rs, out_path, e, repl, nrepl, err);
     if (rc < 0)
@@ -345,8 +494,10 @@ out:
     if (workdir && qr_workdir_remove(workdir, NULL) < 0)
         qr_log(QR_LOG_WARN, "compress", "could not remove work directory %s", workdir);
     free(workdir);
-    for (size_t i = 0; i < ntasks; i++)
+    for (size_t i = 0; i < ntasks; i++) {
         free(tasks[i].result_path);
+        free(tasks[i].new_name);
+    }
     free(tasks);
     free(claimed);
     free(repl);

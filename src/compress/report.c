@@ -60,6 +60,16 @@ json_t *qr_compress_report_json(const qr_compress_report *r, const char *in_path
         json_object_set_new(o, "format", json_string(qr_format_str(r->format)));
         if (r->format == QR_FORMAT_PDF)
             json_object_set_new(o, "pages", json_integer((json_int_t)r->pages));
+        if (r->profile->png_photo_to_jpeg) {
+            /* The -jpeg profiles: images renamed, text entries rewritten (docs/profiles.md). */
+            json_t *rw = json_array();
+            for (size_t i = 0; rw && i < r->nrewrites; i++)
+                json_array_append_new(rw, json_pack("{s:s, s:I}", "entry", r->rewrites[i].path,
+                                                    "references",
+                                                    (json_int_t)r->rewrites[i].refs));
+            json_object_set_new(o, "png_to_jpeg", json_integer((json_int_t)r->images_to_jpeg));
+            json_object_set_new(o, "rewritten", rw ? rw : json_array());
+        }
     }
     return o;
 }

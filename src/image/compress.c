@@ -34,14 +34,15 @@ static bool have_gif_encoder(void)
 }
 
 /* Encodes into `enc` (plain bytes, metadata already filtered). */
-static int encode(qr_buf *enc, bool *exact, int *ow, int *oh, const qr_image__sniff *sniff,
+static int encode(qr_buf *enc, bool *exact, bool *to_jpeg, int *ow, int *oh, const qr_image__sniff *sniff,
                   const qr_image__header *hdr, const qr_profile *profile, const uint8_t *in,
                   size_t len, qr_error *err)
 {
-    qr_image__blob blob = {NULL, 0, 0, 0};
+    qr_image__blob blob = {NULL, 0, 0, 0, false};
     int rc = 0;
 
     *exact = true;
+    *to_jpeg = false;
     *ow = hdr->info.width;
     *oh = hdr->info.height;
     if (!profile->lossy && sniff->format == QR_IMAGE_FMT_JPEG)
@@ -55,8 +56,10 @@ static int encode(qr_buf *enc, bool *exact, int *ow, int *oh, const qr_image__sn
         goto out;
     *ow = blob.width;
     *oh = blob.height;
+    *to_jpeg = blob.to_jpeg;
     if (profile->strip_metadata)
-        rc = qr_image__strip_metadata(enc, sniff->format, blob.data, blob.len, err);
+        rc = qr_image__strip_metadata(enc, blob.to_jpeg ? QR_IMAGE_FMT_JPEG : sniff->format,
+                                      blob.data, blob.len, err);
     else
         rc = qr_buf_append(enc, blob.data, blob.len, err);
 out:
@@ -72,7 +75,7 @@ int qr_image_compress(qr_buf *out, qr_image_result *res, const uint8_t *in, size
     /* Anything not strictly smaller is useless: cap the scratch buffer there. */
     qr_buf enc = QR_BUF_INIT(in_len > 0 ? in_len - 1 : 0);
     qr_error enc_err = QR_ERROR_INIT;
-    bool exact = true;
+    bool exact = true, to_jpeg = false;
     int rc = 0, ow = 0, oh = 0;
 
     (void)media_type; /* detection is by content: a declared type can lie */
@@ -110,7 +113,7 @@ int qr_image_compress(qr_buf *out, qr_image_result *res, const uint8_t *in, size
         /* Pixels of a lossy WebP cannot be re-encoded without loss in fewer bytes. */
         return skip(res, QR_IMAGE_NOT_SMALLER, "lossy-source");
 
-    rc = encode(&enc, &exact, &ow, &oh, &sniff, &hdr, profile, in, in_len, &enc_err);
+    rc = encode(&enc, &exact, &to_jpeg, &ow, &oh, &sniff, &hdr, profile, in, in_len, &enc_err);
     if (rc < 0) {
         /* Hitting the scratch cap only means "not smaller". */
         if (enc_err.errid == QR_ERR_ENTRY_TOO_LARGE) {
@@ -134,6 +137,7 @@ int qr_image_compress(qr_buf *out, qr_image_result *res, const uint8_t *in, size
         goto out;
     res->outcome = QR_IMAGE_CHANGED;
     res->out_bytes = enc.len;
+    res->to_jpeg = to_jpeg;
 out:
     qr_buf_free(&enc);
     return rc;

@@ -67,6 +67,8 @@ static void sniff_png(qr_image__sniff *out, const uint8_t *in, size_t len)
             return;
         if (memcmp(type, "IDAT", 4) == 0)
             seen_idat = true;
+        else if (!seen_idat && memcmp(type, "tRNS", 4) == 0)
+            out->png_trns = true;
         else if (!seen_idat && memcmp(type, "acTL", 4) == 0)
             out->png_animated = true;
         if (clen > len - p - 12) {

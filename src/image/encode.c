@@ -248,6 +248,55 @@ static int save(qr_image__blob *out, VipsImage *img, const save_params *s, bool 
     return 0;
 }
 
+/*
+ * The -jpeg profiles (docs/profiles.md): an opaque 8-bit PNG that passes the
+ * pixel criterion (photo.c) is encoded as JPEG at the profile's quality, and
+ * the JPEG replaces the PNG in `out` only if it is at most
+ * QR_PHOTO_MAX_JPEG_RATIO of the smaller of the best PNG and the original.
+ * Any failure keeps the PNG: this is an optimisation, never an error.
+ */
+static void try_photo_jpeg(qr_image__blob *out, VipsImage *mem, const qr_image__sniff *sniff,
+                           const save_params *ps, size_t in_len)
+{
+    VipsImage *flat = NULL;
+    void *buf = NULL;
+    size_t len = 0;
+    qr_image__photo_stats st;
+
+    if (sniff->png_color_type == 3 || sniff->png_trns || mem->BandFmt != VIPS_FORMAT_UCHAR ||
+        mem->Bands < 1 || mem->Bands > 4 || mem->Coding != VIPS_CODING_NONE)
+        goto out;
+    const uint8_t *px = (const uint8_t *)vips_image_get_data(mem);
+    if (!px)
+        goto out;
+    qr_image__photo_measure(&st, px, mem->Xsize, mem->Ysize, mem->Bands,
+                            (size_t)VIPS_IMAGE_SIZEOF_LINE(mem));
+    if (*qr_image__photo_verdict(&st, mem->Xsize, mem->Ysize))
+        goto out;
+    /* Opaque everywhere: the alpha band carries nothing. */
+    int colour = mem->Bands >= 3 ? 3 : 1;
+    if (vips_extract_band(mem, &flat, 0, "n", colour, NULL))
+        goto out;
+    save_params js = *ps;
+    js.format = QR_IMAGE_FMT_JPEG;
+    if (save_jpeg(&buf, &len, flat, &js))
+        goto out;
+    size_t best = out->len < in_len ? out->len : in_len;
+    if ((double)len > QR_PHOTO_MAX_JPEG_RATIO * (double)best)
+        goto out;
+    g_free(out->data);
+    out->data = buf;
+    out->len = len;
+    out->width = flat->Xsize;
+    out->height = flat->Ysize;
+    out->to_jpeg = true;
+    buf = NULL;
+out:
+    vips_error_clear();
+    g_free(buf);
+    VIPS_UNREF(flat);
+}
+
 int qr_image__encode_lossy(qr_image__blob *out, const qr_image__sniff *sniff,
                            const qr_image__header *hdr, const qr_profile *profile,
                            const uint8_t *in, size_t len, qr_error *err)
@@ -287,6 +336,8 @@ int qr_image__encode_lossy(qr_image__blob *out, const qr_image__sniff *sniff,
             s.bitdepth = 8;
     }
     rc = save(out, mem, &s, true, err);
+    if (rc == 0 && sniff->format == QR_IMAGE_FMT_PNG && profile->png_photo_to_jpeg)
+        try_photo_jpeg(out, mem, sniff, &s, len);
 out:
     VIPS_UNREF(mem);
     VIPS_UNREF(img);

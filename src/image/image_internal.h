@@ -32,6 +32,7 @@ typedef struct qr_image__sniff {
     int png_bit_depth;  /* IHDR bit depth, 0 if not PNG or no IHDR */
     int png_color_type; /* IHDR colour type (3 = palette), -1 if unknown */
     bool png_animated;  /* APNG: acTL chunk before the first IDAT */
+    bool png_trns;      /* a tRNS chunk (transparency without an alpha channel) */
     /* A chunk other than IDAT that declares more bytes than the input holds
      * (png_overrun_type names it, png_overrun_len is its declared length). */
     bool png_overrun;
@@ -72,6 +73,7 @@ typedef struct qr_image__blob {
     void *data; /* g_malloc'd */
     size_t len;
     int width, height; /* of the encoded image */
+    bool to_jpeg;      /* a PNG photograph encoded as JPEG (png_photo_to_jpeg profiles) */
 } qr_image__blob;
 
 void qr_image__blob_free(qr_image__blob *b);
@@ -84,6 +86,30 @@ void qr_image__blob_free(qr_image__blob *b);
 int qr_image__encode_lossy(qr_image__blob *out, const qr_image__sniff *sniff,
                            const qr_image__header *hdr, const qr_profile *profile,
                            const uint8_t *in, size_t len, qr_error *err);
+
+/*
+ * The photograph criterion of the -jpeg profiles (photo.c, docs/profiles.md),
+ * measured on decoded 8-bit pixels (1-4 bands, interleaved, `stride` bytes a
+ * row): the fraction of pixels equal to their left neighbour (runs) and the
+ * number of distinct colours at 5 bits per channel (at most 32768).
+ */
+typedef struct qr_image__photo_stats {
+    double equal_left; /* 0..1 */
+    unsigned colours15;
+    bool opaque; /* no alpha band, or alpha 255 everywhere */
+    bool grey;   /* 1-2 bands: colours15 counts the 256 grey levels instead */
+} qr_image__photo_stats;
+
+#define QR_PHOTO_MAX_EQUAL_LEFT 0.25 /* above: flat areas (diagram, screenshot, line art) */
+#define QR_PHOTO_MIN_COLOURS15 512   /* below: few colours (chart, drawing) */
+#define QR_PHOTO_MIN_GREYS 96        /* the same for grey images (of 256 levels) */
+#define QR_PHOTO_MIN_PIXELS 4096     /* smaller images stay PNG */
+#define QR_PHOTO_MAX_JPEG_RATIO 0.70 /* the JPEG must be <= 70% of the best PNG */
+
+void qr_image__photo_measure(qr_image__photo_stats *out, const uint8_t *px, int width,
+                             int height, int bands, size_t stride);
+/* The pixel half of the criterion (the trial encode is the other): "" if a photo, else why not. */
+const char *qr_image__photo_verdict(const qr_image__photo_stats *st, int width, int height);
 
 /*
  * Lossless re-encode of PNG, GIF or WebP (encode.c). `*exact` is false when

@@ -405,6 +405,8 @@ static int run_pipeline(run *R, qr_book *book, qr_error *err)
     if (rc < 0)
         goto out;
     rep->compressed_bytes = cr->file_bytes_out;
+    rep->images_to_jpeg = cr->images_to_jpeg;
+    rep->texts_rewritten = cr->nrewrites;
 
     qr_slice_opts so = QR_SLICE_OPTS_INIT;
     qr_package__run pr = {.o = o,

@@ -71,13 +71,15 @@ static int add_replacement(zip_t *out, const qr_epub *e, const qr_epub_entry *en
         r->path ? zip_source_file(out, r->path, 0, -1) : zip_source_buffer(out, r->data, r->len, 0);
     if (!src)
         return zip_err(err, out, QR_ERR_WRITE_FAILED, "cannot create entry source", ent->path);
-    zip_int64_t idx = zip_file_add(out, ent->path, src, ZIP_FL_ENC_UTF_8);
+    zip_int64_t idx = zip_file_add(out, r->name ? r->name : ent->path, src, ZIP_FL_ENC_UTF_8);
     if (idx < 0) {
         zip_source_free(src);
         return zip_err(err, out, QR_ERR_WRITE_FAILED, "cannot add entry", ent->path);
     }
     const char *mt = NULL;
-    if (ent->item >= 0)
+    if (r->name) /* renamed: a PNG photograph now JPEG (docs/profiles.md) */
+        mt = "image/jpeg";
+    else if (ent->item >= 0)
         mt = qr_epub_get_item(e, (size_t)ent->item)->media_type;
     zip_int32_t method = store_uncompressed(mt) ? ZIP_CM_STORE : ZIP_CM_DEFLATE;
     if (zip_set_file_compression(out, (zip_uint64_t)idx, method, 0) != 0 ||

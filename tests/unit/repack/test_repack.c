@@ -94,7 +94,7 @@ static void test_replacement(void **state)
             css = (int)i;
     assert_true(css >= 0);
     static const char body[] = "body { margin: 0 }\n";
-    qr_repack_replacement r = {(size_t)css, (const uint8_t *)body, sizeof(body) - 1, NULL};
+    qr_repack_replacement r = {(size_t)css, (const uint8_t *)body, sizeof(body) - 1, NULL, NULL};
     qr_repack_stats st;
     assert_int_equal(qr_repack_write(&st, f->out, f->epub, &r, 1, NULL), 0);
     assert_int_equal(st.entries_replaced, 1);
