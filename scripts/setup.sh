@@ -18,7 +18,7 @@ build_pkgs=(build-essential cmake pkg-config
     libzip-dev libxml2-dev libvips-dev libjansson-dev zlib1g-dev libjpeg62-turbo-dev libsodium-dev
     libcmocka-dev libhiredis-dev libmicrohttpd-dev libcurl4-openssl-dev libqpdf-dev libsystemd-dev)
 test_pkgs=(zip unzip epubcheck default-jre-headless python3 clang libclang-rt-dev redis-server
-    qpdf poppler-utils python3-botocore iproute2 python3-yaml yamllint curl)
+    qpdf poppler-utils python3-botocore iproute2 python3-yaml yamllint curl chromium)
 bench_pkgs=(calibre imagemagick time libvips-tools procps pdftk-java c++-annotations-pdf texlive-pstricks-doc)
 image_pkgs=(podman debootstrap runc uidmap slirp4netns fuse-overlayfs)
 lint_pkgs=(yamllint shellcheck ruby rubocop)
@@ -102,3 +102,4 @@ npm_install tests/manifest-schema ajv-formats/package.json
 npm_install autoscale/tools @cdklabs/cdk-validator-cfnguard --omit=peer
 npm_install tools/lint .bin/dockerfile-utils
 npm_install tools/openapi @seriousme/openapi-schema-validator/package.json
+npm_install tests/ui puppeteer-core/package.json

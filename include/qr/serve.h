@@ -55,6 +55,9 @@ typedef struct qr_serve_opts {
     unsigned max_connections;  /* 0: 256 */
     double rate;               /* requests per second per client address; 0: 50; <0: none */
     long idempotency_ttl_s;    /* 0: 86400 */
+    /* The dashboard under /ui: off unless set; when the listen address is not
+     * loopback it needs a bearer token (or HTTP Basic with a token as password). */
+    bool ui;
 } qr_serve_opts;
 
 #define QR_SERVE_OPTS_INIT                                                                         \
@@ -63,7 +66,8 @@ typedef struct qr_serve_opts {
         .store = NULL, .upload_prefix = NULL, .upload_base = NULL, .spool_dir = NULL,              \
         .remote = NULL, .store_spec = NULL, .tokens = NULL, .ntokens = 0, .hmac_secret = NULL,     \
         .hmac_tolerance_s = 0, .open = false, .max_json_bytes = 0, .max_upload_bytes = 0,          \
-        .max_header_bytes = 0, .max_connections = 0, .rate = 0, .idempotency_ttl_s = 0             \
+        .max_header_bytes = 0, .max_connections = 0, .rate = 0, .idempotency_ttl_s = 0,            \
+        .ui = false                                                                                \
     }
 
 /*

@@ -30,7 +30,7 @@ void qr_cmd_serve_usage(FILE *f)
            "                   [--tokens-file F] [--tokens-ssm NAME]\n"
            "                   [--hmac-secret-file F] [--hmac-secret-ssm NAME] [--redis-ssm NAME]\n"
            "                   [--max-body KB] [--max-upload MB] [--max-connections N]\n"
-           "                   [--rate N] [--idempotency-ttl S] [--no-auth]\n"
+           "                   [--rate N] [--idempotency-ttl S] [--no-auth] [--ui]\n"
            "\n"
            "The HTTP intake: POST /v1/books enqueues a book job (as `quire enqueue`),\n"
            "GET /v1/books/{id} and /v1/jobs/{id} report it, DELETE /v1/jobs/{id} removes\n"
@@ -60,7 +60,9 @@ void qr_cmd_serve_usage(FILE *f)
            "  --rate N                requests per second per client address (default 50;\n"
            "                          0: no limit)\n"
            "  --idempotency-ttl S     how long a submission is remembered (default 86400)\n"
-           "  --no-auth               no authentication (only with a 127.0.0.1 address)\n");
+           "  --no-auth               no authentication (only with a 127.0.0.1 address)\n"
+           "  --ui                    the dashboard under /ui (open on a 127.x address, else\n"
+           "                          it needs a token: HTTP Basic password or Bearer)\n");
 }
 
 enum {
@@ -83,6 +85,7 @@ enum {
     O_RATE,
     O_IDEM_TTL,
     O_NO_AUTH,
+    O_UI,
     O__COUNT
 };
 
@@ -106,6 +109,7 @@ static const struct option longopts[] = {
     {"rate", required_argument, NULL, O_RATE},
     {"idempotency-ttl", required_argument, NULL, O_IDEM_TTL},
     {"no-auth", no_argument, NULL, O_NO_AUTH},
+    {"ui", no_argument, NULL, O_UI},
     {NULL, 0, NULL, 0}};
 
 static int parse_num(long *out, const char *s, const char *name, long lo, long hi)
@@ -307,6 +311,7 @@ int qr_cmd_serve(int argc, char **argv)
     so.max_connections = (unsigned)max_conn;
     so.rate = rate == 0 ? -1.0 : (double)rate;
     so.idempotency_ttl_s = idem_ttl;
+    so.ui = v[O_UI] != NULL;
 
     /* Block the stop signals before the server's thread starts, so only sigwait sees them. */
     sigset_t set;

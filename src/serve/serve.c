@@ -257,6 +257,32 @@ static bool auth_begin(qr_serve *s, struct MHD_Connection *c, qr_serve__req *q, 
     return false;
 }
 
+/* The dashboard's credentials: a bearer token, or HTTP Basic whose password is one. */
+static bool ui_auth_ok(qr_serve *s, struct MHD_Connection *c)
+{
+    const char *authz = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Authorization");
+    char decoded[512];
+    const char *given = NULL;
+    size_t n = 0;
+    if (!authz)
+        return false;
+    if (strncmp(authz, "Bearer ", 7) == 0) {
+        given = authz + 7;
+    } else if (strncmp(authz, "Basic ", 6) == 0 &&
+               sodium_base642bin((unsigned char *)decoded, sizeof(decoded) - 1, authz + 6,
+                                 strlen(authz + 6), NULL, &n, NULL,
+                                 sodium_base64_VARIANT_ORIGINAL) == 0) {
+        decoded[n] = '\0';
+        given = strchr(decoded, ':');
+        given = given ? given + 1 : NULL;
+    }
+    bool ok = false;
+    for (size_t i = 0; given && i < s->o.ntokens; i++)
+        ok |= secret_eq(given, s->o.tokens[i]);
+    sodium_memzero(decoded, sizeof(decoded));
+    return ok;
+}
+
 /* The MAC over everything hashed, then the signature may be used once. */
 static bool verify_hmac(qr_serve *s, struct MHD_Connection *c, qr_serve__req *q,
                         enum MHD_Result *res)
@@ -323,7 +349,7 @@ static void completed(void *cls, struct MHD_Connection *c, void **con_cls,
 }
 
 /* What path names: the route and its {id}. */
-enum { R_NONE, R_HEALTH, R_BOOKS, R_BOOK, R_JOB };
+enum { R_NONE, R_HEALTH, R_BOOKS, R_BOOK, R_JOB, R_UI };
 
 static int route(const char *url, const char **id)
 {
@@ -332,6 +358,8 @@ static int route(const char *url, const char **id)
         return R_HEALTH;
     if (strcmp(url, "/v1/books") == 0)
         return R_BOOKS;
+    if (strcmp(url, "/ui") == 0 || strncmp(url, "/ui/", 4) == 0)
+        return R_UI;
     if (strncmp(url, "/v1/books/", 10) == 0) {
         *id = url + 10;
         return R_BOOK;
@@ -448,6 +476,28 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *c, const char *u
             q->answered = true;
             return qr_serve__error(c, 404, QR_ERR_SOURCE_NOT_FOUND, "no route %.200s", url);
         }
+        if (r == R_UI) {
+            if (!s->o.ui) {
+                q->answered = true;
+                return qr_serve__error(c, 404, QR_ERR_SOURCE_NOT_FOUND,
+                                       "the dashboard is off (quire serve --ui)");
+            }
+            if (s->ui_auth && !ui_auth_ok(s, c)) {
+                q->answered = true;
+                return qr_serve__json(
+                    c, 401,
+                    json_pack("{s:{s:s,s:s}}", "error", "id", "access-denied", "message",
+                              "the dashboard needs a token (HTTP Basic password or Bearer)"),
+                    "WWW-Authenticate", "Basic realm=\"quire\", charset=\"UTF-8\"", NULL);
+            }
+            if (strcmp(method, "GET") != 0 && strcmp(method, "POST") != 0) {
+                q->answered = true;
+                return qr_serve__error(c, 405, QR_ERR_INVALID_ARGUMENT, "GET or POST");
+            }
+            q->body = strcmp(method, "POST") == 0 ? QR_SERVE_BODY_JSON : QR_SERVE_BODY_NONE;
+            q->auth = QR_SERVE_AUTH_OPEN;
+            return MHD_YES;
+        }
         if (r != R_HEALTH && !auth_begin(s, c, q, method, &res)) {
             q->answered = true;
             return res;
@@ -479,11 +529,13 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *c, const char *u
     q->answered = true;
     if (q->fail_status)
         return qr_serve__error(c, q->fail_status, q->fail_id, "%s", q->fail_msg);
-    if (r != R_HEALTH && !verify_hmac(s, c, q, &res))
+    if (r != R_HEALTH && r != R_UI && !verify_hmac(s, c, q, &res))
         return res;
     switch (r) {
     case R_HEALTH:
         return health(s, c);
+    case R_UI:
+        return qr_serve__ui(s, c, q, method, url);
     case R_BOOKS:
         return qr_serve__post_book(s, c, q);
     case R_BOOK:
@@ -552,6 +604,15 @@ int qr_serve_start(qr_serve **out, const qr_serve_opts *opts, qr_error *err)
         s->o.max_connections = 256;
     /* libmicrohttpd's own bound on what it buffers per connection: headers and a read window. */
     size_t pool = s->o.max_header_bytes * 2 + 32 * 1024;
+    s->ui_auth = (ntohl(sa.sin_addr.s_addr) >> 24) != 127;
+    if (s->o.ui && s->ui_auth && s->o.ntokens == 0) {
+        free(s);
+        return qr_error_set(err, QR_ERR_INVALID_ARGUMENT, STAGE,
+                            "the dashboard on a non-loopback address needs bearer tokens");
+    }
+    unsigned char rnd[32];
+    randombytes_buf(rnd, sizeof(rnd));
+    sodium_bin2hex(s->csrf, sizeof(s->csrf), rnd, sizeof(rnd));
     s->daemon = MHD_start_daemon(
         MHD_USE_INTERNAL_POLLING_THREAD, ntohs(sa.sin_port), NULL, NULL, handle, s,
         MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&sa, MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)30,

@@ -26,6 +26,8 @@ struct qr_serve {
     struct MHD_Daemon *daemon;
     qr_serve_opts o;
     qr_serve__bucket rate[QR_SERVE_RATE_SLOTS];
+    bool ui_auth;  /* the dashboard needs credentials (bound beyond loopback) */
+    char csrf[65]; /* the dashboard's form token: random, per process */
 };
 
 enum { QR_SERVE_BODY_NONE = 0, QR_SERVE_BODY_JSON, QR_SERVE_BODY_UPLOAD };
@@ -73,6 +75,10 @@ enum MHD_Result qr_serve__delete_job(qr_serve *s, struct MHD_Connection *c, cons
 /* First-call checks of POST /v1/books: content type, query, declared length; opens the spool. */
 enum MHD_Result qr_serve__post_begin(qr_serve *s, struct MHD_Connection *c, qr_serve__req *q,
                                      bool *answered);
+
+/* The dashboard (ui.c): one complete request under /ui. */
+enum MHD_Result qr_serve__ui(qr_serve *s, struct MHD_Connection *c, qr_serve__req *q,
+                             const char *method, const char *path);
 
 /* Whether `id` is 1..128 bytes of [A-Za-z0-9._:-] (a job id or an idempotency key). */
 bool qr_serve__token_ok(const char *id, size_t max);
