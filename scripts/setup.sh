@@ -19,7 +19,7 @@ build_pkgs=(build-essential cmake pkg-config
     libcmocka-dev libhiredis-dev libmicrohttpd-dev libcurl4-openssl-dev libqpdf-dev libsystemd-dev)
 test_pkgs=(zip unzip epubcheck default-jre-headless python3 clang libclang-rt-dev redis-server
     qpdf poppler-utils python3-botocore iproute2 python3-yaml yamllint curl chromium)
-bench_pkgs=(calibre imagemagick time libvips-tools procps pdftk-java c++-annotations-pdf texlive-pstricks-doc)
+bench_pkgs=(calibre imagemagick time libvips-tools procps pdftk-java c++-annotations-pdf texlive-pstricks-doc wrk)
 image_pkgs=(podman debootstrap runc uidmap slirp4netns fuse-overlayfs)
 lint_pkgs=(yamllint shellcheck ruby rubocop)
 # The Debian package (scripts/package.sh) and the cookbook converge tests.
