@@ -12,6 +12,8 @@
 #include <string.h>
 #include <time.h>
 
+#include <zlib.h>
+
 #include "qr/payload.h"
 #include "serve_int.h"
 
@@ -333,6 +335,73 @@ static const char *const STAGES[] = {"t_compress", "t_positions", "t_slice", "t_
                                      "t_publish"};
 #define NSTAGES 5
 
+/*
+ * The last lines of a job's log (qr_resque_log_get: "zlib:" + a deflate
+ * stream, as the worker stores it): inflated through a window that keeps
+ * the last TAIL_BYTES, at most LOG_MAX inflated, then the last TAIL_LINES.
+ */
+#define TAIL_BYTES 8192
+#define TAIL_LINES 20
+#define LOG_MAX ((size_t)64 << 20)
+
+static void log_tail(qr_serve *s, page *p, const char *job_id)
+{
+    char *data = NULL, tail[TAIL_BYTES + 1];
+    size_t len = 0, have = 0;
+    qr_error e = QR_ERROR_INIT;
+    if (qr_resque_log_get(&data, &len, s->o.redis, job_id, &e) < 0)
+        return;
+    raw(p, "<h2>Log tail</h2>");
+    if (len >= 5 && memcmp(data, "zlib:", 5) == 0) {
+        z_stream z;
+        unsigned char buf[16384];
+        size_t total = 0;
+        int zr = Z_DATA_ERROR;
+        memset(&z, 0, sizeof(z));
+        if (inflateInit(&z) == Z_OK) {
+            z.next_in = (Bytef *)data + 5;
+            z.avail_in = (uInt)(len - 5);
+            do {
+                z.next_out = buf;
+                z.avail_out = sizeof(buf);
+                zr = inflate(&z, Z_NO_FLUSH);
+                size_t got = sizeof(buf) - z.avail_out;
+                total += got;
+                if (got >= TAIL_BYTES) {
+                    memcpy(tail, buf + got - TAIL_BYTES, TAIL_BYTES);
+                    have = TAIL_BYTES;
+                } else {
+                    size_t keep = have + got > TAIL_BYTES ? TAIL_BYTES - got : have;
+                    memmove(tail, tail + have - keep, keep);
+                    memcpy(tail + keep, buf, got);
+                    have = keep + got;
+                }
+            } while (zr == Z_OK && total < LOG_MAX);
+            inflateEnd(&z);
+        }
+        if (zr != Z_STREAM_END && total < LOG_MAX)
+            have = 0;
+    } else {
+        have = len > TAIL_BYTES ? TAIL_BYTES : len;
+        memcpy(tail, data + len - have, have);
+    }
+    free(data);
+    tail[have] = '\0';
+    /* Back to the start of the last TAIL_LINES lines (a trailing newline does not count). */
+    size_t start = have, lines = 0;
+    while (start > 0) {
+        if (tail[start - 1] == '\n' && start != have && ++lines >= TAIL_LINES)
+            break;
+        start--;
+    }
+    /* Bytes that are not UTF-8 would upset nothing here: they are escaped as they are. */
+    raw(p, "<pre>");
+    esc(p, tail + start);
+    raw(p, "</pre><p class=\"small\">quire logs ");
+    esc(p, job_id);
+    raw(p, " prints all of it.</p>");
+}
+
 static enum MHD_Result book_page(qr_serve *s, struct MHD_Connection *c, const char *book)
 {
     json_t *hist = NULL, *h;
@@ -392,6 +461,15 @@ static enum MHD_Result book_page(qr_serve *s, struct MHD_Connection *c, const ch
     raw(&p, "</table></div>");
     if (!n)
         raw(&p, "<p>No finished job of this book in the history.</p>");
+    json_array_foreach(hist, i, h)
+    {
+        const char *b = json_string_value(json_object_get(h, "book_id"));
+        const char *j = json_string_value(json_object_get(h, "job_id"));
+        if (b && j && strcmp(b, book) == 0) {
+            log_tail(s, &p, j);
+            break;
+        }
+    }
     json_decref(hist);
     return send_page(c, 200, &p);
 }

@@ -315,14 +315,15 @@ export QUIRE_KEY_FILE="$t/keys.json" QUIRE_STORE="$t/store" QUIRE_INTERVAL=0.2
     --source-dir "$t/store/uploads" >"$t/worker.out" 2>"$t/worker.err" </dev/null &
 WPID=$!
 PIDS+=("$WPID")
+# status_of JOB: the job's status, without recording (polled: no python per poll).
 status_of() {
-    req GET "/v1/jobs/{job_id}" "/v1/jobs/$1" "${AUTH[@]}"
-    jget status
+    curl -s --max-time 30 "${AUTH[@]}" "$BASE/v1/jobs/$1" | sed -n 's/.*"status":"\([a-z]*\)".*/\1/p'
 }
 running() { [[ "$(status_of "$JOB_URL")" == running ]]; }
 seen_running=no
 if qr_wait_for 120 running; then
     seen_running=yes
+    req GET "/v1/jobs/{job_id}" "/v1/jobs/$JOB_URL" "${AUTH[@]}"
     stage_while="$(jget stage)"
     up_while="$(status_of "$JOB_UP")"
 fi

@@ -47,6 +47,8 @@ try {
   resp = await page.goto(`${base}/ui/books/${book}`, { waitUntil: "load" });
   const btext = await page.evaluate(() => document.body.innerText);
   check("book page shows its job and stage times", resp.status() === 200 && /succeeded/.test(btext) && /compress/.test(btext), btext.slice(0, 300));
+  const logTail = await page.evaluate(() => document.querySelector("main pre")?.innerText || "");
+  check("book page shows the job's log tail", /"stage"/.test(logTail) && logTail.split("\n").length >= 2, logTail.slice(0, 200));
   resp = await page.goto(`${base}/ui/history`, { waitUntil: "load" });
   const bars = await page.evaluate(() => document.querySelectorAll("svg rect").length);
   check("history page draws its charts as inline SVG", resp.status() === 200 && bars >= 5, `${bars} bars`);
