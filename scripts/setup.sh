@@ -18,10 +18,10 @@ build_pkgs=(build-essential cmake pkg-config
     libzip-dev libxml2-dev libvips-dev libjansson-dev zlib1g-dev libjpeg62-turbo-dev libsodium-dev
     libcmocka-dev libhiredis-dev libmicrohttpd-dev libcurl4-openssl-dev libqpdf-dev libsystemd-dev)
 test_pkgs=(zip unzip epubcheck default-jre-headless python3 clang libclang-rt-dev redis-server
-    qpdf poppler-utils python3-botocore iproute2 python3-yaml yamllint
+    qpdf poppler-utils python3-botocore iproute2 python3-yaml yamllint curl chromium
     prometheus   # promtool: tests/integration/test_monitoring_rules.sh
     libvips-tools file)  # the vips CLI and file(1): tests/integration/test_jpeg_profiles.sh
-bench_pkgs=(calibre imagemagick time libvips-tools procps pdftk-java c++-annotations-pdf texlive-pstricks-doc)
+bench_pkgs=(calibre imagemagick time libvips-tools procps pdftk-java c++-annotations-pdf texlive-pstricks-doc wrk)
 image_pkgs=(podman debootstrap runc uidmap slirp4netns fuse-overlayfs)
 lint_pkgs=(yamllint shellcheck ruby rubocop)
 # The Debian package (scripts/package.sh) and the cookbook converge tests.
@@ -103,3 +103,5 @@ npm_install tests/s3 .bin/s3rver
 npm_install tests/manifest-schema ajv-formats/package.json
 npm_install autoscale/tools @cdklabs/cdk-validator-cfnguard --omit=peer
 npm_install tools/lint .bin/dockerfile-utils
+npm_install tools/openapi @seriousme/openapi-schema-validator/package.json
+npm_install tests/ui puppeteer-core/package.json

@@ -91,6 +91,7 @@ void qr_callback_result_from_error(qr_callback_result *out, const qr_job *job, c
  * The idempotency key of `job`, into `out` (QR_CALLBACK_KEY_MAX bytes):
  *  - the ActiveJob job_id when the job has one (it must be 1 to 128 bytes of
  *    [A-Za-z0-9._:-]; anything else could not be a header value);
+ *  - else the job_id carried in args[0] (`quire serve` sets it), same rule;
  *  - otherwise the lowercase hex SHA-256 of the canonical form
  *      "quire-job-v1\n" then, for each of book_id, source, revision,
  *      profile, callback_url in this order that is present,

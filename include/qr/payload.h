@@ -11,8 +11,8 @@
  *
  * The job object carries `book_id` (string or integer) and `source` (string),
  * and optionally `callback_url`, `profile` (strings) and `revision` (string or
- * integer). `null` counts as absent for the optional fields. Unknown keys are
- * ignored, as are ActiveJob's marker keys (`_aj_symbol_keys`,
+ * integer), and `job_id` (string), the id a producer gave the job. `null` counts as absent for the
+ * optional fields. Unknown keys are ignored, as are ActiveJob's marker keys (`_aj_symbol_keys`,
  * `_aj_ruby2_keywords`, `_aj_hash_with_indifferent_access`). A value that
  * ActiveJob serialised as an object (`_aj_globalid`, `_aj_serialized`) is not
  * a usable book id or string and is rejected.
@@ -54,7 +54,12 @@ typedef struct qr_job {
     char *profile;       /* optional */
     char *revision;      /* optional; integers in decimal form */
     char *active_job_id; /* ActiveJob's job_id; NULL for a plain Resque job */
-    bool active_job;     /* true when the payload was the ActiveJob wrapper */
+    /*
+     * The job id a producer chose, carried in args[0] as "job_id" (`quire
+     * serve`, `quire enqueue --job-id`); NULL when the payload has none.
+     */
+    char *job_id;
+    bool active_job; /* true when the payload was the ActiveJob wrapper */
     /*
      * When the job was enqueued (Unix seconds; 0: the payload does not say):
      * ActiveJob's "enqueued_at" (ISO 8601, UTC), else a top-level
@@ -75,10 +80,11 @@ int qr_payload_parse_buffer(qr_job **out, const char *data, size_t len, const qr
  * Serialises `job` as a plain Resque payload, exactly what
  * `Resque.enqueue(Quire::ProcessBook, {...})` pushes: compact JSON
  * `{"class":...,"args":[{"book_id":...,"source":...,...}]}` with the optional
- * fields only when set, and a top-level "timestamp" (Unix seconds) when
- * enqueued_at is set: Resque ignores extra keys, qr_payload reads it. `book_id` and `revision` are
- * written as strings. *out is a NUL-terminated string owned by the caller (free()). Errors:
- * `invalid-argument` (no class, book_id or source), `out-of-memory`.
+ * fields (callback_url, profile, revision, job_id, in this order) only when set, and a
+ * top-level "timestamp" (Unix seconds) when enqueued_at is set: Resque ignores extra keys,
+ * qr_payload reads it. `book_id` and `revision` are written as strings. *out is a
+ * NUL-terminated string owned by the caller (free()). Errors: `invalid-argument` (no class,
+ * book_id or source), `out-of-memory`.
  */
 int qr_payload_serialize(char **out, const qr_job *job, qr_error *err) QR_WUR;
 

@@ -212,6 +212,38 @@ int qr_resque_job_get(struct json_t **out, qr_resque *r, const char *job_id, qr_
 int qr_resque_job_state(qr_resque *r, const char *job_id, const char *const *kv, size_t npairs,
                         long ttl_s, qr_error *err) QR_WUR;
 
+/* ---- the HTTP intake's keys (intake.c; `quire serve`, docs/internals/serve.md) ---- */
+
+/* GET <ns>:quire:api:idem:<idem>: the job id that first claimed the key, or *job_id NULL. */
+int qr_resque_intake_first(char **job_id, qr_resque *r, const char *idem, qr_error *err) QR_WUR;
+/*
+ * One Lua script: unless <ns>:quire:api:idem:<idem> exists (then *pushed is
+ * false and *job_id is the first job's id), SET it to `new_id`, push
+ * `payload` exactly as qr_resque_push does, and write the job's record
+ * <ns>:quire:api:job:<new_id> ({job_id, book_id, queue, payload, created})
+ * and <ns>:quire:api:book:<book_id> = new_id, all expiring after ttl_s.
+ * *job_id is malloc'd.
+ */
+int qr_resque_intake_submit(char **job_id, bool *pushed, qr_resque *r, const char *idem,
+                            const char *queue, const char *payload, const char *new_id,
+                            const char *book_id, long ttl_s, qr_error *err) QR_WUR;
+/* The record of job `job_id` as a JSON object, or *out NULL when none. */
+int qr_resque_intake_job(struct json_t **out, qr_resque *r, const char *job_id,
+                         qr_error *err) QR_WUR;
+/* The newest job id submitted for `book_id`, or *job_id NULL. */
+int qr_resque_intake_book(char **job_id, qr_resque *r, const char *book_id, qr_error *err) QR_WUR;
+/* LINDEX <ns>:queue:<queue> 0: the oldest payload waiting, or *payload NULL. */
+int qr_resque_intake_head(char **payload, qr_resque *r, const char *queue, qr_error *err) QR_WUR;
+/* LPOS <ns>:queue:<queue> payload: whether the exact payload still waits. */
+int qr_resque_intake_queued(bool *queued, qr_resque *r, const char *queue, const char *payload,
+                            qr_error *err) QR_WUR;
+/* LREM <ns>:queue:<queue> 1 payload: *removed when the exact payload was there. */
+int qr_resque_intake_cancel(bool *removed, qr_resque *r, const char *queue, const char *payload,
+                            qr_error *err) QR_WUR;
+/* SET <ns>:quire:api:sig:<nonce> NX EX ttl_s: *fresh false when it was already used. */
+int qr_resque_intake_nonce(bool *fresh, qr_resque *r, const char *nonce, long ttl_s,
+                           qr_error *err) QR_WUR;
+
 /* LLEN <ns>:queue:<queue>. */
 int qr_resque_llen(long long *out, qr_resque *r, const char *queue, qr_error *err) QR_WUR;
 

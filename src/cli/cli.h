@@ -37,6 +37,8 @@ int qr_cmd_worker(int argc, char **argv);
 void qr_cmd_worker_usage(FILE *f);
 int qr_cmd_enqueue(int argc, char **argv);
 void qr_cmd_enqueue_usage(FILE *f);
+int qr_cmd_serve(int argc, char **argv);
+void qr_cmd_serve_usage(FILE *f);
 int qr_cmd_status(int argc, char **argv);
 void qr_cmd_status_usage(FILE *f);
 int qr_cmd_failures(int argc, char **argv);

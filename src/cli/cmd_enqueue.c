@@ -17,7 +17,7 @@ void qr_cmd_enqueue_usage(FILE *f)
     fprintf(f,
             "usage: quire enqueue SOURCE --book-id ID [--queue Q] [--callback URL]\n"
             "                     [--profile P] [--revision R] [--class NAME]\n"
-            "                     [--redis URL] [--namespace N]\n"
+            "                     [--job-id ID] [--redis URL] [--namespace N]\n"
             "\n"
             "Pushes a job as Resque.enqueue(Quire::ProcessBook, {...}) does:\n"
             "SADD <ns>:queues Q, then RPUSH <ns>:queue:Q\n"
@@ -30,21 +30,20 @@ void qr_cmd_enqueue_usage(FILE *f)
             "  --profile P     compression profile of the job\n"
             "  --revision R    revision of the job (written as a string)\n"
             "  --class NAME    job class (default %s)\n"
+            "  --job-id ID     job_id of the job (1-128 of [A-Za-z0-9._:-]), as `quire serve`\n"
+            "                  sets it; without it the worker derives the id\n"
             "  --redis URL     redis://[:password@]host[:port][/db] (default: $QUIRE_REDIS,\n"
             "                  else $REDIS_URL, else redis://127.0.0.1:6379)\n"
             "  --namespace N   Redis key namespace (default $QUIRE_NAMESPACE, else resque)\n",
             QR_PAYLOAD_DEFAULT_CLASS);
 }
 
-static const struct option longopts[] = {{"book-id", required_argument, NULL, 'b'},
-                                         {"queue", required_argument, NULL, 'q'},
-                                         {"callback", required_argument, NULL, 'c'},
-                                         {"profile", required_argument, NULL, 'p'},
-                                         {"revision", required_argument, NULL, 'v'},
-                                         {"class", required_argument, NULL, 'k'},
-                                         {"redis", required_argument, NULL, 'r'},
-                                         {"namespace", required_argument, NULL, 'n'},
-                                         {NULL, 0, NULL, 0}};
+static const struct option longopts[] = {
+    {"book-id", required_argument, NULL, 'b'},   {"queue", required_argument, NULL, 'q'},
+    {"callback", required_argument, NULL, 'c'},  {"profile", required_argument, NULL, 'p'},
+    {"revision", required_argument, NULL, 'v'},  {"class", required_argument, NULL, 'k'},
+    {"job-id", required_argument, NULL, 'j'},    {"redis", required_argument, NULL, 'r'},
+    {"namespace", required_argument, NULL, 'n'}, {NULL, 0, NULL, 0}};
 
 int qr_cmd_enqueue(int argc, char **argv)
 {
@@ -78,6 +77,9 @@ int qr_cmd_enqueue(int argc, char **argv)
             break;
         case 'k':
             job.job_class = optarg;
+            break;
+        case 'j':
+            job.job_id = optarg;
             break;
         case 'r':
             url = optarg;

@@ -31,6 +31,8 @@ static const qr_cli_cmd commands[] = {
     {"worker", "run a Resque-compatible worker that processes books", qr_cmd_worker,
      qr_cmd_worker_usage},
     {"enqueue", "push a book job onto a Resque queue", qr_cmd_enqueue, qr_cmd_enqueue_usage},
+    {"serve", "the HTTP intake: POST books, read their jobs' status", qr_cmd_serve,
+     qr_cmd_serve_usage},
     {"status", "show queues, workers, processing lists and recent failures", qr_cmd_status,
      qr_cmd_status_usage},
     {"failures", "list, show, retry or remove Resque failure entries", qr_cmd_failures,
@@ -165,7 +167,7 @@ int main(int argc, char **argv)
          * The worker forks per job and libvips' threads do not survive fork:
          * each child starts libvips itself, the parent never does.
          */
-        bool vips = commands[i].run != qr_cmd_worker;
+        bool vips = commands[i].run != qr_cmd_worker && commands[i].run != qr_cmd_serve;
         if (vips && qr_image_global_init(argv[0], &err) < 0)
             return qr_cli_fail(&err);
         int rc = commands[i].run(argc - 1, argv + 1);

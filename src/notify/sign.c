@@ -57,6 +57,13 @@ int qr_callback_idempotency_key(char out[QR_CALLBACK_KEY_MAX], const qr_job *job
         memcpy(out, job->active_job_id, strlen(job->active_job_id) + 1);
         return 0;
     }
+    if (job->job_id) {
+        if (!is_token(job->job_id))
+            return qr_error_set(err, QR_ERR_JOB_PAYLOAD_INVALID, "notify",
+                                "job_id is not 1-%d bytes of [A-Za-z0-9._:-]", KEY_TOKEN_MAX);
+        memcpy(out, job->job_id, strlen(job->job_id) + 1);
+        return 0;
+    }
     crypto_hash_sha256_init(&st);
     crypto_hash_sha256_update(&st, (const unsigned char *)prefix, sizeof(prefix) - 1);
     hash_field(&st, "book_id", job->book_id);

@@ -68,7 +68,8 @@ static int read_book_args(qr_job *job, const json_t *a, qr_error *err)
         (rc = take_field(&job->source, a, "source", true, false, err)) < 0 ||
         (rc = take_field(&job->callback_url, a, "callback_url", false, false, err)) < 0 ||
         (rc = take_field(&job->profile, a, "profile", false, false, err)) < 0 ||
-        (rc = take_field(&job->revision, a, "revision", false, true, err)) < 0)
+        (rc = take_field(&job->revision, a, "revision", false, true, err)) < 0 ||
+        (rc = take_field(&job->job_id, a, "job_id", false, false, err)) < 0)
         return rc;
     return 0;
 }
@@ -259,7 +260,7 @@ int qr_payload_serialize(char **out, const qr_job *job, qr_error *err)
     if (!root || !args || !a || json_object_set_new(root, "class", json_string(job->job_class)) ||
         put_opt(a, "book_id", job->book_id) || put_opt(a, "source", job->source) ||
         put_opt(a, "callback_url", job->callback_url) || put_opt(a, "profile", job->profile) ||
-        put_opt(a, "revision", job->revision)) {
+        put_opt(a, "revision", job->revision) || put_opt(a, "job_id", job->job_id)) {
         rc = qr_error_set(err, QR_ERR_OUT_OF_MEMORY, STAGE, "out of memory building a payload");
         goto out;
     }
@@ -298,6 +299,7 @@ void qr_job_free(qr_job *job)
     free(job->profile);
     free(job->revision);
     free(job->active_job_id);
+    free(job->job_id);
     free(job);
 }
 

@@ -54,3 +54,14 @@ default['quire']['nofile'] = 65536
 
 # Any other QUIRE_* variable, e.g. { 'QUIRE_S3_PART_SIZE' => '16777216' }.
 default['quire']['extra_env'] = {}
+
+# quire::serve, the HTTP intake (docs/operations/serve.md): the quire-serve
+# unit of the package. Bearer tokens come from a file already on the machine
+# (0640 root:quire or 0600 quire) or an SSM SecureString, never from here.
+default['quire']['serve']['listen'] = '127.0.0.1:9188'
+default['quire']['serve']['tokens_file'] = '/etc/quire/serve-tokens'
+default['quire']['serve']['tokens_ssm'] = nil
+default['quire']['serve']['hmac_secret_ssm'] = nil
+default['quire']['serve']['ui'] = false
+default['quire']['serve']['rate'] = 50
+default['quire']['serve']['max_upload_mb'] = 512

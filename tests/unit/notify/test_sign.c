@@ -82,6 +82,23 @@ static void test_key_activejob_id(void **state)
     assert_string_equal(key, "1f0e7c7a-5f3d-4f0b-9d53-2f6f6b1a9e21");
 }
 
+/* A job_id carried in args[0] is the key, under the same token rule. */
+static void test_key_job_id(void **state)
+{
+    (void)state;
+    char key[QR_CALLBACK_KEY_MAX];
+    qr_error err = QR_ERROR_INIT;
+    qr_job job = {0};
+    job.book_id = "42";
+    job.source = "s3://books/in/42.epub";
+    job.job_id = "5f0c1d2e3f405162738495a6b7c8d9e0";
+    assert_int_equal(qr_callback_idempotency_key(key, &job, NULL), 0);
+    assert_string_equal(key, "5f0c1d2e3f405162738495a6b7c8d9e0");
+    job.job_id = "a b";
+    assert_int_equal(qr_callback_idempotency_key(key, &job, &err), QR_EFORMAT);
+    assert_string_equal(err.id, "job-payload-invalid");
+}
+
 static void test_key_activejob_id_not_a_token(void **state)
 {
     (void)state;
@@ -189,6 +206,7 @@ int main(void)
         cmocka_unit_test(test_sign_refuses_short_secret),
         cmocka_unit_test(test_key_activejob_id),
         cmocka_unit_test(test_key_activejob_id_not_a_token),
+        cmocka_unit_test(test_key_job_id),
         cmocka_unit_test(test_key_resque_vectors),
         cmocka_unit_test(test_key_distinguishes_jobs),
         cmocka_unit_test(test_key_needs_book_and_source),

@@ -275,6 +275,33 @@ static void test_serialize_round_trip(void **state)
     qr_job_free(NULL);
 }
 
+/* job_id in args[0] (quire serve, quire enqueue --job-id): written last, read back. */
+static void test_job_id(void **state)
+{
+    (void)state;
+    qr_job in = {0};
+    in.job_class = "Quire::ProcessBook";
+    in.book_id = "42";
+    in.source = "s3://b/42.epub";
+    in.revision = "7";
+    in.job_id = "5f0c1d2e3f405162738495a6b7c8d9e0";
+    char *s = NULL;
+    qr_error err = QR_ERROR_INIT;
+    assert_int_equal(qr_payload_serialize(&s, &in, &err), 0);
+    assert_string_equal(s, "{\"class\":\"Quire::ProcessBook\",\"args\":[{\"book_id\":\"42\","
+                           "\"source\":\"s3://b/42.epub\",\"revision\":\"7\","
+                           "\"job_id\":\"5f0c1d2e3f405162738495a6b7c8d9e0\"}]}");
+    qr_job *out = parse_ok(s, NULL);
+    assert_string_equal(out->job_id, in.job_id);
+    assert_null(out->active_job_id);
+    qr_job_free(out);
+    free(s);
+    out = parse_ok("{\"class\":\"Quire::ProcessBook\",\"args\":[{\"book_id\":1,\"source\":\"x\"}]}",
+                   NULL);
+    assert_null(out->job_id);
+    qr_job_free(out);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -285,6 +312,7 @@ int main(void)
         cmocka_unit_test(test_enqueue_time),
         cmocka_unit_test(test_limits),
         cmocka_unit_test(test_serialize_round_trip),
+        cmocka_unit_test(test_job_id),
     };
     return cmocka_run_group_tests_name("queue/payload", tests, NULL, NULL);
 }
