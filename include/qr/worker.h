@@ -21,6 +21,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "qr/alert.h"
 #include "qr/config.h"
 #include "qr/crypt.h"
 #include "qr/error.h"
@@ -89,6 +90,14 @@ typedef struct qr_worker_opts {
     size_t history_max;       /* job history records kept (approximately); 0 = 10000 */
     long log_ttl_s;           /* per-job logs (and live job state) kept this long; 0 = 14 days */
     size_t log_max_bytes;     /* the last bytes of a child's log kept; 0 = 1 MiB */
+    /*
+     * Alerts (qr/alert.h; borrowed): a mail and/or webhook when a job
+     * crashes, is killed at a limit or poison-pilled (and, with `failures`,
+     * on every failure), at most one per book per period fleet-wide, a
+     * digest past the burst. Sent by a forked notifier after the outcome is
+     * recorded; NULL or neither smtp.url nor webhook set: no alerts.
+     */
+    const qr_alert_opts *alert;
 } qr_worker_opts;
 
 #define QR_WORKER_OPTS_INIT                                                                        \
@@ -99,7 +108,8 @@ typedef struct qr_worker_opts {
         .drain_timeout_s = 0, .term_timeout_s = -1, .max_attempts = 0, .title = NULL,              \
         .title_cap = 0, .memory_limit = 0, .min_free = 0, .admin_listen = NULL, .remote = NULL,    \
         .callback = NULL, .notify_systemd = false, .fleet = NULL, .fleet_poll_s = 0,               \
-        .fleet_heartbeat_s = 0, .history_max = 0, .log_ttl_s = 0, .log_max_bytes = 0               \
+        .fleet_heartbeat_s = 0, .history_max = 0, .log_ttl_s = 0, .log_max_bytes = 0,              \
+        .alert = NULL                                                                              \
     }
 
 /*
