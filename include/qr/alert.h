@@ -27,19 +27,19 @@
 
 /* One alert: what happened to one job. Every pointer is borrowed; NULL: "". */
 typedef struct qr_alert {
-    const char *kind;     /* "crashed", "killed", "poisoned", "failed" */
-    const char *book_id;  /* required */
+    const char *kind;    /* "crashed", "killed", "poisoned", "failed" */
+    const char *book_id; /* required */
     const char *revision;
     const char *error_id; /* quire's error id (docs/errors.md) */
     const char *message;
     const char *stage;
-    const char *worker;   /* Resque worker id host:pid:queues */
+    const char *worker; /* Resque worker id host:pid:queues */
     const char *host;
     const char *queue;
-    const char *job_id;   /* the job id `quire logs` takes */
-    const char *log;      /* the last lines of the child's log, '\n'-separated */
-    bool final;           /* the job is a failure entry now (no attempt left) */
-    int64_t at;           /* unix seconds */
+    const char *job_id; /* the job id `quire logs` takes */
+    const char *log;    /* the last lines of the child's log, '\n'-separated */
+    bool final;         /* the job is a failure entry now (no attempt left) */
+    int64_t at;         /* unix seconds */
 } qr_alert;
 
 #define QR_ALERT_INIT                                                                              \
@@ -51,8 +51,8 @@ typedef struct qr_alert {
 
 /* Where and how mails go. */
 typedef struct qr_alert_smtp {
-    const char *url;      /* smtp://host[:port] or smtps://host[:port]; NULL: no mail */
-    const char *from;     /* envelope and From: address (bare addr@host) */
+    const char *url;  /* smtp://host[:port] or smtps://host[:port]; NULL: no mail */
+    const char *from; /* envelope and From: address (bare addr@host) */
     const char *to[QR_ALERT_MAX_TO];
     size_t nto;
     const char *user;     /* AUTH; NULL: none */
@@ -65,11 +65,11 @@ typedef struct qr_alert_smtp {
 /* The alerting options of a worker (qr_worker_opts.alert). */
 typedef struct qr_alert_opts {
     qr_alert_smtp smtp;
-    const char *webhook;  /* signed JSON POST (qr_notify_post); NULL: none */
-    long period_s;        /* at most one alert per book per period; 0: 3600 */
-    long window_s;        /* the digest window; 0: 300 */
-    long burst;           /* alerts sent singly per window; 0: 5 */
-    bool failures;        /* every failure, not only crashes, kills and poison pills */
+    const char *webhook; /* signed JSON POST (qr_notify_post); NULL: none */
+    long period_s;       /* at most one alert per book per period; 0: 3600 */
+    long window_s;       /* the digest window; 0: 300 */
+    long burst;          /* alerts sent singly per window; 0: 5 */
+    bool failures;       /* every failure, not only crashes, kills and poison pills */
 } qr_alert_opts;
 
 /* True when `a` looks like addr@host with no space, control, '<', '>', ',' or quote. */

@@ -249,8 +249,7 @@ static int put_headers(qr_buf *b, const qr_alert_smtp *smtp, const char *subject
     char rhex[17];
     struct tm tm;
     time_t t = (time_t)now;
-    if (!gmtime_r(&t, &tm) ||
-        strftime(date, sizeof(date), "%a, %d %b %Y %H:%M:%S +0000", &tm) == 0)
+    if (!gmtime_r(&t, &tm) || strftime(date, sizeof(date), "%a, %d %b %Y %H:%M:%S +0000", &tm) == 0)
         snprintf(date, sizeof(date), "Thu, 01 Jan 1970 00:00:00 +0000");
     const char *at = strchr(smtp->from, '@');
     if (at)
@@ -266,15 +265,15 @@ static int put_headers(qr_buf *b, const qr_alert_smtp *smtp, const char *subject
     if (bstr(b, "\r\n") < 0 || put_subject(b, clean) < 0)
         return -1;
     return bfmt(b,
-                          "Date: %s\r\n"
-                          "Message-ID: <quire-alert.%lld.%s@%s>\r\n"
-                          "MIME-Version: 1.0\r\n"
-                          "Content-Type: text/plain; charset=UTF-8\r\n"
-                          "Content-Transfer-Encoding: 8bit\r\n"
-                          "Auto-Submitted: auto-generated\r\n"
-                          "X-Quire-Event: quire.alert\r\n"
-                          "\r\n",
-                          date, (long long)now, rhex, host);
+                "Date: %s\r\n"
+                "Message-ID: <quire-alert.%lld.%s@%s>\r\n"
+                "MIME-Version: 1.0\r\n"
+                "Content-Type: text/plain; charset=UTF-8\r\n"
+                "Content-Transfer-Encoding: 8bit\r\n"
+                "Auto-Submitted: auto-generated\r\n"
+                "X-Quire-Event: quire.alert\r\n"
+                "\r\n",
+                date, (long long)now, rhex, host);
 }
 
 static int check_smtp(const qr_alert_smtp *smtp, qr_error *err)
@@ -285,8 +284,8 @@ static int check_smtp(const qr_alert_smtp *smtp, qr_error *err)
                             QR_ALERT_MAX_TO);
     for (size_t i = 0; i < smtp->nto; i++)
         if (!qr_alert_address_ok(smtp->to[i]))
-            return qr_error_set(err, QR_ERR_INVALID_ARGUMENT, STAGE,
-                                "not a mail address: '%.100s'", smtp->to[i]);
+            return qr_error_set(err, QR_ERR_INVALID_ARGUMENT, STAGE, "not a mail address: '%.100s'",
+                                smtp->to[i]);
     return 0;
 }
 
@@ -345,13 +344,14 @@ int qr_alert_mail(char **out, size_t *len, const qr_alert *a, const qr_alert_smt
         rc = put_line(&b, first) < 0 || bstr(&b, "\r\n") < 0 ? -1 : 0;
     }
     if (rc >= 0)
-        rc = (put_field(&b, "Book:", a->book_id) < 0 || put_field(&b, "Revision:", a->revision) < 0 ||
+        rc = (put_field(&b, "Book:", a->book_id) < 0 ||
+              put_field(&b, "Revision:", a->revision) < 0 ||
               put_field(&b, "Outcome:", a->kind) < 0 ||
               put_field(&b, "Error:", a->error_id ? a->error_id : "internal") < 0 ||
               put_field(&b, "Message:", a->message) < 0 || put_field(&b, "Stage:", a->stage) < 0 ||
-              put_field(&b, "Final:", a->final ? "yes: a failure entry, no attempt left"
-                                               : "no: back in its queue for another attempt") <
-                  0 ||
+              put_field(&b, "Final:",
+                        a->final ? "yes: a failure entry, no attempt left"
+                                 : "no: back in its queue for another attempt") < 0 ||
               put_field(&b, "Queue:", a->queue) < 0 || put_field(&b, "Worker:", a->worker) < 0 ||
               put_field(&b, "Host:", a->host) < 0 || put_field(&b, "Job:", a->job_id) < 0 ||
               put_field(&b, "When:", when) < 0)
@@ -366,13 +366,11 @@ int qr_alert_mail(char **out, size_t *len, const qr_alert *a, const qr_alert_smt
                 break;
             p--;
         }
-        rc = bstr(&b, "\r\nLast log lines:\r\n") < 0 || put_body_text(&b, "  ", p) < 0
-                 ? -1
-                 : 0;
+        rc = bstr(&b, "\r\nLast log lines:\r\n") < 0 || put_body_text(&b, "  ", p) < 0 ? -1 : 0;
     }
     if (rc >= 0)
         rc = bstr(&b, "\r\nThe whole log of the job, from any machine with the Redis "
-                                   "URL:\r\n") < 0 ||
+                      "URL:\r\n") < 0 ||
                      put_body_text(&b, "  ", cmd) < 0
                  ? -1
                  : 0;
@@ -394,9 +392,9 @@ int qr_alert_digest_mail(char **out, size_t *len, const char *const *entries, si
     rc = put_headers(&b, smtp, subject, now);
     if (rc >= 0)
         rc = bfmt(&b,
-                            "%zu more alerts came within the alert window, after the ones "
-                            "mailed singly:\r\n\r\n",
-                            n + dropped);
+                  "%zu more alerts came within the alert window, after the ones "
+                  "mailed singly:\r\n\r\n",
+                  n + dropped);
     for (size_t i = 0; rc >= 0 && i < n; i++) {
         json_t *o = json_loads(entries[i], 0, NULL);
         char line[1200];
@@ -410,7 +408,8 @@ int qr_alert_digest_mail(char **out, size_t *len, const char *const *entries, si
                  nz(json_string_value(json_object_get(o, "job_id"))));
         if (put_line(&b, line) < 0)
             rc = -1;
-        snprintf(line, sizeof(line), "    %s", nz(json_string_value(json_object_get(e, "message"))));
+        snprintf(line, sizeof(line), "    %s",
+                 nz(json_string_value(json_object_get(e, "message"))));
         if (rc >= 0 && put_line(&b, line) < 0)
             rc = -1;
         json_decref(o);
@@ -439,14 +438,14 @@ int qr_alert_json(char **out, size_t *len, const qr_alert *a, unsigned attempt, 
             json_array_append_new(log, json_stringn_nocheck(p, n));
         p += n + (e ? 1 : 0);
     }
-    json_t *o = json_pack("{s:s, s:s, s:s, s:s, s:{s:s, s:s, s:s}, s:s, s:s, s:s, s:s, s:b, s:s, "
-                          "s:o, s:s}",
-                          "event", "quire.alert", "kind", nz(a->kind), "book_id", a->book_id,
-                          "revision", nz(a->revision), "error", "code",
-                          a->error_id ? a->error_id : "internal", "message", nz(a->message),
-                          "stage", nz(a->stage), "worker", nz(a->worker), "host", nz(a->host),
-                          "queue", nz(a->queue), "job_id", nz(a->job_id), "final", a->final, "at",
-                          when, "log", log, "logs_command", cmd);
+    json_t *o =
+        json_pack("{s:s, s:s, s:s, s:s, s:{s:s, s:s, s:s}, s:s, s:s, s:s, s:s, s:b, s:s, "
+                  "s:o, s:s}",
+                  "event", "quire.alert", "kind", nz(a->kind), "book_id", a->book_id, "revision",
+                  nz(a->revision), "error", "code", a->error_id ? a->error_id : "internal",
+                  "message", nz(a->message), "stage", nz(a->stage), "worker", nz(a->worker), "host",
+                  nz(a->host), "queue", nz(a->queue), "job_id", nz(a->job_id), "final", a->final,
+                  "at", when, "log", log, "logs_command", cmd);
     if (o && attempt > 0) {
         char sent[32];
         iso8601(sent, sizeof(sent), sent_at);
@@ -518,8 +517,8 @@ int qr_alert_smtp_send(const qr_alert_smtp *smtp, const char *msg, size_t len, q
     curl_easy_setopt(c, CURLOPT_READDATA, &u);
     curl_easy_setopt(c, CURLOPT_UPLOAD, 1L);
     curl_easy_setopt(c, CURLOPT_INFILESIZE_LARGE, (curl_off_t)len);
-    curl_easy_setopt(c, CURLOPT_USE_SSL, smtp->tls_optional ? (long)CURLUSESSL_TRY
-                                                            : (long)CURLUSESSL_ALL);
+    curl_easy_setopt(c, CURLOPT_USE_SSL,
+                     smtp->tls_optional ? (long)CURLUSESSL_TRY : (long)CURLUSESSL_ALL);
     curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, (long)(timeout * 1000));
     curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS, (long)(timeout < 10 ? timeout * 1000 : 10000));
     curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);

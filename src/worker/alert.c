@@ -50,23 +50,21 @@ static void send_one(const qr_worker *w, const qr_alert *al, bool mail)
         size_t len = 0;
         if (qr_alert_mail(&msg, &len, al, &a->smtp, (int64_t)time(NULL), &e) < 0 ||
             qr_alert_smtp_send(&a->smtp, msg, len, &e) < 0)
-            qr_log(QR_LOG_ERROR, "alert", "alert-failed: the mail about book %s was not sent: %s: %s",
-                   al->book_id, e.id, e.msg);
+            qr_log(QR_LOG_ERROR, "alert",
+                   "alert-failed: the mail about book %s was not sent: %s: %s", al->book_id, e.id,
+                   e.msg);
         else
             qr_log(QR_LOG_INFO, "alert", "mailed the %s alert of book %s (job %s)", al->kind,
                    al->book_id, al->job_id);
         free(msg);
     }
-    if (a->webhook) {
-        char key[QR_CALLBACK_KEY_MAX];
+    if (a->webhook && al->job_id && *al->job_id) {
         qr_error_clear(&e);
-        /* One key per alert: the job id and the time it was raised. */
-        snprintf(key, sizeof(key), "alert-%.100s-%lld", al->job_id && *al->job_id ? al->job_id : "x",
-                 (long long)al->at);
-        if (qr_alert_webhook(a->webhook, key, al, w->o->callback, &e) < 0)
+        /* Idempotency-Key: the job id, as the body's job_id (one alert per job at most). */
+        if (qr_alert_webhook(a->webhook, al->job_id, al, w->o->callback, &e) < 0)
             qr_log(QR_LOG_ERROR, "alert",
-                   "alert-failed: the webhook about book %s was not delivered: %s: %s",
-                   al->book_id, e.id, e.msg);
+                   "alert-failed: the webhook about book %s was not delivered: %s: %s", al->book_id,
+                   e.id, e.msg);
         else
             qr_log(QR_LOG_INFO, "alert", "posted the %s alert of book %s to the webhook", al->kind,
                    al->book_id);
@@ -121,8 +119,9 @@ void qr_worker__alert(qr_worker *w, const qr_resque_job *rj, const qr_job *job,
     }
     free(entry);
     if (v == QR_RESQUE_ALERT_SUPPRESSED) {
-        qr_log(QR_LOG_INFO, "alert", "the %s alert of book %s is not sent: one went out within %ld s",
-               kind, job->book_id, a->period_s ? a->period_s : DEFAULT_PERIOD_S);
+        qr_log(QR_LOG_INFO, "alert",
+               "the %s alert of book %s is not sent: one went out within %ld s", kind, job->book_id,
+               a->period_s ? a->period_s : DEFAULT_PERIOD_S);
         return;
     }
     if (v == QR_RESQUE_ALERT_DIGEST && !a->webhook) {

@@ -40,7 +40,8 @@ static qr_alert alert_of(const char *book)
     a.book_id = book;
     a.revision = "3";
     a.error_id = "internal";
-    a.message = "Child process received unhandled signal pid 4242 SIGKILL (signal 9) in stage slice";
+    a.message =
+        "Child process received unhandled signal pid 4242 SIGKILL (signal 9) in stage slice";
     a.stage = "slice";
     a.worker = "host-a:4200:books";
     a.host = "host-a";
@@ -123,10 +124,10 @@ static void test_book_id_cannot_inject_headers(void **state)
     assert_lines_ok(msg, len);
     char *h = headers_of(msg);
     /* Every header line is one of ours or a continuation. */
-    static const char *const names[] = {"From: ", "To: ", "Subject:", "Date: ", "Message-ID: ",
-                                        "MIME-Version: ", "Content-Type: ",
-                                        "Content-Transfer-Encoding: ", "Auto-Submitted: ",
-                                        "X-Quire-Event: "};
+    static const char *const names[] = {
+        "From: ",           "To: ",           "Subject:",       "Date: ",
+        "Message-ID: ",     "MIME-Version: ", "Content-Type: ", "Content-Transfer-Encoding: ",
+        "Auto-Submitted: ", "X-Quire-Event: "};
     for (char *l = h; *l;) {
         char *e = strstr(l, "\r\n");
         assert_non_null(e);
@@ -260,13 +261,14 @@ static void test_json_and_digest(void **state)
     assert_non_null(o);
     assert_string_equal(json_string_value(json_object_get(o, "event")), "quire.alert");
     assert_string_equal(json_string_value(json_object_get(o, "book_id")), "42");
-    assert_string_equal(
-        json_string_value(json_object_get(json_object_get(o, "error"), "stage")), "slice");
+    assert_string_equal(json_string_value(json_object_get(json_object_get(o, "error"), "stage")),
+                        "slice");
     assert_int_equal(json_array_size(json_object_get(o, "log")), 3);
     assert_int_equal(json_integer_value(json_object_get(o, "attempt")), 2);
     assert_string_equal(json_string_value(json_object_get(o, "sent_at")), "2026-11-26T10:56:29Z");
-    assert_string_equal(json_string_value(json_object_get(o, "logs_command")),
-                        "quire logs 0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef");
+    assert_string_equal(
+        json_string_value(json_object_get(o, "logs_command")),
+        "quire logs 0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef");
     json_decref(o);
 
     qr_alert b = alert_of("43\r\nBcc: x@y");
