@@ -19,6 +19,7 @@ build_pkgs=(build-essential cmake pkg-config
     libcmocka-dev libhiredis-dev libmicrohttpd-dev libcurl4-openssl-dev libqpdf-dev libsystemd-dev)
 test_pkgs=(zip unzip epubcheck default-jre-headless python3 clang libclang-rt-dev redis-server
     qpdf poppler-utils python3-botocore iproute2 python3-yaml yamllint curl chromium
+    python3-aiosmtpd openssl  # tests/integration/test_alerts.sh
     prometheus   # promtool: tests/integration/test_monitoring_rules.sh
     libvips-tools file)  # the vips CLI and file(1): tests/integration/test_jpeg_profiles.sh
 bench_pkgs=(calibre imagemagick time libvips-tools procps pdftk-java c++-annotations-pdf texlive-pstricks-doc wrk)

@@ -98,6 +98,7 @@ typedef enum qr_errid {
     QR_ERR_CALLBACK_FAILED,
     /* PDF */
     QR_ERR_PDF_DAMAGED,
+    QR_ERR_ALERT_FAILED,
     QR_ERR__COUNT
 } qr_errid;
 

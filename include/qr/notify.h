@@ -188,4 +188,19 @@ typedef struct qr_callback_report {
 int qr_callback_deliver(qr_callback_report *out, const qr_job *job, const qr_callback_result *r,
                         const qr_callback_opts *opts, qr_error *err) QR_WUR;
 
+/* Builds the body of attempt `attempt` (1-based) sent at `sent_at` (*out: free()). */
+typedef int (*qr_notify_body_fn)(char **out, size_t *len, unsigned attempt, int64_t sent_at,
+                                 void *ud, qr_error *err);
+
+/*
+ * The delivery qr_callback_deliver makes, for any signed JSON event: POSTs
+ * the body `build` makes for each attempt to `url` with the same headers
+ * (Content-Type, Idempotency-Key = `key`, X-Quire-Delivery, X-Quire-Event =
+ * `event`, X-Quire-Signature), the same signature, policy, retries and
+ * errors. The alerts' webhook (qr/alert.h) goes through it.
+ */
+int qr_notify_post(qr_callback_report *out, const char *url, const char *key, const char *event,
+                   qr_notify_body_fn build, void *ud, const qr_callback_opts *opts,
+                   qr_error *err) QR_WUR;
+
 #endif

@@ -244,6 +244,33 @@ int qr_resque_intake_cancel(bool *removed, qr_resque *r, const char *queue, cons
 int qr_resque_intake_nonce(bool *fresh, qr_resque *r, const char *nonce, long ttl_s,
                            qr_error *err) QR_WUR;
 
+/* What qr_resque_alert_claim decided for one alert. */
+typedef enum qr_resque_alert_verdict {
+    QR_RESQUE_ALERT_SUPPRESSED = 0, /* this book alerted within the period: nothing to send */
+    QR_RESQUE_ALERT_SEND,           /* send it now, singly */
+    QR_RESQUE_ALERT_DIGEST          /* over the window's burst: added to the digest */
+} qr_resque_alert_verdict;
+
+/*
+ * One Lua script (src/queue/alert.c): SET <ns>:quire:alert:<book_id> NX EX
+ * period_s, or SUPPRESSED; then the fleet-wide window counter (created
+ * with EX window_s, INCR): the first `burst` alerts of a window are SEND,
+ * the rest DIGEST (`entry`, the alert's JSON, is appended to
+ * <ns>:quire:alert-digest, at most 100, and the digest is due when the
+ * window ends, by Redis's clock).
+ */
+int qr_resque_alert_claim(qr_resque_alert_verdict *out, qr_resque *r, const char *book_id,
+                          long period_s, long window_s, long burst, const char *entry,
+                          qr_error *err) QR_WUR;
+/*
+ * Once the digest is due: takes (reads and deletes, atomically) its
+ * entries (*entries: NULL-terminated, qr_resque_strv_free) and how many
+ * were over its cap; *n 0 when nothing is due. Any worker may call it: the
+ * one whose call takes the list sends it.
+ */
+int qr_resque_alert_digest_take(char ***entries, size_t *n, size_t *dropped, qr_resque *r,
+                                qr_error *err) QR_WUR;
+
 /* LLEN <ns>:queue:<queue>. */
 int qr_resque_llen(long long *out, qr_resque *r, const char *queue, qr_error *err) QR_WUR;
 

@@ -21,6 +21,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "qr/alert.h"
 #include "qr/config.h"
 #include "qr/crypt.h"
 #include "qr/error.h"
@@ -103,6 +104,13 @@ typedef struct qr_worker_opts {
      */
     void (*emf)(const char *line, void *ud);
     void *emf_ud;
+     * Alerts (qr/alert.h; borrowed): a mail and/or webhook when a job
+     * crashes, is killed at a limit or poison-pilled (and, with `failures`,
+     * on every failure), at most one per book per period fleet-wide, a
+     * digest past the burst. Sent by a forked notifier after the outcome is
+     * recorded; NULL or neither smtp.url nor webhook set: no alerts.
+     */
+    const qr_alert_opts *alert;
 } qr_worker_opts;
 
 #define QR_WORKER_OPTS_INIT                                                                        \
@@ -114,7 +122,8 @@ typedef struct qr_worker_opts {
         .title_cap = 0, .memory_limit = 0, .min_free = 0, .admin_listen = NULL, .remote = NULL,    \
         .callback = NULL, .notify_systemd = false, .fleet = NULL, .fleet_poll_s = 0,               \
         .fleet_heartbeat_s = 0, .history_max = 0, .log_ttl_s = 0, .log_max_bytes = 0,              \
-        .disk_reserve = 0, .emf = NULL, .emf_ud = NULL                                             \
+        .disk_reserve = 0, .emf = NULL, .emf_ud = NULL,                                            \
+        .alert = NULL                                                                              \
     }
 
 /*

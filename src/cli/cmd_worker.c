@@ -6,12 +6,14 @@
  * each forked child starts its own (main.c skips it for this command).
  */
 #include <ctype.h>
+#include <errno.h>
 #include <getopt.h>
 #include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "cli.h"
 #include "qr/fleet.h"
@@ -80,6 +82,10 @@ void qr_cmd_worker_usage(FILE *f)
             "                    [--fleet-heartbeat S] [--redis-ssm NAME] [--key-ssm NAME]\n"
             "                    [--callback-secret-ssm NAME] [--history-max N] [--log-ttl S]\n"
             "                    [--disk-reserve MB]\n"
+            "                    [--alert-smtp URL --alert-from A --alert-to A[,A...]]\n"
+            "                    [--alert-smtp-user U] [--alert-smtp-tls required|optional]\n"
+            "                    [--alert-smtp-ca FILE] [--alert-period S] [--alert-window S]\n"
+            "                    [--alert-burst N] [--alert-failures] [--alert-webhook URL]\n"
             "\n"
             "Runs a Resque-compatible worker: registers in Redis as Ruby's Resque does,\n"
             "takes Quire::ProcessBook jobs from the queues (in priority order; * = all),\n"
@@ -131,6 +137,20 @@ void qr_cmd_worker_usage(FILE *f)
             "                          system has less free space (default 64; 0: off)\n"
             "  --callback-secret-ssm NAME\n"
             "                          the callback secret from this SSM SecureString\n"
+            "  --alert-smtp URL        mail an alert when a job crashes, is killed at a limit\n"
+            "                          or poison-pilled, through this relay (smtp:// with\n"
+            "                          STARTTLS, or smtps://); password from\n"
+            "                          QUIRE_ALERT_SMTP_PASSWORD(_FILE)\n"
+            "  --alert-from A, --alert-to A[,A...]  the sender and recipients (--alert-to\n"
+            "                          repeats)\n"
+            "  --alert-smtp-user U     AUTH as U\n"
+            "  --alert-smtp-tls MODE   required (default) or optional (STARTTLS if offered)\n"
+            "  --alert-smtp-ca FILE    CA bundle for the relay's certificate\n"
+            "  --alert-period S        at most one alert per book per S (default 3600)\n"
+            "  --alert-window S, --alert-burst N  past N alerts in a window of S, the rest go\n"
+            "                          into one digest at its end (default 5 in 300 s)\n"
+            "  --alert-failures        alert on every failure, not only crashes and kills\n"
+            "  --alert-webhook URL     also POST each alert as signed JSON (as callbacks)\n"
             "\n"
             "Every option can also be set as QUIRE_<OPTION> (--job-timeout ->\n"
             "QUIRE_JOB_TIMEOUT); flags win. Job sources may be paths, s3:// or https://\n"
@@ -177,6 +197,17 @@ enum {
     O_HISTORY_MAX,
     O_LOG_TTL,
     O_DISK_RESERVE,
+    O_ALERT_SMTP,
+    O_ALERT_FROM,
+    O_ALERT_TO,
+    O_ALERT_SMTP_USER,
+    O_ALERT_SMTP_TLS,
+    O_ALERT_SMTP_CA,
+    O_ALERT_PERIOD,
+    O_ALERT_WINDOW,
+    O_ALERT_BURST,
+    O_ALERT_FAILURES,
+    O_ALERT_WEBHOOK,
     O_COUNT
 };
 
@@ -214,16 +245,37 @@ static const struct option longopts[] = {
     {"history-max", required_argument, NULL, O_HISTORY_MAX},
     {"log-ttl", required_argument, NULL, O_LOG_TTL},
     {"disk-reserve", required_argument, NULL, O_DISK_RESERVE},
+    {"alert-smtp", required_argument, NULL, O_ALERT_SMTP},
+    {"alert-from", required_argument, NULL, O_ALERT_FROM},
+    {"alert-to", required_argument, NULL, O_ALERT_TO},
+    {"alert-smtp-user", required_argument, NULL, O_ALERT_SMTP_USER},
+    {"alert-smtp-tls", required_argument, NULL, O_ALERT_SMTP_TLS},
+    {"alert-smtp-ca", required_argument, NULL, O_ALERT_SMTP_CA},
+    {"alert-period", required_argument, NULL, O_ALERT_PERIOD},
+    {"alert-window", required_argument, NULL, O_ALERT_WINDOW},
+    {"alert-burst", required_argument, NULL, O_ALERT_BURST},
+    {"alert-failures", optional_argument, NULL, O_ALERT_FAILURES},
+    {"alert-webhook", required_argument, NULL, O_ALERT_WEBHOOK},
     {NULL, 0, NULL, 0}};
 
 /* Option values, all owned copies: the title overwrites the argv memory they came from. */
 typedef struct worker_args {
     char *v[O_COUNT];
+    char *to_buf; /* --alert-to, split */
+    char *password;
     char *queue_buf;
     const char *queues[MAX_QUEUES];
     size_t nqueues;
     char *url_buf;
 } worker_args;
+
+/* Overwrites a secret before its memory is freed. */
+static void wipe(char *p, size_t n)
+{
+    volatile char *v = p;
+    while (n--)
+        *v++ = 0;
+}
 
 static void args_free(worker_args *a)
 {
@@ -231,10 +283,26 @@ static void args_free(worker_args *a)
         free(a->v[i]);
     free(a->queue_buf);
     free(a->url_buf);
+    free(a->to_buf);
+    if (a->password) {
+        wipe(a->password, strlen(a->password));
+        free(a->password);
+    }
 }
 
 static int set_arg(worker_args *a, int idx, const char *val)
 {
+    /* --alert-to repeats: the values are joined into one comma list. */
+    if (idx == O_ALERT_TO && a->v[idx]) {
+        size_t n = strlen(a->v[idx]) + strlen(val) + 2;
+        char *j = malloc(n);
+        if (!j)
+            return -1;
+        snprintf(j, n, "%s,%s", a->v[idx], val);
+        free(a->v[idx]);
+        a->v[idx] = j;
+        return 0;
+    }
     char *copy = strdup(val);
     if (!copy)
         return -1;
@@ -345,6 +413,94 @@ static char *title_area(int argc, char **argv, size_t *cap)
     return start;
 }
 
+/* The SMTP password: QUIRE_ALERT_SMTP_PASSWORD, or the first line of QUIRE_ALERT_SMTP_PASSWORD_FILE. */
+static int load_password(worker_args *a)
+{
+    const char *v = getenv("QUIRE_ALERT_SMTP_PASSWORD");
+    const char *file = getenv("QUIRE_ALERT_SMTP_PASSWORD_FILE");
+    if (v && v[0])
+        return (a->password = strdup(v)) ? 0 : qr_cli_usage_error("worker", "out of memory");
+    if (!file || !file[0])
+        return 0;
+    FILE *f = fopen(file, "r");
+    char line[1024];
+    if (!f)
+        return qr_cli_usage_error("worker", "QUIRE_ALERT_SMTP_PASSWORD_FILE %s: %s", file,
+                                  strerror(errno));
+    if (!fgets(line, sizeof(line), f))
+        line[0] = '\0';
+    fclose(f);
+    line[strcspn(line, "\r\n")] = '\0';
+    a->password = strdup(line);
+    wipe(line, sizeof(line));
+    return a->password ? 0 : qr_cli_usage_error("worker", "out of memory");
+}
+
+static bool flag_on(const char *v)
+{
+    return v && (strcmp(v, "1") == 0 || strcasecmp(v, "true") == 0 || strcasecmp(v, "yes") == 0 ||
+                 strcasecmp(v, "on") == 0);
+}
+
+/* --alert-*: fills `al`; 0 or a usage error. */
+static int alert_options(qr_alert_opts *al, worker_args *a)
+{
+    int rc;
+    long n;
+    memset(al, 0, sizeof(*al));
+    al->smtp.url = a->v[O_ALERT_SMTP];
+    al->webhook = a->v[O_ALERT_WEBHOOK];
+    al->failures = flag_on(a->v[O_ALERT_FAILURES]);
+    if (al->smtp.url && strncmp(al->smtp.url, "smtp://", 7) != 0 &&
+        strncmp(al->smtp.url, "smtps://", 8) != 0)
+        return qr_cli_usage_error("worker", "--alert-smtp wants smtp://host[:port] or smtps://");
+    if (al->smtp.url) {
+        al->smtp.from = a->v[O_ALERT_FROM];
+        if (!qr_alert_address_ok(al->smtp.from))
+            return qr_cli_usage_error("worker", "--alert-smtp needs --alert-from ADDRESS");
+        if (!a->v[O_ALERT_TO])
+            return qr_cli_usage_error("worker", "--alert-smtp needs --alert-to ADDRESS[,...]");
+        if (!(a->to_buf = strdup(a->v[O_ALERT_TO])))
+            return qr_cli_usage_error("worker", "out of memory");
+        char *save = NULL;
+        for (char *t = strtok_r(a->to_buf, ", ", &save); t; t = strtok_r(NULL, ", ", &save)) {
+            if (al->smtp.nto == QR_ALERT_MAX_TO)
+                return qr_cli_usage_error("worker", "at most %d --alert-to addresses",
+                                          QR_ALERT_MAX_TO);
+            if (!qr_alert_address_ok(t))
+                return qr_cli_usage_error("worker", "--alert-to: not a mail address: '%s'", t);
+            al->smtp.to[al->smtp.nto++] = t;
+        }
+        if (al->smtp.nto == 0)
+            return qr_cli_usage_error("worker", "--alert-to is empty");
+        al->smtp.user = a->v[O_ALERT_SMTP_USER];
+        if ((rc = load_password(a)) != 0)
+            return rc;
+        al->smtp.password = a->password;
+        if (al->smtp.user && !al->smtp.password)
+            return qr_cli_usage_error("worker", "--alert-smtp-user needs QUIRE_ALERT_SMTP_PASSWORD "
+                                                "or QUIRE_ALERT_SMTP_PASSWORD_FILE");
+        const char *tls = a->v[O_ALERT_SMTP_TLS];
+        if (tls && strcmp(tls, "required") != 0 && strcmp(tls, "optional") != 0)
+            return qr_cli_usage_error("worker", "--alert-smtp-tls wants required or optional");
+        al->smtp.tls_optional = tls && strcmp(tls, "optional") == 0;
+        al->smtp.ca_file = a->v[O_ALERT_SMTP_CA];
+    }
+    n = 0;
+    if ((rc = parse_long(&n, a->v[O_ALERT_PERIOD], "alert-period", 1, 366L * 86400)))
+        return rc;
+    al->period_s = n;
+    n = 0;
+    if ((rc = parse_long(&n, a->v[O_ALERT_WINDOW], "alert-window", 1, 86400)))
+        return rc;
+    al->window_s = n;
+    n = 0;
+    if ((rc = parse_long(&n, a->v[O_ALERT_BURST], "alert-burst", 1, 1000)))
+        return rc;
+    al->burst = n;
+    return 0;
+}
+
 int qr_cmd_worker(int argc, char **argv)
 {
     worker_args a;
@@ -354,6 +510,7 @@ int qr_cmd_worker(int argc, char **argv)
     qr_cli_remote net;
     memset(&net, 0, sizeof(net));
     qr_fleet *fleet = NULL;
+    qr_alert_opts alert;
     char *ssm_redis = NULL, *ssm_key = NULL, *ssm_cb = NULL;
     size_t ssm_redis_len = 0, ssm_key_len = 0, ssm_cb_len = 0;
     qr_error err = QR_ERROR_INIT;
@@ -370,7 +527,7 @@ int qr_cmd_worker(int argc, char **argv)
             rc = qr_cli_usage_error("worker", "unknown option");
             goto out;
         }
-        if (set_arg(&a, c, optarg) < 0) {
+        if (set_arg(&a, c, optarg ? optarg : "1") < 0) {
             rc = qr_cli_usage_error("worker", "out of memory");
             goto out;
         }
@@ -479,6 +636,10 @@ int qr_cmd_worker(int argc, char **argv)
     const char *emf = getenv("QUIRE_EMF");
     if (emf && strcmp(emf, "1") == 0)
         wo.emf = write_emf;
+    if ((rc = alert_options(&alert, &a)))
+        goto out;
+    if (alert.smtp.url || alert.webhook)
+        wo.alert = &alert;
     long slots = 1;
     if ((rc = parse_long(&slots, a.v[O_SLOTS], "slots", 1, 256)))
         goto out;

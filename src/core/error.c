@@ -142,6 +142,9 @@ static const errdef errdefs[] = {
     {QR_ERR_PDF_DAMAGED, "pdf-damaged", QR_EFORMAT, false,
      "the PDF is damaged beyond what qpdf can repair (no usable cross-reference data, no page tree, no pages)",
      "ask the publisher for a new file"},
+    {QR_ERR_ALERT_FAILED, "alert-failed", QR_ENET, true,
+     "an alert mail or webhook could not be sent (the relay or receiver refused or was unreachable); the job's outcome is recorded all the same",
+     "check the relay (--alert-smtp), its credentials and TLS, or the webhook receiver; the job's history record and failure entry hold everything the alert would have said"},
 };
 
 static const errdef *lookup(qr_errid id)

@@ -87,8 +87,43 @@ static int pass_error(qr_error *err, const qr_error *e)
     return e->code;
 }
 
+/* The callback's body for one attempt (qr_notify_post's builder). */
+typedef struct callback_body_ud {
+    const qr_callback_result *r;
+    const char *key;
+} callback_body_ud;
+
+static int callback_body(char **out, size_t *len, unsigned attempt, int64_t sent_at, void *ud,
+                         qr_error *err)
+{
+    const callback_body_ud *c = ud;
+    return qr_callback_body(out, len, c->r, c->key, attempt, sent_at, err);
+}
+
 int qr_callback_deliver(qr_callback_report *out, const qr_job *job, const qr_callback_result *r,
                         const qr_callback_opts *opts, qr_error *err)
+{
+    qr_callback_report rep;
+    memset(&rep, 0, sizeof(rep));
+    if (!job || !job->callback_url || !*job->callback_url || !r) {
+        if (out)
+            *out = rep;
+        return qr_error_set(err, QR_ERR_INVALID_ARGUMENT, "notify", "no callback URL");
+    }
+    int rc = qr_callback_idempotency_key(rep.key, job, err);
+    if (rc < 0) {
+        if (out)
+            *out = rep;
+        return rc;
+    }
+    callback_body_ud ud = {r, rep.key};
+    return qr_notify_post(out, job->callback_url, rep.key,
+                          r->published ? "book.published" : "book.failed", callback_body, &ud,
+                          opts, err);
+}
+
+int qr_notify_post(qr_callback_report *out, const char *target, const char *key, const char *event,
+                   qr_notify_body_fn build, void *ud, const qr_callback_opts *opts, qr_error *err)
 {
     static const qr_net_policy strict = QR_NET_POLICY_INIT;
     qr_callback_report rep;
@@ -114,8 +149,8 @@ int qr_callback_deliver(qr_callback_report *out, const qr_job *job, const qr_cal
     if (!(o.backoff_max_s > 0))
         o.backoff_max_s = DEFAULT_MAX_S;
 
-    if (!job || !job->callback_url || !*job->callback_url || !r) {
-        rc = qr_error_set(err, QR_ERR_INVALID_ARGUMENT, "notify", "no callback URL");
+    if (!target || !*target || !key || strlen(key) >= sizeof(rep.key) || !event || !build) {
+        rc = qr_error_set(err, QR_ERR_INVALID_ARGUMENT, "notify", "no URL, key or event");
         goto out;
     }
     if (!o.secret && !o.allow_unsigned) {
@@ -129,9 +164,8 @@ int qr_callback_deliver(qr_callback_report *out, const qr_job *job, const qr_cal
                           "callback secret must be at least %d bytes", QR_CALLBACK_SECRET_MIN);
         goto out;
     }
-    if ((rc = qr_callback_idempotency_key(rep.key, job, err)) < 0)
-        goto out;
-    url = qr_http_redact_url(job->callback_url);
+    snprintf(rep.key, sizeof(rep.key), "%s", key);
+    url = qr_http_redact_url(target);
     if (!url) {
         rc = qr_error_set(err, QR_ERR_OUT_OF_MEMORY, "notify", "redacting the callback URL");
         goto out;
@@ -156,22 +190,21 @@ int qr_callback_deliver(qr_callback_report *out, const qr_job *job, const qr_cal
 
         free(body);
         body = NULL;
-        if ((rc = qr_callback_body(&body, &body_len, r, rep.key, attempt, now, err)) < 0)
+        if ((rc = build(&body, &body_len, attempt, now, ud, err)) < 0)
             goto out;
         randombytes_buf(rnd, sizeof(rnd));
         sodium_bin2hex(delivery, sizeof(delivery), rnd, sizeof(rnd));
         h[nh++] = (qr_http_header){"Content-Type", "application/json"};
         h[nh++] = (qr_http_header){"Idempotency-Key", rep.key};
         h[nh++] = (qr_http_header){"X-Quire-Delivery", delivery};
-        h[nh++] =
-            (qr_http_header){"X-Quire-Event", r->published ? "book.published" : "book.failed"};
+        h[nh++] = (qr_http_header){"X-Quire-Event", event};
         if (o.secret) {
             if ((rc = qr_callback_sign(sig, o.secret, now, body, body_len, err)) < 0)
                 goto out;
             h[nh++] = (qr_http_header){"X-Quire-Signature", sig};
         }
         req.method = "POST";
-        req.url = job->callback_url;
+        req.url = target;
         req.headers = h;
         req.nheaders = nh;
         req.body = body;

@@ -428,24 +428,15 @@ static void fork_and_run(qr_worker *w, const qr_resque_job *rj, const qr_job *jo
  */
 static void notify_in_background(qr_worker *w, const qr_job *job, const qr_worker_outcome *oc)
 {
-    if (w->nnotifiers == QR_WORKER_MAX_NOTIFIERS) {
-        int status = 0;
-        waitpid(w->notifiers[0], &status, 0);
-        memmove(w->notifiers, w->notifiers + 1, (w->nnotifiers - 1) * sizeof(w->notifiers[0]));
-        w->nnotifiers--;
-    }
-    fflush(NULL);
-    pid_t pid = fork();
+    pid_t pid = qr_worker__notifier_fork(w);
     if (pid < 0) {
         qr_log(QR_LOG_ERROR, "notify",
                "fork failed (%s): the failure callback of book %s is not sent", strerror(errno),
                job->book_id);
         return;
     }
-    if (pid > 0) {
-        w->notifiers[w->nnotifiers++] = pid;
+    if (pid > 0)
         return;
-    }
     qr_callback_result res = QR_CALLBACK_RESULT_INIT;
     qr_callback_result_from_error(&res, job, &oc->err, NULL);
     res.error_stage = oc->stage[0] ? oc->stage : NULL;
@@ -516,6 +507,9 @@ int qr_worker__run_job(qr_worker *w, const qr_resque_job *rj, qr_error *err)
     if (rc == 0 && w->o->emf)
         emit_emf(w, rj, &oc, oc.crashed ? "crashed" : outcome);
     free(oc.json_log);
+    oc.json_log = NULL;
+    if (rc == 0 && job)
+        qr_worker__alert(w, rj, job, &oc, final_failure);
     if (rc == 0 && final_failure && oc.by_parent && job && job->callback_url)
         notify_in_background(w, job, &oc);
     qr_job_free(job);

@@ -55,6 +55,21 @@ void qr_worker__title(const qr_worker *w, const char *fmt, ...)
     snprintf(w->o->title, w->o->title_cap, "resque-%s: %s", QR_VERSION, what);
 }
 
+pid_t qr_worker__notifier_fork(qr_worker *w)
+{
+    if (w->nnotifiers == QR_WORKER_MAX_NOTIFIERS) {
+        int status = 0;
+        waitpid(w->notifiers[0], &status, 0);
+        memmove(w->notifiers, w->notifiers + 1, (w->nnotifiers - 1) * sizeof(w->notifiers[0]));
+        w->nnotifiers--;
+    }
+    fflush(NULL);
+    pid_t pid = fork();
+    if (pid > 0)
+        w->notifiers[w->nnotifiers++] = pid;
+    return pid;
+}
+
 void qr_worker__reap_notifiers(qr_worker *w, bool wait_all)
 {
     size_t kept = 0;
@@ -93,6 +108,10 @@ void qr_worker__tick(qr_worker *w)
             }
         }
         qr_error_clear(&err);
+    }
+    if (now >= w->next_digest) {
+        w->next_digest = now + 2.0;
+        qr_worker__alert_digest(w);
     }
     if (now >= w->next_sweep) {
         w->next_sweep = now + w->sweep_s;

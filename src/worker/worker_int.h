@@ -45,6 +45,7 @@ typedef struct qr_worker {
     size_t nnotifiers;
     char *job_work; /* the running job's own work directory (its child's work_parent), or NULL */
     int job_lock;   /* the flock on job_work (qr_worker__lock_dir), or -1 */
+    double next_digest; /* when to look for a due alert digest next (monotonic) */
 } qr_worker;
 
 /* ---- the child's result, both ends (outcome.c) ---- */
@@ -130,6 +131,13 @@ int qr_worker__record(qr_worker *w, const qr_resque_job *rj, const qr_worker_out
 void qr_worker__sleep(qr_worker *w, double s);
 /* Heartbeat and sweep when due, and reaps finished notifiers; errors are logged, never fatal. */
 void qr_worker__tick(qr_worker *w);
+/*
+ * Forks a notifier child (fflush first; waits for the oldest when
+ * QR_WORKER_MAX_NOTIFIERS are in flight): 0 in the child, which must
+ * _exit; its pid in the parent, which keeps it for reaping; -1 when fork
+ * failed (errno).
+ */
+pid_t qr_worker__notifier_fork(qr_worker *w);
 /* Reaps notifier children: those that have exited, or (`wait_all`) every one. */
 void qr_worker__reap_notifiers(qr_worker *w, bool wait_all);
 /* Writes the process title ("resque-<version>: <what>"); no-op without title memory. */
@@ -210,6 +218,20 @@ bool qr_worker__says_disk_full(const qr_error *e);
 int qr_worker__emf_line(char **out, const qr_worker_outcome *oc, const char *queue,
                         const char *outcome, const char *group, long long now_ms,
                         qr_error *err) QR_WUR;
+
+/* ---- alerts (alert.c) ---- */
+
+/*
+ * After a job's outcome is recorded: when it calls for an alert (a crash,
+ * a kill at a limit, a poison pill; any failure with alert->failures),
+ * claims it in Redis (one per book per period, the digest past the burst)
+ * and forks a notifier that mails and posts it. Never fails, never waits
+ * on the relay; failures are logged as alert-failed.
+ */
+void qr_worker__alert(qr_worker *w, const qr_resque_job *rj, const qr_job *job,
+                      const qr_worker_outcome *oc, bool final_failure);
+/* From the tick: takes a due digest, if any, and forks a notifier that mails it. */
+void qr_worker__alert_digest(qr_worker *w);
 
 /* ---- the admin endpoint (slots.c) ---- */
 
