@@ -104,6 +104,7 @@ typedef struct qr_worker_opts {
      */
     void (*emf)(const char *line, void *ud);
     void *emf_ud;
+    /*
      * Alerts (qr/alert.h; borrowed): a mail and/or webhook when a job
      * crashes, is killed at a limit or poison-pilled (and, with `failures`,
      * on every failure), at most one per book per period fleet-wide, a
