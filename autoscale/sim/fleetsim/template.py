@@ -217,6 +217,9 @@ class Rules:
             ap = r["Properties"]
             actions = [ref_name(a) for a in ap.get("AlarmActions", [])]
             actions = [a for a in actions if a in self.policies]
+            # Alarms that only notify (JobCrashedAlarm, DiskLowAlarm, ...) scale nothing.
+            if not actions:
+                continue
             n = int(tpl.number(ap["EvaluationPeriods"]))
             dims = tpl.value(ap.get("Dimensions", []))
             self.alarms[name] = {
