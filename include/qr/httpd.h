@@ -34,6 +34,14 @@ typedef struct qr_httpd_response {
 typedef void (*qr_httpd_handler)(void *ud, const qr_httpd_request *req, qr_httpd_response *resp);
 
 /*
+ * Parses "IPV4:PORT" (port 1-65535) into *sa. Errors: invalid-argument
+ * (named with `stage`, a static string).
+ */
+struct sockaddr_in;
+int qr_httpd_parse_listen(struct sockaddr_in *sa, const char *listen, const char *stage,
+                          qr_error *err) QR_WUR;
+
+/*
  * Starts serving on `listen` ("A.B.C.D:PORT", IPv4 only; only that address
  * is bound), every request going to `fn` with `ud` (borrowed: it must
  * outlive the server). Errors: invalid-argument (bad address), io (cannot

@@ -65,13 +65,14 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *c, const char *u
     return r;
 }
 
-static int parse_listen(struct sockaddr_in *sa, const char *listen, qr_error *err)
+int qr_httpd_parse_listen(struct sockaddr_in *sa, const char *listen, const char *stage,
+                          qr_error *err)
 {
     char host[64];
     const char *colon = listen ? strrchr(listen, ':') : NULL;
     char *end = NULL;
     if (!colon || (size_t)(colon - listen) >= sizeof(host))
-        return qr_error_set(err, QR_ERR_INVALID_ARGUMENT, STAGE,
+        return qr_error_set(err, QR_ERR_INVALID_ARGUMENT, stage,
                             "listen address '%s' is not HOST:PORT", listen ? listen : "");
     memcpy(host, listen, (size_t)(colon - listen));
     host[colon - listen] = '\0';
@@ -80,7 +81,7 @@ static int parse_listen(struct sockaddr_in *sa, const char *listen, qr_error *er
     sa->sin_family = AF_INET;
     if (!*(colon + 1) || *end || port < 1 || port > 65535 ||
         inet_pton(AF_INET, host, &sa->sin_addr) != 1)
-        return qr_error_set(err, QR_ERR_INVALID_ARGUMENT, STAGE,
+        return qr_error_set(err, QR_ERR_INVALID_ARGUMENT, stage,
                             "listen address '%s' is not IPV4:PORT", listen);
     sa->sin_port = htons((uint16_t)port);
     return 0;
@@ -92,7 +93,7 @@ int qr_httpd_start(qr_httpd **out, const char *listen, qr_httpd_handler fn, void
     *out = NULL;
     if (!fn)
         return qr_error_set(err, QR_ERR_INVALID_ARGUMENT, STAGE, "no handler");
-    int rc = parse_listen(&sa, listen, err);
+    int rc = qr_httpd_parse_listen(&sa, listen, STAGE, err);
     if (rc < 0)
         return rc;
     qr_httpd *h = calloc(1, sizeof(*h));

@@ -18,6 +18,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "qr/httpd.h"
 #include "qr/notify.h"
 #include "serve_int.h"
 
@@ -548,27 +549,6 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *c, const char *u
     }
 }
 
-static int parse_listen(struct sockaddr_in *sa, const char *listen, qr_error *err)
-{
-    char host[64];
-    const char *colon = strrchr(listen, ':');
-    char *end = NULL;
-    if (!colon || (size_t)(colon - listen) >= sizeof(host))
-        return qr_error_set(err, QR_ERR_INVALID_ARGUMENT, STAGE,
-                            "listen address '%s' is not HOST:PORT", listen);
-    memcpy(host, listen, (size_t)(colon - listen));
-    host[colon - listen] = '\0';
-    long port = strtol(colon + 1, &end, 10);
-    memset(sa, 0, sizeof(*sa));
-    sa->sin_family = AF_INET;
-    if (!*(colon + 1) || *end || port < 1 || port > 65535 ||
-        inet_pton(AF_INET, host, &sa->sin_addr) != 1)
-        return qr_error_set(err, QR_ERR_INVALID_ARGUMENT, STAGE,
-                            "listen address '%s' is not IPV4:PORT", listen);
-    sa->sin_port = htons((uint16_t)port);
-    return 0;
-}
-
 int qr_serve_start(qr_serve **out, const qr_serve_opts *opts, qr_error *err)
 {
     struct sockaddr_in sa;
@@ -587,7 +567,7 @@ int qr_serve_start(qr_serve **out, const qr_serve_opts *opts, qr_error *err)
         return qr_error_set(err, QR_ERR_INVALID_ARGUMENT, STAGE,
                             "the HMAC secret is shorter than %d bytes", QR_CALLBACK_SECRET_MIN);
     const char *listen = opts->listen ? opts->listen : DEFAULT_LISTEN;
-    int rc = parse_listen(&sa, listen, err);
+    int rc = qr_httpd_parse_listen(&sa, listen, STAGE, err);
     if (rc < 0)
         return rc;
     qr_serve *s = calloc(1, sizeof(*s));
