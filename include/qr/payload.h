@@ -89,6 +89,13 @@ int qr_payload_parse_buffer(qr_job **out, const char *data, size_t len, const qr
 int qr_payload_serialize(char **out, const qr_job *job, qr_error *err) QR_WUR;
 
 /*
+ * Stamps `job` as enqueued now (enqueued_at, Unix seconds to the
+ * millisecond): what `quire enqueue` and `quire serve` do before
+ * qr_payload_serialize, so the worker can tell how long it waited.
+ */
+void qr_payload_stamp(qr_job *job);
+
+/*
  * What an operator view shows of any payload, without validating it: the
  * class that runs (for the ActiveJob wrapper, its job_class) into *cls, and
  * the job's arguments object (args[0], or for the wrapper

@@ -6,7 +6,6 @@
 #include <getopt.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "cli.h"
 #include "qr/payload.h"
@@ -100,10 +99,7 @@ int qr_cmd_enqueue(int argc, char **argv)
         return qr_cli_usage_error("enqueue", "--class is empty");
     if (!queue[0] || strchr(queue, ':') || strchr(queue, ','))
         return qr_cli_usage_error("enqueue", "--queue must be non-empty, without ':' or ','");
-    /* Stamped, so the worker and /metrics can tell how long it waited. */
-    struct timespec now;
-    clock_gettime(CLOCK_REALTIME, &now);
-    job.enqueued_at = (double)now.tv_sec + (double)(now.tv_nsec / 1000000) / 1000.0;
+    qr_payload_stamp(&job);
     if (qr_payload_serialize(&payload, &job, &err) < 0 ||
         qr_cli_resque_open(&r, url, ns, &err) < 0 ||
         qr_resque_push(r, queue, payload, strlen(payload), &err) < 0) {

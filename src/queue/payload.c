@@ -316,3 +316,10 @@ const json_t *qr_payload_peek(const json_t *payload, const char **cls)
     }
     return a0;
 }
+
+void qr_payload_stamp(qr_job *job)
+{
+    struct timespec now;
+    clock_gettime(CLOCK_REALTIME, &now);
+    job->enqueued_at = (double)now.tv_sec + (double)(now.tv_nsec / 1000000) / 1000.0;
+}

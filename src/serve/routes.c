@@ -259,6 +259,7 @@ static enum MHD_Result submit(qr_serve *s, struct MHD_Connection *c, qr_job *job
     randombytes_buf(rnd, sizeof(rnd));
     sodium_bin2hex(new_id, sizeof(new_id), rnd, sizeof(rnd));
     job->job_id = new_id;
+    qr_payload_stamp(job);
     if (qr_payload_serialize(&payload, job, &e) < 0 ||
         qr_resque_intake_submit(&job_id, &pushed, s->o.redis, idem, queue_of(s), payload, new_id,
                                 job->book_id,
