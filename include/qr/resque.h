@@ -232,8 +232,6 @@ int qr_resque_intake_job(struct json_t **out, qr_resque *r, const char *job_id,
                          qr_error *err) QR_WUR;
 /* The newest job id submitted for `book_id`, or *job_id NULL. */
 int qr_resque_intake_book(char **job_id, qr_resque *r, const char *book_id, qr_error *err) QR_WUR;
-/* LINDEX <ns>:queue:<queue> 0: the oldest payload waiting, or *payload NULL. */
-int qr_resque_intake_head(char **payload, qr_resque *r, const char *queue, qr_error *err) QR_WUR;
 /* LPOS <ns>:queue:<queue> payload: whether the exact payload still waits. */
 int qr_resque_intake_queued(bool *queued, qr_resque *r, const char *queue, const char *payload,
                             qr_error *err) QR_WUR;

@@ -182,19 +182,3 @@ int qr_resque_intake_nonce(bool *fresh, qr_resque *r, const char *nonce, long tt
     return 0;
 }
 
-int qr_resque_intake_head(char **payload, qr_resque *r, const char *queue, qr_error *err)
-{
-    char key[QR_RESQUE_MAX_KEY];
-    int rc;
-    *payload = NULL;
-    if ((rc = qr_resque__key(key, r, err, "queue:%s", queue)) < 0)
-        return rc;
-    redisReply *rep = NULL;
-    const char *argv[] = {"LINDEX", key, "0"};
-    if ((rc = qr_resque__cmd(&rep, r, 3, argv, NULL, err)) < 0)
-        return rc;
-    if (rep->type == REDIS_REPLY_STRING && !(*payload = strdup(rep->str)))
-        rc = qr_resque__oom(err);
-    freeReplyObject(rep);
-    return rc;
-}

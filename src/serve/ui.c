@@ -14,7 +14,6 @@
 
 #include <zlib.h>
 
-#include "qr/payload.h"
 #include "serve_int.h"
 
 #define STAGE QR_SERVE_STAGE
@@ -194,21 +193,11 @@ static void queues_table(qr_serve *s, page *p, const json_t *snap)
     {
         const char *name = json_string_value(json_object_get(q, "name"));
         long long oldest = -1;
-        char *payload = NULL;
+        double at = 0;
         qr_error e = QR_ERROR_INIT;
-        if (name && qr_resque_intake_head(&payload, s->o.redis, name, &e) == 0 && payload) {
-            json_t *pl = json_loads(payload, 0, NULL);
-            const char *cls = NULL;
-            const char *jid =
-                json_string_value(json_object_get(qr_payload_peek(pl, &cls), "job_id"));
-            json_t *rec = NULL;
-            if (jid && qr_resque_intake_job(&rec, s->o.redis, jid, &e) == 0 && rec)
-                oldest = (long long)time(NULL) -
-                         (long long)json_integer_value(json_object_get(rec, "created"));
-            json_decref(rec);
-            json_decref(pl);
-        }
-        free(payload);
+        /* The head's enqueue time, which quire enqueue, quire serve and ActiveJob stamp. */
+        if (name && qr_resque_oldest(&at, s->o.redis, name, &e) == 0 && at > 0)
+            oldest = (long long)time(NULL) - (long long)at;
         raw(p, "<tr><td>");
         esc(p, name);
         raw(p, "</td><td class=\"num\">");
