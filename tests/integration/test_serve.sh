@@ -22,8 +22,6 @@ source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 qr_netns_reexec "$@"
 qr_init serve
 
-command -v redis-server >/dev/null || qr_skip "redis-server not installed"
-command -v redis-cli >/dev/null || qr_skip "redis-cli not installed"
 command -v curl >/dev/null || qr_die "curl is required (scripts/setup.sh installs it)"
 command -v node >/dev/null || qr_die "node is required (scripts/setup.sh installs it)"
 openapi="$(qr_npm_dir tools/openapi @seriousme/openapi-schema-validator/package.json)" || exit 1
@@ -39,13 +37,10 @@ stop_all() {
 }
 trap stop_all EXIT
 
-RPORT="$(qr_free_port)"
-redis-server --port "$RPORT" --bind 127.0.0.1 --save '' --appendonly no \
-    --enable-debug-command yes >"$t/redis.log" 2>&1 &
-PIDS+=($!)
-rc() { redis-cli -p "$RPORT" --raw "$@"; }
-redis_up() { [[ "$(rc PING 2>/dev/null)" == PONG ]]; }
-qr_wait_for 10 redis_up || qr_die "redis-server did not start: $(cat "$t/redis.log")"
+qr_redis_start --enable-debug-command yes
+RPORT="$QR_REDIS_PORT"
+PIDS+=("$QR_REDIS_PID")
+rc() { qr_redis "$@"; }
 digest() { rc DEBUG DIGEST; }
 
 # Books, and an HTTP server for URL sources: /slow/NAME waits for $t/release.

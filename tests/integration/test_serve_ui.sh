@@ -14,8 +14,6 @@ source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 qr_netns_reexec "$@"
 qr_init serve-ui
 
-command -v redis-server >/dev/null || qr_skip "redis-server not installed"
-command -v redis-cli >/dev/null || qr_skip "redis-cli not installed"
 command -v curl >/dev/null || qr_die "curl is required (scripts/setup.sh installs it)"
 command -v node >/dev/null || qr_die "node is required (scripts/setup.sh installs it)"
 command -v chromium >/dev/null || qr_die "chromium is required (scripts/setup.sh installs it)"
@@ -32,12 +30,11 @@ stop_all() {
 }
 trap stop_all EXIT
 
-RPORT="$(qr_free_port)"
-redis-server --port "$RPORT" --bind 127.0.0.1 --save '' --appendonly no >"$t/redis.log" 2>&1 &
-PIDS+=($!)
-rc() { redis-cli -p "$RPORT" --raw "$@"; }
-redis_up() { [[ "$(rc PING 2>/dev/null)" == PONG ]]; }
-qr_wait_for 10 redis_up || qr_die "redis-server did not start: $(cat "$t/redis.log")"
+# shellcheck disable=SC2119 # no extra redis-server options
+qr_redis_start
+RPORT="$QR_REDIS_PORT"
+PIDS+=("$QR_REDIS_PID")
+rc() { qr_redis "$@"; }
 
 qr_run "$t/s1" sample-book "$t/good.epub" --chapters 2 --images 1 --size 400x300
 [[ "$(qr_rc "$t/s1")" == 0 ]] || qr_die "sample-book failed: $(cat "$t/s1.err")"
