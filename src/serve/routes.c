@@ -504,10 +504,25 @@ out:
     return rc;
 }
 
+/* 200 with the job's view (job_view), or the error that kept it from being built. */
+static enum MHD_Result answer_view(qr_serve *s, struct MHD_Connection *c, const char *id,
+                                   const json_t *rec)
+{
+    qr_error e = QR_ERROR_INIT;
+    json_t *view = json_object();
+    if (!view)
+        qr_error_set(&e, QR_ERR_OUT_OF_MEMORY, STAGE, "out of memory");
+    if (!view || job_view(s, view, id, rec, &e) < 0) {
+        json_decref(view);
+        return fail(c, &e);
+    }
+    return qr_serve__json(c, 200, view, NULL);
+}
+
 enum MHD_Result qr_serve__get_job(qr_serve *s, struct MHD_Connection *c, const char *id,
                                   bool by_book)
 {
-    json_t *rec = NULL, *view = NULL;
+    json_t *rec = NULL;
     char *jid = NULL;
     qr_error e = QR_ERROR_INIT;
     enum MHD_Result res;
@@ -529,17 +544,8 @@ enum MHD_Result qr_serve__get_job(qr_serve *s, struct MHD_Connection *c, const c
         res = qr_serve__error(c, 404, QR_ERR_SOURCE_NOT_FOUND, "no job %s", id);
         goto out;
     }
-    view = json_object();
-    if (!view || job_view(s, view, id, rec, &e) < 0) {
-        if (!view)
-            qr_error_set(&e, QR_ERR_OUT_OF_MEMORY, STAGE, "out of memory");
-        res = fail(c, &e);
-        goto out;
-    }
-    res = qr_serve__json(c, 200, view, NULL);
-    view = NULL;
+    res = answer_view(s, c, id, rec);
 out:
-    json_decref(view);
     json_decref(rec);
     free(jid);
     return res;
@@ -547,7 +553,7 @@ out:
 
 enum MHD_Result qr_serve__delete_job(qr_serve *s, struct MHD_Connection *c, const char *id)
 {
-    json_t *rec = NULL, *view = NULL;
+    json_t *rec = NULL;
     qr_error e = QR_ERROR_INIT;
     enum MHD_Result res;
     bool removed = false;
@@ -581,17 +587,8 @@ enum MHD_Result qr_serve__delete_job(qr_serve *s, struct MHD_Connection *c, cons
         res = fail(c, &e);
         goto out;
     }
-    view = json_object();
-    if (!view || job_view(s, view, id, rec, &e) < 0) {
-        if (!view)
-            qr_error_set(&e, QR_ERR_OUT_OF_MEMORY, STAGE, "out of memory");
-        res = fail(c, &e);
-        goto out;
-    }
-    res = qr_serve__json(c, 200, view, NULL);
-    view = NULL;
+    res = answer_view(s, c, id, rec);
 out:
-    json_decref(view);
     json_decref(rec);
     return res;
 }
