@@ -19,8 +19,6 @@ source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 qr_netns_reexec "$@"
 qr_init alerts
 
-command -v redis-server >/dev/null || qr_skip "redis-server not installed"
-command -v redis-cli >/dev/null || qr_skip "redis-cli not installed"
 command -v openssl >/dev/null || qr_skip "openssl not installed"
 /usr/bin/python3 -c 'import aiosmtpd' 2>/dev/null ||
     qr_die "python3-aiosmtpd missing: scripts/setup.sh installs it"
@@ -41,13 +39,12 @@ stop_all() {
 }
 trap stop_all EXIT
 
-port_up() { bash -c "exec 3<>/dev/tcp/127.0.0.1/$1" 2>/dev/null; }
 
-RPORT="$(qr_free_port)"
-redis-server --port "$RPORT" --bind 127.0.0.1 --save '' --appendonly no >"$t/redis.log" 2>&1 &
-PIDS+=($!)
-rc() { redis-cli -p "$RPORT" --raw "$@"; }
-qr_wait_for 10 port_up "$RPORT" || qr_die "redis-server did not start: $(cat "$t/redis.log")"
+# shellcheck disable=SC2119 # no extra redis-server options
+qr_redis_start
+RPORT="$QR_REDIS_PORT"
+PIDS+=("$QR_REDIS_PID")
+rc() { qr_redis "$@"; }
 
 # A self-signed certificate for 127.0.0.1, made now.
 openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj "/CN=127.0.0.1" \

@@ -12,8 +12,6 @@ set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 qr_init history
 
-command -v redis-server >/dev/null || qr_skip "redis-server not installed"
-command -v redis-cli >/dev/null || qr_skip "redis-cli not installed"
 
 t="$QR_TMP"
 REDIS_PID=""
@@ -29,12 +27,10 @@ stop_all() {
 }
 trap stop_all EXIT
 
-PORT="$(qr_free_port)"
-redis-server --port "$PORT" --bind 127.0.0.1 --save '' --appendonly no >"$t/redis.log" 2>&1 &
-REDIS_PID=$!
-rc() { redis-cli -p "$PORT" --raw "$@"; }
-redis_up() { [[ "$(rc PING 2>/dev/null)" == PONG ]]; }
-qr_wait_for 10 redis_up || qr_die "redis-server did not start: $(cat "$t/redis.log")"
+# shellcheck disable=SC2119 # no extra redis-server options
+qr_redis_start
+PORT="$QR_REDIS_PORT" REDIS_PID="$QR_REDIS_PID"
+rc() { qr_redis "$@"; }
 
 mkdir -p "$t/src"
 qr_run "$t/s1" sample-book "$t/src/good.epub" --chapters 2 --images 2 --size 800x600

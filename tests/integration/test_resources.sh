@@ -21,8 +21,6 @@ set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 qr_init resources
 
-command -v redis-server >/dev/null || qr_skip "redis-server not installed"
-command -v redis-cli >/dev/null || qr_skip "redis-cli not installed"
 
 t="$QR_TMP"
 REDIS_PID=""
@@ -54,14 +52,10 @@ mount_tmpfs "$t/small" 160m
 # Above what the compressor's own check asks for this book (about 40 MB), below what it writes.
 mount_tmpfs "$t/tiny" 44m
 
-PORT="$(qr_free_port)"
 # Small stream nodes, so that MAXLEN ~ trims close to the bound in a short test.
-redis-server --port "$PORT" --bind 127.0.0.1 --save '' --appendonly no \
-    --stream-node-max-entries 4 >"$t/redis.log" 2>&1 &
-REDIS_PID=$!
-rc() { redis-cli -p "$PORT" --raw "$@"; }
-redis_up() { [[ "$(rc PING 2>/dev/null)" == PONG ]]; }
-qr_wait_for 10 redis_up || qr_die "redis-server did not start: $(cat "$t/redis.log")"
+qr_redis_start --stream-node-max-entries 4
+PORT="$QR_REDIS_PORT" REDIS_PID="$QR_REDIS_PID"
+rc() { qr_redis "$@"; }
 
 mkdir -p "$t/src" "$t/work"
 qr_run "$t/s1" sample-book "$t/src/good.epub" --chapters 2 --images 2 --size 800x600
