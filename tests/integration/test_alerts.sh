@@ -39,7 +39,6 @@ stop_all() {
 }
 trap stop_all EXIT
 
-
 # shellcheck disable=SC2119 # no extra redis-server options
 qr_redis_start
 RPORT="$QR_REDIS_PORT"
