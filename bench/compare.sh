@@ -20,6 +20,8 @@
 # Environment: BENCH_RUNS runs of each binary per configuration [3]; BENCH_LIMIT seconds per
 # run [600]; QR_SHARED_DIR [<repo>/../shared]; BENCH_DOC [<repo>/docs/benchmarks.md].
 set -euo pipefail
+# shellcheck source=lib.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 here=$(cd "$(dirname "$0")" && pwd)
 repo=$(cd "$here/.." && pwd)
@@ -167,17 +169,6 @@ section="$tmp/section.md"
 } >"$section"
 cat "$section"
 if [[ $write_doc == 1 ]]; then
-    if grep -q '^<!-- bench:compare:begin' "$doc"; then
-        awk -v t="$section" '
-            /^<!-- bench:compare:begin/ {while ((getline l < t) > 0) print l; skip = 1; next}
-            /^<!-- bench:compare:end/ {skip = 0; next}
-            !skip {print}' "$doc" >"$tmp/doc.md"
-        cat "$tmp/doc.md" >"$doc"
-    else
-        {
-            echo
-            cat "$section"
-        } >>"$doc"
-    fi
+    bench_write_section "$doc" compare "$section"
     log "wrote $doc"
 fi

@@ -36,6 +36,8 @@
 #   BENCH_DOC              markdown file the table goes into [<repo>/docs/benchmarks.md]
 #   TMPDIR                 where outputs and unpacked copies go (about 3x the largest input)
 set -euo pipefail
+# shellcheck source=lib.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 # ---------------------------------------------------------------------------------------------
 # Internal sub-commands: the two shell pipelines, run by this same script under time/timeout so
@@ -497,14 +499,6 @@ if [ "$write_doc" -eq 1 ]; then
             echo
         } >"$doc"
     fi
-    if grep -q '^<!-- bench:compress:begin' "$doc"; then
-        awk -v t="$table" '
-            /^<!-- bench:compress:begin/ {while ((getline l < t) > 0) print l; skip = 1; next}
-            /^<!-- bench:compress:end/ {skip = 0; next}
-            !skip {print}' "$doc" >"$tmp/doc.md"
-        cat "$tmp/doc.md" >"$doc"
-    else
-        cat "$table" >>"$doc"
-    fi
+    bench_write_section "$doc" compress "$table"
     log "wrote $doc"
 fi

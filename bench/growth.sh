@@ -17,6 +17,8 @@
 #   BENCH_LIMIT    seconds per run [1800]
 #   BENCH_DOC      markdown file the section goes into [<repo>/docs/benchmarks.md]
 set -euo pipefail
+# shellcheck source=lib.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 here=$(cd "$(dirname "$0")" && pwd)
 repo=$(cd "$here/.." && pwd)
@@ -186,14 +188,7 @@ PY
 } >"$section"
 cat "$section"
 if ((write_doc)); then
-    python3 - "$doc" "$section" <<'PY'
-import re, sys
-doc, sec = sys.argv[1], open(sys.argv[2]).read().rstrip("\n")
-text = open(doc).read()
-pat = re.compile(r"<!-- bench:growth:begin.*?<!-- bench:growth:end -->", re.S)
-text = pat.sub(lambda m: sec, text) if pat.search(text) else text.rstrip("\n") + "\n\n" + sec + "\n"
-open(doc, "w").write(text)
-PY
+    bench_write_section "$doc" growth "$section"
     [[ -f "$tmp/plot.svg" ]] && cp "$tmp/plot.svg" "$svg"
     log "wrote $doc and $svg"
 fi

@@ -30,6 +30,8 @@
 #   BENCH_RUNS       runs of a measurement shorter than 2 s; the median is reported [3]
 #   BENCH_DOC        markdown file the section goes into [<repo>/docs/benchmarks.md]
 set -euo pipefail
+# shellcheck source=lib.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 here=$(cd "$(dirname "$0")" && pwd)
 repo=$(cd "$here/.." && pwd)
@@ -331,17 +333,6 @@ PY
 cat "$section"
 
 if [[ "$write_doc" == 1 ]]; then
-    if grep -q '^<!-- bench:pdf:begin' "$doc"; then
-        awk -v t="$section" '
-            /^<!-- bench:pdf:begin/ {while ((getline l < t) > 0) print l; skip = 1; next}
-            /^<!-- bench:pdf:end/ {skip = 0; next}
-            !skip {print}' "$doc" >"$tmp/doc.md"
-        cat "$tmp/doc.md" >"$doc"
-    else
-        {
-            echo
-            cat "$section"
-        } >>"$doc"
-    fi
+    bench_write_section "$doc" pdf "$section"
     log "wrote $doc"
 fi

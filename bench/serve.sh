@@ -13,6 +13,8 @@
 # Writes its section into docs/benchmarks.md (BENCH_DOC) between
 # <!-- bench:serve:begin --> and <!-- bench:serve:end -->, replacing it.
 set -euo pipefail
+# shellcheck source=lib.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 write=1
 if [[ "${1:-}" == --no-write ]]; then
@@ -132,13 +134,9 @@ EOF
 )"
 echo "$section"
 if [[ "$write" == 1 ]]; then
-    python3 - "$doc" "$section" <<'EOF'
-import re, sys
-path, section = sys.argv[1], sys.argv[2]
-text = open(path).read()
-pat = re.compile(r"<!-- bench:serve:begin -->.*?<!-- bench:serve:end -->", re.S)
-text = pat.sub(lambda m: section, text) if pat.search(text) else text.rstrip("\n") + "\n\n" + section + "\n"
-open(path, "w").write(text)
-EOF
+    sec_file="$(mktemp)"
+    printf '%s\n' "$section" >"$sec_file"
+    bench_write_section "$doc" serve "$sec_file"
+    rm -f "$sec_file"
     echo "written to $doc"
 fi
