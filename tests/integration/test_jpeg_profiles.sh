@@ -15,7 +15,13 @@ source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 qr_init jpeg-profiles
 
 t="$QR_TMP"
-command -v vips >/dev/null || qr_die "the vips CLI is required (libvips-tools, scripts/setup.sh)"
+# The image's build stage has none of these tools: skip there, fail in CI.
+for tool in vips file unzip /usr/bin/python3; do
+    if ! command -v "$tool" >/dev/null; then
+        [[ "${CI:-}" != true ]] || qr_die "$tool is required (scripts/setup.sh installs it)"
+        qr_skip "$tool is not installed (vips: libvips-tools; scripts/setup.sh installs them)"
+    fi
+done
 qr_run "$t/sample" sample-book "$t/s.epub" --chapters 3 --images 4 --size 800x600 --seed 3
 [[ "$(qr_rc "$t/sample")" == 0 ]] || qr_die "sample-book failed: $(head -c 400 "$t/sample.err")"
 mkdir -p "$t/s"
