@@ -13,7 +13,7 @@ RUN apt-get update \
     && apt-get install -y --no-install-recommends \
         build-essential cmake pkg-config \
         libzip-dev libxml2-dev libvips-dev libjansson-dev zlib1g-dev \
-        libjpeg62-turbo-dev libsodium-dev libcmocka-dev libhiredis-dev libmicrohttpd-dev \
+        libjpeg62-turbo-dev libsodium-dev libssl-dev libcmocka-dev libhiredis-dev libmicrohttpd-dev \
         libcurl4-openssl-dev libqpdf-dev libsystemd-dev \
     && rm -rf /var/lib/apt/lists/*
 WORKDIR /src
@@ -48,7 +48,7 @@ ENV DEBIAN_FRONTEND=noninteractive
 # and the libraries quire links directly.
 RUN apt-get update \
     && apt-get install -y --no-install-recommends \
-        libvips42t64 libzip5 libxml2 libjansson4 libjpeg62-turbo libsodium23 zlib1g libhiredis1.1.0 libmicrohttpd12t64 \
+        libvips42t64 libzip5 libxml2 libjansson4 libjpeg62-turbo libsodium23 libssl3t64 zlib1g libhiredis1.1.0 libmicrohttpd12t64 \
         libcurl4t64 libqpdf30 libsystemd0 \
         tini ca-certificates \
     && rm -rf /var/lib/apt/lists/* /var/cache/apt/archives/*.deb /var/log/apt /var/log/dpkg.log \

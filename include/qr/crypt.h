@@ -10,6 +10,7 @@
 #define QR_CRYPT_H
 
 #include <jansson.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -111,6 +112,28 @@ int qr_crypt_sign(uint8_t sig[64], const qr_keyring *k, const uint8_t *msg, size
 /* Errors: manifest-signature-invalid. */
 int qr_crypt_verify(const uint8_t sig[64], const uint8_t pk[32], const uint8_t *msg, size_t len,
                     qr_error *err) QR_WUR;
+
+/* ---- SHA-256 of bulk data (sha256.c: libcrypto, with libsodium as the fallback) ---- */
+
+#define QR_SHA256_BYTES 32
+
+/* A running SHA-256; no allocation of the caller's, no free but qr_sha256_final. */
+typedef struct qr_sha256_ctx {
+    void *ctx; /* libcrypto's context; NULL: `fallback` holds libsodium's state */
+    bool failed;
+    _Alignas(16) unsigned char fallback[128];
+} qr_sha256_ctx;
+
+void qr_sha256_init(qr_sha256_ctx *s);
+void qr_sha256_update(qr_sha256_ctx *s, const void *data, size_t len);
+/* The digest, and the state released; false (digest zeroed) if libcrypto failed midway. */
+bool qr_sha256_final(qr_sha256_ctx *s, uint8_t out[QR_SHA256_BYTES]) QR_WUR;
+/* One call; `data` NULL hashes nothing. */
+void qr_sha256(uint8_t out[QR_SHA256_BYTES], const void *data, size_t len);
+/* 64 lowercase hex characters and a NUL. */
+void qr_sha256_to_hex(char out[65], const uint8_t h[QR_SHA256_BYTES]);
+/* The libcrypto loaded at run time ("3.0.19"). */
+const char *qr_sha256_library_version(void);
 
 /* SHA-256 of `data` as 64 lowercase hex characters plus NUL. */
 void qr_crypt_sha256_hex(char out[65], const uint8_t *data, size_t len);

@@ -1,5 +1,6 @@
 /*
- * AWS Signature Version 4 for S3 (libsodium's SHA-256 and HMAC-SHA256).
+ * AWS Signature Version 4 for S3 (payload SHA-256 through qr_sha256,
+ * HMAC-SHA256 from libsodium).
  * The canonical URI is the path exactly as sent: S3 neither normalises nor
  * double-encodes it, so callers encode each key once (qr_aws_uri_encode).
  * tests/data/sigv4 holds vectors computed by botocore; test_sigv4.c checks
@@ -17,6 +18,7 @@
 #include "aws/aws_internal.h"
 #include "qr/aws.h"
 #include "qr/buf.h"
+#include "qr/crypt.h"
 
 #define SIGV4_MAX (1u << 20) /* any canonical request of ours is far smaller */
 #define MAX_SIGNED_HEADERS 32
@@ -34,19 +36,17 @@ static void hex_encode(char *out, const uint8_t *in, size_t n)
 
 void qr_aws_sha256_hex(char out[65], const void *data, size_t len)
 {
-    uint8_t h[crypto_hash_sha256_BYTES];
-    crypto_hash_sha256(h, data, len);
-    hex_encode(out, h, sizeof(h));
+    qr_crypt_sha256_hex(out, data, len);
 }
 
 int qr_aws_sha256_fd_hex(char out[65], int fd, uint64_t off, uint64_t len, qr_error *err)
 {
     enum { CHUNK = 1 << 16 };
-    crypto_hash_sha256_state st;
     uint8_t *buf = malloc(CHUNK);
     if (!buf)
         return qr_error_set(err, QR_ERR_OUT_OF_MEMORY, "s3", "out of memory");
-    crypto_hash_sha256_init(&st);
+    qr_sha256_ctx st;
+    qr_sha256_init(&st);
     uint64_t done = 0;
     int rc = 0;
     while (done < len) {
@@ -58,15 +58,16 @@ int qr_aws_sha256_fd_hex(char out[65], int fd, uint64_t off, uint64_t len, qr_er
             rc = qr_error_set_cause(err, QR_ERR_IO, n < 0 ? errno : 0, "s3",
                                     "cannot read the file to upload: %s",
                                     n < 0 ? strerror(errno) : "it shrank");
-            goto out;
+            break;
         }
-        crypto_hash_sha256_update(&st, buf, (size_t)n);
+        qr_sha256_update(&st, buf, (size_t)n);
         done += (uint64_t)n;
     }
-    uint8_t h[crypto_hash_sha256_BYTES];
-    crypto_hash_sha256_final(&st, h);
-    hex_encode(out, h, sizeof(h));
-out:
+    uint8_t h[QR_SHA256_BYTES];
+    if (!qr_sha256_final(&st, h) && rc == 0)
+        rc = qr_error_set(err, QR_ERR_INTERNAL, "s3", "libcrypto failed while hashing the upload");
+    if (rc == 0)
+        qr_sha256_to_hex(out, h);
     free(buf);
     return rc;
 }

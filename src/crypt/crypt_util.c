@@ -36,9 +36,9 @@ int qr_crypt_verify(const uint8_t sig[64], const uint8_t pk[32], const uint8_t *
 
 void qr_crypt_sha256_hex(char out[65], const uint8_t *data, size_t len)
 {
-    uint8_t h[crypto_hash_sha256_BYTES];
-    crypto_hash_sha256(h, data ? data : (const uint8_t *)"", data ? len : 0);
-    sodium_bin2hex(out, 65, h, sizeof(h));
+    uint8_t h[QR_SHA256_BYTES];
+    qr_sha256(h, data, len);
+    qr_sha256_to_hex(out, h);
 }
 
 int qr_crypt__ad_put_str(qr_buf *ad, const char *s, const char *what, qr_error *err)

@@ -12,13 +12,13 @@
  */
 #include <ctype.h>
 #include <errno.h>
-#include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "package_internal.h"
 #include "qr/clock.h"
+#include "qr/crypt.h"
 #include "qr/fs.h"
 #include "qr/log.h"
 
@@ -97,8 +97,8 @@ static int put_json(const run *R, const char *name, const json_t *j, qr_error *e
 static int hash_source(char *rev, char *src, const char *path, const qr_profile *profile,
                        qr_error *err)
 {
-    crypto_hash_sha256_state st, st_src;
-    unsigned char md[crypto_hash_sha256_BYTES];
+    qr_sha256_ctx st, st_src;
+    uint8_t md[QR_SHA256_BYTES];
     unsigned char *chunk = NULL;
     FILE *f = fopen(path, "rb");
     int rc = 0;
@@ -107,38 +107,38 @@ static int hash_source(char *rev, char *src, const char *path, const qr_profile 
                                   "process", "cannot open %s: %s", path, strerror(errno));
     chunk = malloc(1 << 20);
     if (!chunk) {
-        rc = qr_error_set(err, QR_ERR_OUT_OF_MEMORY, "process", "out of memory");
-        goto out;
+        fclose(f);
+        return qr_error_set(err, QR_ERR_OUT_OF_MEMORY, "process", "out of memory");
     }
-    crypto_hash_sha256_init(&st);
-    crypto_hash_sha256_init(&st_src);
+    qr_sha256_init(&st);
+    qr_sha256_init(&st_src);
     size_t n;
     while ((n = fread(chunk, 1, 1 << 20, f)) > 0) {
         if (rev)
-            crypto_hash_sha256_update(&st, chunk, n);
+            qr_sha256_update(&st, chunk, n);
         if (src)
-            crypto_hash_sha256_update(&st_src, chunk, n);
+            qr_sha256_update(&st_src, chunk, n);
     }
-    if (ferror(f)) {
+    if (ferror(f))
         rc = qr_error_set_cause(err, QR_ERR_IO, errno, "process", "cannot read %s", path);
-        goto out;
-    }
     if (rev) {
         char tail[64];
         /* NUL-separated so that no two (profile, version) pairs hash the same bytes. */
         int tl = snprintf(tail, sizeof(tail), "%c%s%c%d", 0, profile->name, 0,
                           QR_PACKAGE_FORMAT_VERSION);
-        crypto_hash_sha256_update(&st, (const unsigned char *)tail, (unsigned long long)tl);
-        crypto_hash_sha256_final(&st, md);
+        qr_sha256_update(&st, tail, (size_t)tl);
+    }
+    bool ok = qr_sha256_final(&st, md);
+    if (rev) {
         for (size_t i = 0; i < 8; i++)
             snprintf(rev + 2 * i, 3, "%02x", md[i]);
     }
-    if (src) {
-        crypto_hash_sha256_final(&st_src, md);
-        for (size_t i = 0; i < sizeof(md); i++)
-            snprintf(src + 2 * i, 3, "%02x", md[i]);
-    }
-out:
+    ok = qr_sha256_final(&st_src, md) && ok;
+    if (src)
+        qr_sha256_to_hex(src, md);
+    if (rc == 0 && !ok)
+        rc = qr_error_set(err, QR_ERR_INTERNAL, "process", "libcrypto failed while hashing %s",
+                          path);
     free(chunk);
     fclose(f);
     return rc;

@@ -69,6 +69,7 @@ void qr_buildinfo_get(qr_buildinfo *out)
     add(out, "libzip", zip, QR_MIN_LIBZIP);
     add(out, "libxml2", xml, QR_MIN_LIBXML2);
     add(out, "libsodium", qr_crypt_library_version(), QR_MIN_SODIUM);
+    add(out, "libcrypto", qr_sha256_library_version(), QR_MIN_LIBCRYPTO);
     add(out, "hiredis", hiredis, QR_MIN_HIREDIS);
     add(out, "jansson", qr_json_library_version(), QR_MIN_JANSSON);
     add(out, "libmicrohttpd", qr_httpd_library_version(), QR_MIN_MHD);

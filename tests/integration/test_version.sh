@@ -15,7 +15,7 @@ qr_run "$t/v" version --json
 reasons=()
 [[ "$(qr_rc "$t/v")" == 0 ]] || reasons+=("exit $(qr_rc "$t/v"): $(cat "$t/v.err")")
 # library name in quire version -> pkg-config module
-pairs="libvips:vips qpdf:libqpdf libcurl:libcurl libzip:libzip libxml2:libxml-2.0 libsodium:libsodium jansson:jansson libmicrohttpd:libmicrohttpd hiredis:hiredis"
+pairs="libvips:vips qpdf:libqpdf libcurl:libcurl libzip:libzip libxml2:libxml-2.0 libsodium:libsodium libcrypto:libcrypto jansson:jansson libmicrohttpd:libmicrohttpd hiredis:hiredis"
 for p in $pairs; do
     name="${p%%:*}" mod="${p#*:}"
     want="$(pkg-config --modversion "$mod")"

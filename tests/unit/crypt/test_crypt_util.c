@@ -1,4 +1,4 @@
-/* Manifest signatures (with the published vector) and SHA-256. */
+/* Manifest signatures (with the published vector) and SHA-256 (one call and running). */
 #include "qr_test.h"
 
 #include <sodium.h>
@@ -93,12 +93,67 @@ static void test_sha256_hex(void **state)
     assert_string_equal(hex, "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855");
 }
 
+/* FIPS 180-2 vectors: "abc", the two-block message and a million 'a's fed unevenly. */
+static void test_sha256_vectors(void **state)
+{
+    (void)state;
+    uint8_t h[QR_SHA256_BYTES];
+    char hex[65];
+    qr_sha256(h, "abc", 3);
+    qr_sha256_to_hex(hex, h);
+    assert_string_equal(hex, "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+    const char *two = "abcdbcdecdefdefgefghfghighijhijkijkljklmklmnlmnomnopnopq";
+    qr_sha256(h, two, strlen(two));
+    qr_sha256_to_hex(hex, h);
+    assert_string_equal(hex, "248d6a61d20638b8e5c026930c3e6039a33ce45964ff2167f6ecedd419db06c1");
+    char *a = malloc(1000000);
+    assert_non_null(a);
+    memset(a, 'a', 1000000);
+    qr_sha256_ctx st;
+    qr_sha256_init(&st);
+    size_t off = 0, step = 1;
+    while (off < 1000000) {
+        size_t n = 1000000 - off < step ? 1000000 - off : step;
+        qr_sha256_update(&st, a + off, n);
+        off += n;
+        step = step * 3 + 1; /* 1, 4, 13, ... crosses block edges at every offset class */
+    }
+    qr_sha256_update(&st, a, 0);
+    assert_true(qr_sha256_final(&st, h));
+    qr_sha256_to_hex(hex, h);
+    assert_string_equal(hex, "cdc76e5c9914fb9281a1c7e284d73e67f1809a48a497200e046d39ccc7112cd0");
+    free(a);
+}
+
+/* Every length around the block size: libcrypto's digest is libsodium's. */
+static void test_sha256_matches_libsodium(void **state)
+{
+    (void)state;
+    uint8_t buf[300], want[crypto_hash_sha256_BYTES], got[QR_SHA256_BYTES], run[QR_SHA256_BYTES];
+    for (size_t i = 0; i < sizeof(buf); i++)
+        buf[i] = (uint8_t)(i * 37 + 11);
+    for (size_t n = 0; n <= sizeof(buf); n++) {
+        crypto_hash_sha256(want, buf, n);
+        qr_sha256(got, buf, n);
+        assert_memory_equal(got, want, sizeof(want));
+        qr_sha256_ctx st;
+        qr_sha256_init(&st);
+        qr_sha256_update(&st, buf, n / 2);
+        qr_sha256_update(&st, buf + n / 2, n - n / 2);
+        assert_true(qr_sha256_final(&st, run));
+        assert_memory_equal(run, want, sizeof(want));
+    }
+    assert_non_null(qr_sha256_library_version());
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_sign_vector, setup, teardown),
         cmocka_unit_test_setup_teardown(test_verify_rejects, setup, teardown),
         cmocka_unit_test_setup_teardown(test_sha256_hex, setup, teardown),
+        cmocka_unit_test(test_sha256_vectors),
+        cmocka_unit_test(test_sha256_matches_libsodium),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
