@@ -5,6 +5,7 @@
 #define _GNU_SOURCE /* asprintf, mkostemp */
 #include <errno.h>
 #include <fcntl.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -220,8 +221,66 @@ static void write_options(qpdf_data q, bool durable)
     qpdf_set_linearization(q, QPDF_FALSE);
 }
 
+/*
+ * qpdf's in-memory output grows a string by doubling and copies it out
+ * twice (qpdf_get_buffer, then into `out`): on 32 MB slices, fresh pages
+ * faulted in four times over. An anonymous memory file takes the writes
+ * instead (qpdf writes its big streams straight through), and one pread
+ * fills `out`, whose pages the loop reuses from slice to slice.
+ */
+static int write_memfd(qpdf_data q, qr_buf *out, qr_error *err)
+{
+    int fd = memfd_create("quire-slice", MFD_CLOEXEC);
+    if (fd < 0)
+        return 1; /* no memfd here: the caller writes to memory */
+    char path[64];
+    snprintf(path, sizeof(path), "/proc/self/fd/%d", fd);
+    int rc = 0;
+    struct stat st;
+    if (access(path, W_OK) != 0) {
+        rc = 1; /* no /proc */
+        goto out;
+    }
+    if (qpdf_init_write(q, path) & QPDF_ERRORS) {
+        rc = qr_pdf__error_from_qpdf(err, q, QR_ERR_WRITE_FAILED, "cannot start writing");
+        goto out;
+    }
+    write_options(q, false);
+    if (qpdf_write(q) & QPDF_ERRORS) {
+        rc = qr_pdf__error_from_qpdf(err, q, QR_ERR_WRITE_FAILED, "cannot write the PDF");
+        goto out;
+    }
+    if (fstat(fd, &st) != 0 || st.st_size <= 0) {
+        rc = qr_error_set(err, QR_ERR_WRITE_FAILED, QR_PDF_STAGE, "qpdf wrote nothing");
+        goto out;
+    }
+    size_t n = (size_t)st.st_size, done = 0;
+    if ((rc = qr_buf_reserve(out, n, err)) < 0)
+        goto out;
+    while (done < n) {
+        ssize_t r = pread(fd, out->data + out->len + done, n - done, (off_t)done);
+        if (r < 0 && errno == EINTR)
+            continue;
+        if (r <= 0) {
+            rc = qr_error_set_cause(err, QR_ERR_IO, r < 0 ? errno : 0, QR_PDF_STAGE,
+                                    "cannot read the slice back from memory: %s",
+                                    r < 0 ? strerror(errno) : "it shrank");
+            goto out;
+        }
+        done += (size_t)r;
+    }
+    out->len += n;
+    out->data[out->len] = 0;
+out:
+    close(fd);
+    return rc;
+}
+
 int qr_pdf__write_mem(qpdf_data q, qr_buf *out, qr_error *err)
 {
+    int rc = write_memfd(q, out, err);
+    if (rc <= 0)
+        return rc;
     if (qpdf_init_write_memory(q) & QPDF_ERRORS)
         return qr_pdf__error_from_qpdf(err, q, QR_ERR_OUT_OF_MEMORY, "cannot start writing");
     write_options(q, false);
@@ -231,7 +290,7 @@ int qr_pdf__write_mem(qpdf_data q, qr_buf *out, qr_error *err)
     const unsigned char *b = qpdf_get_buffer(q);
     if (!b || n == 0)
         return qr_error_set(err, QR_ERR_WRITE_FAILED, QR_PDF_STAGE, "qpdf wrote nothing");
-    int rc = qr_buf_reserve(out, n, err);
+    rc = qr_buf_reserve(out, n, err);
     return rc < 0 ? rc : qr_buf_append(out, b, n, err);
 }
 
