@@ -3,7 +3,9 @@
  * ciphertext and tag under a per-slice subkey of the content key. Layout,
  * associated data and subkey derivation in docs/format.md "Slice files".
  */
+#include <pthread.h>
 #include <sodium.h>
+#include <stdbool.h>
 #include <string.h>
 
 #include "crypt_internal.h"
@@ -65,21 +67,53 @@ static int check_binding(const qr_slice_binding *b, qr_error *err)
     return 0;
 }
 
-/* The subkey for slice `index`, in guarded memory the caller sodium_free()s. */
+/*
+ * Each thread's guarded block for a subkey (sodium_malloc: guard pages,
+ * mlock, left out of core dumps), made at its first slice and freed when
+ * the thread exits: a sodium_malloc and sodium_free per slice cost 240-340
+ * us, 0.3 s on a book of 1,151 one-page slices. Wiped after every use.
+ */
+static pthread_once_t block_once = PTHREAD_ONCE_INIT;
+static pthread_key_t block_key;
+static bool block_key_ok;
+
+static void block_free(void *p)
+{
+    sodium_free(p);
+}
+
+static void block_key_make(void)
+{
+    block_key_ok = pthread_key_create(&block_key, block_free) == 0;
+}
+
+/* The subkey for slice `index`, in this thread's block; the caller wipes it (subkey_wipe). */
 static int slice_subkey(uint8_t **out, const qr_content_key *ck, uint32_t index, qr_error *err)
 {
-    uint8_t *sk = sodium_malloc(QR_CRYPT__KEY_BYTES);
     *out = NULL;
+    pthread_once(&block_once, block_key_make);
+    uint8_t *sk = block_key_ok ? pthread_getspecific(block_key) : NULL;
+    if (!sk && block_key_ok && (sk = sodium_malloc(QR_CRYPT__KEY_BYTES)) &&
+        pthread_setspecific(block_key, sk) != 0) {
+        sodium_free(sk);
+        sk = NULL;
+    }
     if (!sk)
         return qr_error_set(err, QR_ERR_OUT_OF_MEMORY, "crypt",
                             "cannot allocate guarded memory for a subkey");
     if (crypto_kdf_derive_from_key(sk, QR_CRYPT__KEY_BYTES, index, slice_kdf_ctx,
                                    qr_crypt__content_key_bytes(ck)) != 0) {
-        sodium_free(sk);
+        sodium_memzero(sk, QR_CRYPT__KEY_BYTES);
         return qr_error_set(err, QR_ERR_INTERNAL, "crypt", "subkey derivation failed");
     }
     *out = sk;
     return 0;
+}
+
+static void subkey_wipe(uint8_t *sk)
+{
+    if (sk)
+        sodium_memzero(sk, QR_CRYPT__KEY_BYTES);
 }
 
 int qr_slice_seal(qr_buf *out, const qr_content_key *ck, const qr_slice_binding *b,
@@ -122,7 +156,7 @@ int qr_slice_seal(qr_buf *out, const qr_content_key *ck, const qr_slice_binding 
     out->len += SLICE_OVERHEAD + len;
     out->data[out->len] = 0;
 out:
-    sodium_free(sk);
+    subkey_wipe(sk);
     qr_buf_free(&ad);
     return rc;
 }
@@ -190,7 +224,7 @@ int qr_slice_open(qr_buf *out, const qr_content_key *ck, const qr_slice_binding 
     out->len += (size_t)plain_len;
     out->data[out->len] = 0;
 out:
-    sodium_free(sk);
+    subkey_wipe(sk);
     qr_buf_free(&ad);
     return rc;
 }
