@@ -92,7 +92,8 @@ void qr_process_report_free(qr_process_report *r);
  * PDF: compress (qr_compress_book under the profile), plan page ranges over
  * the compressed file (opts->slice_pages pages each, else greedily toward
  * opts->slice_target with qr_pdf_page_bytes, at least one page per slice),
- * cut them into standalone PDFs (qr_pdf_split, opts->threads workers), seal
+ * cut them into standalone PDFs (qr_pdf_cut, from the open document, one
+ * thread cutting ahead of sealing), seal
  * and publish as for EPUB: slices, positions.json (one position per page),
  * key.json, the signature and the manifest (Readium PDF profile). No cover.
  *
@@ -110,7 +111,7 @@ void qr_process_report_free(qr_process_report *r);
  * [A-Za-z0-9._-]{1,64} and not start with '.'.
  *
  * Errors: every id of qr_book_open (unsupported-format, drm-protected,
- * pdf-damaged, ...), of qr_compress_book and of qr_pdf_split,
+ * pdf-damaged, ...), of qr_compress_book and of qr_pdf_cut,
  * invalid-argument, wrong-key, write-failed, io, out-of-memory.
  * On success *out holds the report (qr_process_report_free), with every
  * warning of the parse and of each stage; on failure *out is NULL and, when

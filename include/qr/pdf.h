@@ -131,30 +131,15 @@ typedef struct qr_pdf_range {
 } qr_pdf_range;
 
 /*
- * Writes each range of the PDF at `in_path` as a standalone PDF to
- * out_paths[i]: only the objects its pages reach (a resource dictionary
- * shared by several pages keeps, for each page, only the names its content
- * uses), with the document's Info title/author, and page labels for its
- * pages. Uses `threads` workers, each with its own qpdf handle (0: one per
- * online CPU). Each slice appears by rename (never half-written) but is not
- * fsynced: slices are work files. On failure, slices already written stay;
- * the caller owns the directory.
- * Output is the same for the same input and ranges but for the trailer's
- * /ID, which is fresh per write (a deterministic /ID hashes the whole
- * output: half the split's time on large files). Compressed and merged
- * files (qr_pdf_compress, qr_pdf_merge) have deterministic IDs.
- * Errors: those of qr_pdf_open, invalid-argument (a range outside the
- * document or empty), write-failed, disk-full, io, out-of-memory; the error
- * of the earliest failing range is reported.
- */
-int qr_pdf_split(const char *in_path, const qr_pdf_range *ranges, size_t n,
-                 const char *const *out_paths, int threads, const qr_limits *limits,
-                 qr_error *err) QR_WUR;
-
-/*
  * Pages `r` of `p` (opened with qr_pdf_open or qr_pdf_open_pages) as one
- * standalone PDF appended to `out`: the same document qr_pdf_split writes
- * for that range, cut from the document already open, in memory. The first
+ * standalone PDF appended to `out`, cut from the document already open, in
+ * memory: only the objects its pages reach (a resource dictionary shared by
+ * several pages keeps, for each page, only the names its content uses),
+ * with the document's Info title/author and its pages' labels. Output is
+ * the same for the same input and range but for the trailer's /ID, which
+ * is fresh per write (a deterministic /ID hashes the whole output: half the
+ * cut's time on large files); merged files (qr_pdf_merge) have
+ * deterministic IDs. The first
  * cut reads the labels and resource sharing once; pages that share a
  * resource dictionary have theirs pruned in `p` (its pages keep drawing the
  * same). Not for two threads at once on one `p`. Errors: invalid-argument

@@ -3,7 +3,7 @@
  * objects it reaches (content streams, resources, annotations, nested forms)
  * that no earlier page reached, as qpdf's foreign-object copy would bring
  * them into a slice. A page drawing on a shared resource dictionary is first
- * pruned to the resources it uses, as qr_pdf_split prunes it (resources.c),
+ * pruned to the resources it uses, as qr_pdf_cut prunes it (resources.c),
  * so a dictionary naming every image of the book is not charged to page 1. Stream objects count
  * their stored /Length; every object adds a small overhead. Other pages are never crossed into. The
  * whole walk has a node budget, so hostile object graphs cost bounded time.

@@ -8,28 +8,14 @@
  * shared with other pages first gets its own, naming only what it uses
  * (resources.c), so a slice does not carry the whole book's images.
  *
- * The thread pool (qr/pool.h, contiguous shares) runs the ranges: each
- * thread holds its own qpdf handle on the input, opened once, works through
- * a contiguous share of the ranges (its handle then parses only its part of
- * the book) and helps the others when done. qpdf handles are never shared
- * between threads.
+ * Slices are cut from the document already open (qr_pdf_cut), one range at
+ * a time, into memory; a qpdf handle is never used by two threads at once.
  */
 #include <stdlib.h>
 #include <string.h>
 
 #include "pdf/pdf_internal.h"
 #include "qr/buf.h"
-#include "qr/pool.h"
-
-typedef struct split_job {
-    const char *in_path;
-    const qr_pdf_range *ranges;
-    size_t n;
-    const char *const *out_paths;
-    const qr_limits *limits;
-    qpdf_data first_src; /* opened by the caller to check the ranges; thread 0 takes it */
-    qr_pdf__map first_map;
-} split_job;
 
 /* What cutting slices from one source reads from it once. */
 struct qr_pdf__cutter {
@@ -38,13 +24,6 @@ struct qr_pdf__cutter {
     qr_pdf__idset shared; /* resource dictionaries used by several pages */
     bool prepared;        /* labels read, inherited attributes pushed, sharing known */
 };
-
-/* One thread's state: its own qpdf handle on the input, and what it read once from it. */
-typedef struct split_worker {
-    qpdf_data src;
-    qr_pdf__map map; /* the input, which src reads */
-    struct qr_pdf__cutter cut;
-} split_worker;
 
 /*
  * Copies pages [first, first+count) of src into the fresh document dst.
@@ -140,22 +119,6 @@ static int cut_range(qpdf_data *out, struct qr_pdf__cutter *c, qpdf_data src,
     return 0;
 }
 
-static int write_range(const split_job *job, split_worker *wk, size_t idx, qr_error *err)
-{
-    qpdf_data dst = NULL;
-    int rc = cut_range(&dst, &wk->cut, wk->src, &job->ranges[idx], err);
-    /* Slices are work files that are encrypted next: a rename is enough, no fsync. */
-    if (rc == 0)
-        rc = qr_pdf__write(dst, job->out_paths[idx], false, err);
-    /* Warnings from the source (stream data repaired while copying) are not kept. */
-    qr_pdf__drain_warnings(wk->src, NULL);
-    if (dst)
-        qpdf_cleanup(&dst);
-    if (rc < 0)
-        qr_error_set_context(err, "%s", job->out_paths[idx]);
-    return rc;
-}
-
 int qr_pdf_cut(qr_pdf *p, const qr_pdf_range *r, qr_buf *out, qr_error *err)
 {
     if (!p || !r || !out)
@@ -179,89 +142,6 @@ int qr_pdf_cut(qr_pdf *p, const qr_pdf_range *r, qr_buf *out, qr_error *err)
         qpdf_cleanup(&dst);
     if (rc < 0)
         qr_error_set_context(err, "pages %u-%u", r->first + 1, r->first + r->count);
-    return rc;
-}
-
-static int split_start(void *ctx, int thread, void **state, qr_error *err)
-{
-    split_job *job = ctx;
-    split_worker *wk = calloc(1, sizeof(*wk));
-    if (!wk)
-        return qr_error_set(err, QR_ERR_OUT_OF_MEMORY, QR_PDF_STAGE, "out of memory");
-    *state = wk;
-    if (thread == 0) {
-        wk->src = job->first_src;
-        wk->map = job->first_map;
-        job->first_src = NULL;
-        job->first_map = (qr_pdf__map){0};
-        return 0;
-    }
-    qr_pdf__open_facts facts;
-    return qr_pdf__handle_open(&wk->src, &wk->map, &facts, job->in_path, job->limits, err);
-}
-
-static int split_task(void *ctx, void *state, size_t i, qr_error *err)
-{
-    return write_range(ctx, state, i, err);
-}
-
-static void split_end(void *ctx, void *state)
-{
-    (void)ctx;
-    split_worker *wk = state;
-    if (!wk)
-        return;
-    qr_pdf__handle_close(&wk->src, &wk->map);
-    cutter_clear(&wk->cut);
-    free(wk);
-}
-
-int qr_pdf_split(const char *in_path, const qr_pdf_range *ranges, size_t n,
-                 const char *const *out_paths, int threads, const qr_limits *limits, qr_error *err)
-{
-    qr_pdf__open_facts facts;
-    int rc = 0;
-
-    if (!in_path || (!ranges && n) || (!out_paths && n) || !limits)
-        return qr_error_set(err, QR_ERR_INVALID_ARGUMENT, QR_PDF_STAGE, "NULL argument");
-    if (n == 0)
-        return qr_error_set(err, QR_ERR_INVALID_ARGUMENT, QR_PDF_STAGE, "no ranges to write");
-    split_job job = {.in_path = in_path,
-                     .ranges = ranges,
-                     .n = n,
-                     .out_paths = out_paths,
-                     .limits = limits,
-                     .first_src = NULL,
-                     .first_map = {0}};
-    /* The calling thread's handle (thread 0's) also validates the ranges. */
-    if ((rc = qr_pdf__handle_open(&job.first_src, &job.first_map, &facts, in_path, limits, err)) < 0)
-        goto out;
-    uint32_t pages = (uint32_t)qpdf_get_num_pages(job.first_src);
-    for (size_t i = 0; i < n; i++) {
-        if (ranges[i].count == 0 || ranges[i].first >= pages ||
-            ranges[i].count > pages - ranges[i].first || !out_paths[i]) {
-            rc = qr_error_set(err, QR_ERR_INVALID_ARGUMENT, QR_PDF_STAGE,
-                              "range %zu (first %u, count %u) is outside the %u pages", i,
-                              ranges[i].first, ranges[i].count, pages);
-            goto out;
-        }
-    }
-    /*
-     * Contiguous shares: each handle parses only the objects of its own pages
-     * before it helps the others. The failure of the earliest range is the one
-     * reported, as a sequential run would.
-     */
-    qr_pool_job pj = QR_POOL_JOB_INIT;
-    pj.ntasks = n;
-    pj.threads = threads;
-    pj.contiguous = true;
-    pj.ctx = &job;
-    pj.thread_start = split_start;
-    pj.task = split_task;
-    pj.thread_end = split_end;
-    rc = qr_pool_run(&pj, NULL, err);
-out:
-    qr_pdf__handle_close(&job.first_src, &job.first_map);
     return rc;
 }
 

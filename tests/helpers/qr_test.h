@@ -16,4 +16,16 @@ char *qr_test_tmpdir(void);
 /* Removes a temporary directory tree made by qr_test_tmpdir. */
 void qr_test_rmtree(const char *path);
 
+/*
+ * Opens the PDF at `path` and writes each range, cut with qr_pdf_cut as the
+ * publish loop cuts it, to outs[i]. Errors: those of qr_pdf_open and
+ * qr_pdf_cut, io.
+ */
+struct qr_pdf_range;
+struct qr_limits;
+struct qr_error;
+int qr_test_pdf_cut_files(const char *path, const struct qr_pdf_range *ranges, size_t n,
+                          const char *const *outs, const struct qr_limits *limits,
+                          struct qr_error *err);
+
 #endif

@@ -313,7 +313,7 @@ static void test_split_merge_tiny(void **state)
     assert_true(asprintf(&m, "%s/m.pdf", f->dir) > 0);
     qr_pdf_range ranges[] = {{0, 1}, {1, 2}};
     const char *outs[] = {a, b};
-    assert_int_equal(qr_pdf_split(path, ranges, 2, outs, 2, &f->limits, &err), 0);
+    assert_int_equal(qr_test_pdf_cut_files(path, ranges, 2, outs, &f->limits, &err), 0);
     assert_int_equal(page_count(a, &f->limits), 1);
     assert_int_equal(qpdf_check(a), 0);
     assert_int_equal(qpdf_check(b), 0);
@@ -342,7 +342,7 @@ static void test_split_merge_tiny(void **state)
     /* Ranges outside the document are refused before anything is written. */
     qr_pdf_range bad[] = {{2, 2}};
     qr_error_clear(&err);
-    assert_true(qr_pdf_split(path, bad, 1, outs, 1, &f->limits, &err) < 0);
+    assert_true(qr_test_pdf_cut_files(path, bad, 1, outs, &f->limits, &err) < 0);
     assert_string_equal(err.id, "invalid-argument");
     free(a);
     free(b);
@@ -351,8 +351,8 @@ static void test_split_merge_tiny(void **state)
 }
 
 /*
- * qr_pdf_cut gives, in memory, the document qr_pdf_split writes for the same
- * range: its pages, title, author and page labels; each cut appends; a range
+ * qr_pdf_cut gives, in memory, a standalone document for the range: its
+ * pages, title, author and page labels; each cut appends; a range
  * outside the document and a dropped document are refused.
  */
 static void test_cut_in_memory(void **state)
@@ -575,7 +575,7 @@ static void test_corpus_split_merge(void **state)
             assert_true(asprintf(&outs[i], "%s/s%zu-%zu.pdf", f->dir, b, i) > 0);
         }
         qr_error err = QR_ERROR_INIT;
-        if (qr_pdf_split(path, ranges, n, (const char *const *)outs, 2, &f->limits, &err) < 0)
+        if (qr_test_pdf_cut_files(path, ranges, n, (const char *const *)outs, &f->limits, &err) < 0)
             fail_msg("%s: %s: %s", books[b], err.id, err.msg);
         for (size_t i = 0; i < n; i++) {
             assert_int_equal(page_count(outs[i], &f->limits), (int)ranges[i].count);

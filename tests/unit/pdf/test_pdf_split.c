@@ -1,5 +1,5 @@
 /*
- * qr_pdf_split keeps in each slice only the resources its pages use: small
+ * qr_pdf_cut keeps in each slice only the resources its pages use: small
  * PDFs written here (pages sharing one inherited /Resources) and, with the
  * corpus, massxpert-manual.pdf (137 pages sharing 87 screenshots) cut one
  * page per slice, compared with `qpdf --split-pages` for size and with
@@ -224,19 +224,19 @@ static bool same_but_id(const char *a, const char *b)
 }
 
 /*
- * Splits `path` one page per slice (2 pages) with `threads` workers into
+ * Cuts `path` one page per slice (2 pages, a fresh handle on the file) into
  * <dir>/<tag>0.pdf and <tag>1.pdf and reads both slices; with `check`, each
  * must pass `qpdf --check`.
  */
 static void split_two(const fixture *f, const char *path, slice_facts sf[2], bool check,
-                      int threads, const char *tag)
+                      const char *tag)
 {
     char *outs[2] = {NULL, NULL};
     qr_pdf_range ranges[] = {{0, 1}, {1, 1}};
     qr_error err = QR_ERROR_INIT;
     for (int i = 0; i < 2; i++)
         assert_true(asprintf(&outs[i], "%s/%s%d.pdf", f->dir, tag, i) > 0);
-    if (qr_pdf_split(path, ranges, 2, (const char *const *)outs, threads, &f->limits, &err) < 0)
+    if (qr_test_pdf_cut_files(path, ranges, 2, (const char *const *)outs, &f->limits, &err) < 0)
         fail_msg("split: %s: %s", err.id, err.msg);
     for (int i = 0; i < 2; i++) {
         if (check)
@@ -252,7 +252,7 @@ static void test_each_slice_holds_its_image(void **state)
     slice_facts sf[2];
     char *path = shared_pdf(f, "shared.pdf", "q 10 0 0 10 0 0 cm /Im1 Do Q",
                             "q 10 0 0 10 0 0 cm /Im2 Do Q", "");
-    split_two(f, path, sf, true, 1, "s");
+    split_two(f, path, sf, true, "s");
     assert_string_equal(sf[0].images, "A");
     assert_string_equal(sf[0].xobjects, " /Im1");
     assert_string_equal(sf[1].images, "B");
@@ -261,10 +261,10 @@ static void test_each_slice_holds_its_image(void **state)
     assert_true(sf[0].default_rgb);
     assert_false(sf[0].cs9);
 
-    /* Two workers write the same bytes as one (but for the /ID). */
+    /* Cut again from a second handle on the file: the same bytes (but for the /ID). */
     slice_facts sf2[2];
     char *a = NULL, *b = NULL;
-    split_two(f, path, sf2, true, 2, "t");
+    split_two(f, path, sf2, true, "t");
     for (int i = 0; i < 2; i++) {
         assert_true(asprintf(&a, "%s/s%d.pdf", f->dir, i) > 0);
         assert_true(asprintf(&b, "%s/t%d.pdf", f->dir, i) > 0);
@@ -303,7 +303,7 @@ static void test_own_resources_kept(void **state)
     qr_error err = QR_ERROR_INIT;
     assert_true(asprintf(&out, "%s/own-slice.pdf", f->dir) > 0);
     outs[0] = out;
-    assert_int_equal(qr_pdf_split(path, &r, 1, outs, 1, &f->limits, &err), 0);
+    assert_int_equal(qr_test_pdf_cut_files(path, &r, 1, outs, &f->limits, &err), 0);
     assert_int_equal(qpdf_check(out), 0);
     read_slice(&sf, out);
     assert_string_equal(sf.images, "AB");
@@ -319,7 +319,7 @@ static void test_names_found_everywhere(void **state)
     /* #xx escapes; the form Fm1 borrows the page's resources and draws Im2; a
      * name that only appears inside a string or comment is kept (a superset). */
     char *path = shared_pdf(f, "names.pdf", "/CS9 cs /Im#31 Do", "/Fm1 Do (/Im1) Tj % /CS9", "");
-    split_two(f, path, sf, true, 1, "s");
+    split_two(f, path, sf, true, "s");
     assert_string_equal(sf[0].images, "A");
     assert_true(sf[0].cs9);
     assert_string_equal(sf[1].images, "AB");
@@ -335,7 +335,7 @@ static void test_unreadable_content_keeps_all(void **state)
     /* Page 2's content has a filter qpdf cannot decode: its names are unknown.
      * (`qpdf --check` rejects such a content stream in the input already.) */
     char *path = shared_pdf(f, "unreadable.pdf", "/Im1 Do", "xyz", "/Filter /NoSuchDecode");
-    split_two(f, path, sf, false, 1, "s");
+    split_two(f, path, sf, false, "s");
     assert_string_equal(sf[0].images, "A");
     assert_string_equal(sf[1].images, "AB");
     assert_string_equal(sf[1].xobjects, " /Fm1 /Im1 /Im2");
@@ -377,7 +377,7 @@ static void test_appearances_and_type3_borrow(void **state)
         /* 11 */ glyph,
     };
     char *path = write_pdf(f, "borrow.pdf", objs, sizeof(objs) / sizeof(objs[0]));
-    split_two(f, path, sf, true, 1, "b");
+    split_two(f, path, sf, true, "b");
     assert_string_equal(sf[0].images, "A");
     assert_string_equal(sf[0].xobjects, " /Im1");
     assert_string_equal(sf[1].images, "B");
@@ -400,7 +400,7 @@ static void test_large_content_keeps_all(void **state)
     memcpy(c2, "/Im2 Do", 7);
     c2[big] = '\0';
     char *path = shared_pdf(f, "large.pdf", "/Im1 Do", c2, "");
-    split_two(f, path, sf, true, 1, "l");
+    split_two(f, path, sf, true, "l");
     assert_string_equal(sf[0].images, "A");
     assert_string_equal(sf[1].images, "AB");
     free(path);
@@ -470,8 +470,8 @@ static void test_corpus_massxpert_one_page_slices(void **state)
         ranges[i].count = 1;
         assert_true(asprintf(&outs[i], "%s/s/%d.pdf", f->dir, i + 1) > 0);
     }
-    if (qr_pdf_split(path, ranges, (size_t)pages, (const char *const *)outs, 2, &f->limits, &err) <
-        0)
+    if (qr_test_pdf_cut_files(path, ranges, (size_t)pages, (const char *const *)outs, &f->limits,
+                              &err) < 0)
         fail_msg("split: %s: %s", err.id, err.msg);
     unsigned long long ours = dir_bytes(sdir);
 
