@@ -4,6 +4,8 @@
 # receiver, all on 127.0.0.1 inside a private network namespace:
 #   - a job killed at the memory limit sends exactly one mail, with the book,
 #     error id, stage, log lines and the `quire logs` command (plain SMTP);
+#   - a child SIGKILLed by someone else at its last attempt sends one
+#     "poisoned" mail naming the signal, and leaves a DirtyExit failure entry;
 #   - the same through STARTTLS with AUTH, and a relay without STARTTLS is
 #     refused while TLS is required;
 #   - ten kills of the same book within the period send one mail;
@@ -160,6 +162,35 @@ ttl="$(rc TTL resque:quire:alert:book-oom)"
 ((ttl > 3000 && ttl <= 3600)) || reasons+=("per-book key TTL $ttl, want the default hour")
 qr_case "a job killed at the memory limit sends one mail with the book, error id, stage, log lines and the quire logs command" "${reasons[@]}"
 [[ -n "${QR_ALERT_SAMPLE:-}" && -f "$m" ]] && cp "$m" "$QR_ALERT_SAMPLE"
+
+# ---- 1b. a child killed by a signal the worker did not send (SIGKILL from here) ----
+rc FLUSHDB >/dev/null
+before="$(mails plain)"
+rc SADD resque:queues books >/dev/null
+rc RPUSH resque:queue:books "$(job book-crash big.epub)" >/dev/null
+"$QUIRE_BIN" worker --queues books --threads 1 --admin off --max-attempts 1 --alert-smtp "$PLAIN" \
+    --alert-smtp-tls optional >"$t/crash.out" 2>"$t/crash.err" </dev/null &
+WPID=$!
+child_of_worker() { CHILD="$(pgrep -P "$WPID" | head -n 1)" && [[ -n "$CHILD" ]]; }
+CHILD=""
+qr_wait_for 60 child_of_worker || true
+[[ -n "$CHILD" ]] && kill -KILL "$CHILD"
+qr_wait_for 60 bash -c "(( \$(redis-cli -p $RPORT XLEN resque:quire:history) >= 1 ))" || true
+wait_mails plain $((before + 1))
+kill -TERM "$WPID"
+wait "$WPID" || true
+WPID=""
+reasons=()
+[[ -n "$CHILD" ]] || reasons+=("no child to kill")
+[[ "$(($(mails plain) - before))" == 1 ]] || reasons+=("$(($(mails plain) - before)) mails, want 1")
+cm="$(find "$t/plain" -name '*.eml' -newer "$t/crash.out" | head -n 1)"
+if [[ -n "$cm" ]]; then
+    grep -q 'Subject: \[quire\] poisoned: book book-crash: internal at ' "$cm" || reasons+=("subject: $(grep Subject "$cm")")
+    grep -q 'SIGKILL (signal 9)' "$cm" || reasons+=("the message does not name SIGKILL")
+    grep -q '^  quire logs [0-9a-f]\{64\}' "$cm" || reasons+=("no quire logs command")
+fi
+rc LRANGE resque:failed 0 -1 | grep -q '"exception":"Resque::DirtyExit"' || reasons+=("no DirtyExit failure entry")
+qr_case "a child killed by a signal the worker did not send, at its last attempt, sends one poisoned mail" "${reasons[@]}"
 
 # ---- 2. STARTTLS + AUTH; TLS required against a relay without it ----
 rc FLUSHDB >/dev/null
