@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "cli.h"
@@ -136,24 +137,43 @@ static void tune_malloc(void)
  * pages faulted in 4 KiB at a time; on a virtual machine a fault costs
  * 15-20 us, and 32 MB then takes 150-220 ms to touch against 3 ms in 2 MiB
  * pages. pst-geo (63.6 MB, 10 pages per slice): 2.6-2.8 s -> 1.4-1.7 s.
- * glibc reads its tunables only at start, so the commands that move a
- * book's bytes run themselves again once with the tunable added (a worker's
- * children inherit it); QUIRE_MALLOC_HUGEPAGES=0 (or a GLIBC_TUNABLES
- * that already names hugetlb) leaves malloc as it is. Should the exec fail,
- * quire goes on without.
+ * glibc reads its tunables only at start, so quire runs itself again once
+ * with the tunable added, which costs a second start (50-100 ms of loading
+ * libraries, as much as the whole run of a 0.1 MB PDF): `worker` always (its
+ * children inherit it), `process` and `compress` when the input is a file of
+ * 16 MB or more. QUIRE_MALLOC_HUGEPAGES=1 asks for it whatever the size, =0
+ * (or a GLIBC_TUNABLES that already names hugetlb) never. Should the exec
+ * fail, quire goes on without.
  */
+/* Books smaller than this are not worth a second start. */
+#define HUGE_PAGES_MIN_INPUT (16 << 20)
+
+/* `worker` always; `process` and `compress` of a local file of 16 MB or more (or when asked). */
+static bool huge_pages_pay(int argc, char **argv, bool asked)
+{
+    if (argc < 2)
+        return false;
+    if (strcmp(argv[1], "worker") == 0)
+        return true;
+    if (strcmp(argv[1], "process") != 0 && strcmp(argv[1], "compress") != 0)
+        return false;
+    if (asked)
+        return true;
+    for (int i = 2; i < argc; i++) {
+        struct stat st;
+        if (argv[i][0] != '-' && stat(argv[i], &st) == 0 && S_ISREG(st.st_mode) &&
+            st.st_size >= HUGE_PAGES_MIN_INPUT)
+            return true;
+    }
+    return false;
+}
+
 static void huge_pages(int argc, char **argv)
 {
-    /* Only the commands that move a book's bytes: the exec costs a second start (50-60 ms). */
-    static const char *const big[] = {"process", "compress", "unpack", "verify", "worker"};
-    bool book = false;
-    for (size_t i = 0; argc > 1 && i < sizeof(big) / sizeof(big[0]); i++)
-        book = book || strcmp(argv[1], big[i]) == 0;
-    if (!book)
-        return;
     const char *want = getenv("QUIRE_MALLOC_HUGEPAGES");
     const char *tun = getenv("GLIBC_TUNABLES");
-    if ((want && strcmp(want, "1") != 0) || (tun && strstr(tun, "glibc.malloc.hugetlb")))
+    if ((want && strcmp(want, "1") != 0) || (tun && strstr(tun, "glibc.malloc.hugetlb")) ||
+        !huge_pages_pay(argc, argv, want != NULL))
         return;
     size_t n = (tun ? strlen(tun) : 0) + sizeof(":glibc.malloc.hugetlb=1");
     char *v = malloc(n);
