@@ -221,6 +221,15 @@ static void write_options(qpdf_data q, bool durable)
     qpdf_set_linearization(q, QPDF_FALSE);
 }
 
+/* Writes `q` with those options to the output qpdf_init_write* chose. */
+static int write_now(qpdf_data q, bool durable, qr_error *err)
+{
+    write_options(q, durable);
+    if (qpdf_write(q) & QPDF_ERRORS)
+        return qr_pdf__error_from_qpdf(err, q, QR_ERR_WRITE_FAILED, "cannot write the PDF");
+    return 0;
+}
+
 /*
  * qpdf's in-memory output grows a string by doubling and copies it out
  * twice (qpdf_get_buffer, then into `out`): on 32 MB slices, fresh pages
@@ -245,11 +254,8 @@ static int write_memfd(qpdf_data q, qr_buf *out, qr_error *err)
         rc = qr_pdf__error_from_qpdf(err, q, QR_ERR_WRITE_FAILED, "cannot start writing");
         goto out;
     }
-    write_options(q, false);
-    if (qpdf_write(q) & QPDF_ERRORS) {
-        rc = qr_pdf__error_from_qpdf(err, q, QR_ERR_WRITE_FAILED, "cannot write the PDF");
+    if ((rc = write_now(q, false, err)) < 0)
         goto out;
-    }
     if (fstat(fd, &st) != 0 || st.st_size <= 0) {
         rc = qr_error_set(err, QR_ERR_WRITE_FAILED, QR_PDF_STAGE, "qpdf wrote nothing");
         goto out;
@@ -283,9 +289,8 @@ int qr_pdf__write_mem(qpdf_data q, qr_buf *out, qr_error *err)
         return rc;
     if (qpdf_init_write_memory(q) & QPDF_ERRORS)
         return qr_pdf__error_from_qpdf(err, q, QR_ERR_OUT_OF_MEMORY, "cannot start writing");
-    write_options(q, false);
-    if (qpdf_write(q) & QPDF_ERRORS)
-        return qr_pdf__error_from_qpdf(err, q, QR_ERR_WRITE_FAILED, "cannot write the PDF");
+    if ((rc = write_now(q, false, err)) < 0)
+        return rc;
     size_t n = qpdf_get_buffer_length(q);
     const unsigned char *b = qpdf_get_buffer(q);
     if (!b || n == 0)
@@ -314,11 +319,8 @@ int qr_pdf__write(qpdf_data q, const char *out_path, bool durable, qr_error *err
         rc = qr_pdf__error_from_qpdf(err, q, QR_ERR_WRITE_FAILED, "cannot start writing");
         goto out;
     }
-    write_options(q, durable);
-    if (qpdf_write(q) & QPDF_ERRORS) {
-        rc = qr_pdf__error_from_qpdf(err, q, QR_ERR_WRITE_FAILED, "cannot write the PDF");
+    if ((rc = write_now(q, durable, err)) < 0)
         goto out;
-    }
     if (fchmod(fd, 0644) != 0 || (durable && fsync(fd) != 0)) {
         int e = errno;
         rc = qr_error_set_cause(err, QR_ERR_WRITE_FAILED, e, QR_PDF_STAGE, "cannot sync %s: %s",
