@@ -77,12 +77,7 @@ void qr_sha256(uint8_t out[QR_SHA256_BYTES], const void *data, size_t len)
 
 void qr_sha256_to_hex(char out[65], const uint8_t h[QR_SHA256_BYTES])
 {
-    static const char hex[] = "0123456789abcdef";
-    for (size_t i = 0; i < QR_SHA256_BYTES; i++) {
-        out[2 * i] = hex[h[i] >> 4];
-        out[2 * i + 1] = hex[h[i] & 15];
-    }
-    out[64] = '\0';
+    sodium_bin2hex(out, 65, h, QR_SHA256_BYTES);
 }
 
 const char *qr_sha256_library_version(void)
