@@ -70,7 +70,9 @@ int qr_image_probe(qr_image_info *out, const uint8_t *in, size_t in_len, qr_erro
 
 /*
  * Process-wide libvips set-up, called by main (and by each forked child):
- * VIPS_INIT, cache off, per-operation threading.
+ * VIPS_INIT without libvips' loadable modules (unless VIPSHOME is set),
+ * cache off, per-operation threading. Call it while the process has one
+ * thread: it sets VIPSHOME for the duration of VIPS_INIT.
  */
 int qr_image_global_init(const char *argv0, qr_error *err) QR_WUR;
 void qr_image_global_shutdown(void);

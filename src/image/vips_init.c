@@ -1,4 +1,5 @@
 /* Process-wide libvips initialisation (called by main and by forked children). */
+#include <stdlib.h>
 #include <vips/vips.h>
 
 #include "qr/image.h"
@@ -19,9 +20,32 @@ static void on_vips_log(const gchar *domain, GLogLevelFlags level, const gchar *
     qr_log(QR_LOG_DEBUG, "image", "libvips: %s", message);
 }
 
+/*
+ * libvips loads every module it finds in $libdir/vips-modules-X.Y at start,
+ * and plugins from $libdir itself, where libdir is $VIPSHOME/lib when
+ * VIPSHOME is set. Debian's modules (HEIF, JPEG XL, ImageMagick, OpenSlide,
+ * Poppler) add loaders quire never uses (EPUB images are JPEG, PNG, GIF,
+ * WebP and SVG, each checked by its own signature first) and cost 30-45 ms
+ * of every start, as much as the whole run of a small PDF; the ImageMagick
+ * loader would also open any of its formats. VIPSHOME=/dev/null makes that
+ * libdir a path that cannot exist, so nothing is loaded; the variable is
+ * put back as it was once libvips has started. A VIPSHOME the caller set is
+ * left alone (and its modules loaded).
+ */
+static int init_without_modules(const char *argv0)
+{
+    if (getenv("VIPSHOME"))
+        return VIPS_INIT(argv0);
+    if (setenv("VIPSHOME", "/dev/null", 1) != 0)
+        return VIPS_INIT(argv0);
+    int rc = VIPS_INIT(argv0);
+    unsetenv("VIPSHOME");
+    return rc;
+}
+
 int qr_image_global_init(const char *argv0, qr_error *err)
 {
-    if (VIPS_INIT(argv0 ? argv0 : "quire") != 0) {
+    if (init_without_modules(argv0 ? argv0 : "quire") != 0) {
         qr_error_set(err, QR_ERR_INTERNAL, "image", "libvips failed to start: %s",
                      vips_error_buffer());
         vips_error_clear();

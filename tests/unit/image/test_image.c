@@ -586,6 +586,25 @@ static int teardown(void **state)
     return 0;
 }
 
+/*
+ * libvips starts without its loadable modules (vips_init.c): no HEIF, JPEG XL,
+ * ImageMagick, OpenSlide or Poppler loader is registered, and VIPSHOME is
+ * left as it was. Where the libvips build has no such module the check holds
+ * trivially; on Debian's libvips (bookworm and trixie) all five exist.
+ */
+static void test_no_vips_modules(void **state)
+{
+    (void)state;
+    static const char *const loaders[] = {"heifload_buffer", "jxlload_buffer",
+                                          "magickload_buffer", "openslideload",
+                                          "pdfload_buffer"};
+    for (size_t i = 0; i < sizeof(loaders) / sizeof(loaders[0]); i++)
+        assert_int_equal(vips_type_find("VipsOperation", loaders[i]), 0);
+    assert_null(getenv("VIPSHOME"));
+    /* The PNG loader, built into libvips itself, is there. */
+    assert_int_not_equal(vips_type_find("VipsOperation", "pngload_buffer"), 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -601,6 +620,7 @@ int main(void)
         cmocka_unit_test(test_apng_skipped),
         cmocka_unit_test(test_not_smaller),
         cmocka_unit_test(test_threads),
+        cmocka_unit_test(test_no_vips_modules),
     };
     return cmocka_run_group_tests_name("image", tests, setup, teardown);
 }
