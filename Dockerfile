@@ -55,8 +55,11 @@ RUN apt-get update \
     && useradd --uid 10001 --user-group --no-log-init --create-home --home-dir /var/lib/quire \
         --shell /usr/sbin/nologin quire
 COPY --from=build /staging/usr/local/bin/quire /usr/local/bin/quire
-# Fails the build if a shared library the binary needs is missing here.
-RUN ["/usr/local/bin/quire", "--version"]
+# The libvips half of quire, loaded on the first image (docs/internals/vipsmod.md).
+COPY --from=build /staging/usr/local/lib/quire/quire-vips.so /usr/local/lib/quire/quire-vips.so
+# Fails the build if a shared library the binary or its libvips module needs
+# is missing here, or older than quire's minimums.
+RUN ["/usr/local/bin/quire", "version", "--check"]
 USER 10001:10001
 WORKDIR /var/lib/quire
 # SIGTERM is the worker's drain signal (DESIGN.md §4); tini forwards it.

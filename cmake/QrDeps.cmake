@@ -18,6 +18,8 @@ set(QR_MIN_SYSTEMD 247)
 pkg_check_modules(LIBZIP REQUIRED IMPORTED_TARGET libzip>=${QR_MIN_LIBZIP})
 pkg_check_modules(LIBXML2 REQUIRED IMPORTED_TARGET libxml-2.0>=${QR_MIN_LIBXML2})
 pkg_check_modules(VIPS REQUIRED IMPORTED_TARGET vips>=${QR_MIN_VIPS})
+# GLib on its own: Unicode normalisation of EPUB names (src/parse/epub_nfc.c).
+pkg_check_modules(GLIB REQUIRED IMPORTED_TARGET glib-2.0)
 pkg_check_modules(JANSSON REQUIRED IMPORTED_TARGET jansson>=${QR_MIN_JANSSON})
 pkg_check_modules(ZLIB REQUIRED IMPORTED_TARGET zlib)
 pkg_check_modules(LIBJPEG REQUIRED IMPORTED_TARGET libjpeg)

@@ -1,11 +1,11 @@
 #!/bin/sh
 # Prints the Depends that hold quire's own minimum library versions
 # (cmake/QrDeps.cmake), naming the packages that provide the libraries the
-# built binary ($1) links, whatever they are called on this release
-# (libvips42 on bookworm, libvips42t64 on trixie ...).
-#   debian/minimums.sh debian/quire/usr/bin/quire
+# built binary and its libvips module link, whatever they are called on this
+# release (libvips42 on bookworm, libvips42t64 on trixie ...).
+#   debian/minimums.sh debian/quire/usr/bin/quire debian/quire/usr/lib/quire/quire-vips.so
 set -eu
-bin=$1
+bins="$*"
 deps=cmake/QrDeps.cmake
 min() { sed -n "s/^set($1 \([0-9.]*\))/\1/p" "$deps"; }
 out=""
@@ -13,8 +13,9 @@ for pair in libvips:QR_MIN_VIPS libqpdf:QR_MIN_QPDF libcurl:QR_MIN_CURL libhired
     libsodium:QR_MIN_SODIUM; do
     lib=${pair%%:*}
     var=${pair#*:}
-    path=$(ldd "$bin" | awk -v l="$lib" '$1 ~ "^" l "[.-]" {print $3; exit}')
-    [ -n "$path" ] || { echo "minimums.sh: $bin does not link $lib" >&2; exit 1; }
+    # shellcheck disable=SC2086 # one argument per file
+    path=$(for b in $bins; do ldd "$b"; done | awk -v l="$lib" '$1 ~ "^" l "[.-]" {print $3; exit}')
+    [ -n "$path" ] || { echo "minimums.sh: none of $bins links $lib" >&2; exit 1; }
     real=$(readlink -f "$path")
     pkg=$(dpkg -S "$real" 2>/dev/null | head -n 1 | cut -d: -f1) ||
         pkg=$(dpkg -S "$path" | head -n 1 | cut -d: -f1)

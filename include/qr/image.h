@@ -77,6 +77,17 @@ int qr_image_probe(qr_image_info *out, const uint8_t *in, size_t in_len, qr_erro
 int qr_image_global_init(const char *argv0, qr_error *err) QR_WUR;
 void qr_image_global_shutdown(void);
 
+/*
+ * The `quire` binary loads libvips (the module quire-vips.so) on the first
+ * call that needs pixels (src/vipsmod/vipsmod_load.c); a stage calls this
+ * before starting its threads, so that happens on its own thread and a module
+ * that cannot be loaded fails the stage once, not each image. Where libvips
+ * is linked in (the static library: tests, fuzzers) it returns 0.
+ * Errors: internal (the module is missing, from another build, or libvips
+ * failed to start; the message says which).
+ */
+int qr_image_ready(qr_error *err) QR_WUR;
+
 /* The version of the libvips loaded at run time ("8.14.1"). */
 const char *qr_image_library_version(void);
 

@@ -4,6 +4,7 @@
  * (qr/buildinfo.h). --check makes an older library an error, for a deploy
  * that must not leave a stale binary running.
  */
+#include <ctype.h>
 #include <getopt.h>
 #include <jansson.h>
 #include <stdio.h>
@@ -65,7 +66,9 @@ int qr_cmd_version(int argc, char **argv)
             const qr_buildinfo_lib *l = &bi.libs[i];
             if (l->minimum)
                 printf("  %-14s %-22s needs >= %s%s\n", l->name, l->version, l->minimum,
-                       l->ok ? "" : "  TOO OLD");
+                       l->ok ? ""
+                       : isdigit((unsigned char)l->version[0]) ? "  TOO OLD"
+                                                               : "  NOT LOADED");
             else
                 printf("  %-14s %s\n", l->name, l->version);
         }

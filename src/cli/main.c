@@ -187,6 +187,14 @@ static void huge_pages(int argc, char **argv)
 
 int main(int argc, char **argv)
 {
+    /*
+     * libvips starts (if at all) on the first image, when threads may run, and
+     * loads none of its own modules when VIPSHOME names no directory
+     * (docs/internals/image.md): set it now, while there is one thread. A
+     * VIPSHOME the user set is kept. Worker children inherit it.
+     */
+    if (!getenv("VIPSHOME"))
+        setenv("VIPSHOME", "/dev/null", 1);
     huge_pages(argc, argv);
     tune_malloc();
     if (argc < 2) {

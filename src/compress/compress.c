@@ -435,6 +435,9 @@ static int compress_epub(qr_compress_report *r, const qr_epub *e, const char *ou
         ntasks++;
     }
     r->images_total = nimages;
+    /* libvips is loaded here, on this thread, and a module that cannot be fails the book once. */
+    if (nimages > 0 && (rc = qr_image_ready(err)) < 0)
+        goto out;
 
     rc = qr_workdir_create(&workdir, o->work_parent, "compress", err);
     if (rc < 0)

@@ -228,6 +228,10 @@ static int encode_task(void *ctx, void *state, size_t i, qr_error *err)
 static int encode_all(image_set *s, const qr_profile *profile, int threads, qr_error *err)
 {
     encode_pool pool = {.set = s, .profile = profile};
+    /* libvips is loaded here, before the pool's threads (qr_image_ready). */
+    int rc = s->n > 0 ? qr_image_ready(err) : 0;
+    if (rc < 0)
+        return rc;
     qr_pool_job job = QR_POOL_JOB_INIT;
     job.ntasks = s->n;
     job.threads = threads;

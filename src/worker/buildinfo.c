@@ -82,8 +82,12 @@ bool qr_buildinfo_ok(const qr_buildinfo *bi, char *why, size_t n)
     for (size_t i = 0; i < bi->nlibs; i++) {
         const qr_buildinfo_lib *l = &bi->libs[i];
         if (!l->ok) {
-            snprintf(why, n, "%s %s is older than %s, the oldest quire %s works with", l->name,
-                     l->version, l->minimum, bi->version);
+            if (isdigit((unsigned char)l->version[0]))
+                snprintf(why, n, "%s %s is older than %s, the oldest quire %s works with",
+                         l->name, l->version, l->minimum, bi->version);
+            else
+                snprintf(why, n, "%s is %s (the log above says why)", l->name,
+                         l->version);
             return false;
         }
     }

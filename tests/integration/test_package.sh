@@ -45,7 +45,7 @@ for suite in bookworm trixie; do
         echo "state: $(stat -c "%U:%G:%a" /var/lib/quire /var/lib/quire/store | tr "\n" " ")"
         DEBIAN_FRONTEND=noninteractive apt-get purge -y -qq quire >/tmp/purge.log 2>&1 || { tail /tmp/purge.log; exit 1; }
         left=""
-        for p in /usr/bin/quire /etc/quire /var/lib/quire /lib/systemd/system/quire.service /usr/lib/systemd/system/quire.service; do
+        for p in /usr/bin/quire /usr/lib/quire/quire-vips.so /etc/quire /var/lib/quire /lib/systemd/system/quire.service /usr/lib/systemd/system/quire.service; do
             [ -e "$p" ] && left="$left $p"
         done
         getent passwd quire >/dev/null && left="$left user:quire"
