@@ -126,6 +126,8 @@ typedef struct qr_sha256_ctx {
 
 void qr_sha256_init(qr_sha256_ctx *s);
 void qr_sha256_update(qr_sha256_ctx *s, const void *data, size_t len);
+/* `dst` (not initialised) continues from where `src` is: one pass over data, two digests. */
+void qr_sha256_copy(qr_sha256_ctx *dst, const qr_sha256_ctx *src);
 /* The digest, and the state released; false (digest zeroed) if libcrypto failed midway. */
 bool qr_sha256_final(qr_sha256_ctx *s, uint8_t out[QR_SHA256_BYTES]) QR_WUR;
 /* One call; `data` NULL hashes nothing. */

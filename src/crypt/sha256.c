@@ -48,6 +48,19 @@ void qr_sha256_update(qr_sha256_ctx *s, const void *data, size_t len)
     crypto_hash_sha256_update(fallback(s), data, len);
 }
 
+void qr_sha256_copy(qr_sha256_ctx *dst, const qr_sha256_ctx *src)
+{
+    memcpy(dst, src, sizeof(*dst));
+    if (!src->ctx)
+        return;
+    dst->ctx = EVP_MD_CTX_new();
+    if (dst->ctx && EVP_MD_CTX_copy_ex(dst->ctx, src->ctx) == 1)
+        return;
+    EVP_MD_CTX_free(dst->ctx);
+    dst->ctx = NULL;
+    dst->failed = true;
+}
+
 bool qr_sha256_final(qr_sha256_ctx *s, uint8_t out[QR_SHA256_BYTES])
 {
     bool ok = !s->failed;

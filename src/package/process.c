@@ -111,16 +111,13 @@ static int hash_source(char *rev, char *src, const char *path, const qr_profile 
         return qr_error_set(err, QR_ERR_OUT_OF_MEMORY, "process", "out of memory");
     }
     qr_sha256_init(&st);
-    qr_sha256_init(&st_src);
     size_t n;
-    while ((n = fread(chunk, 1, 1 << 20, f)) > 0) {
-        if (rev)
-            qr_sha256_update(&st, chunk, n);
-        if (src)
-            qr_sha256_update(&st_src, chunk, n);
-    }
+    while ((n = fread(chunk, 1, 1 << 20, f)) > 0)
+        qr_sha256_update(&st, chunk, n);
     if (ferror(f))
         rc = qr_error_set_cause(err, QR_ERR_IO, errno, "process", "cannot read %s", path);
+    /* The source's digest is the state so far; the revision's goes on with the tail. */
+    qr_sha256_copy(&st_src, &st);
     if (rev) {
         char tail[64];
         /* NUL-separated so that no two (profile, version) pairs hash the same bytes. */

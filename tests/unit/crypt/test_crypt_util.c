@@ -146,6 +146,27 @@ static void test_sha256_matches_libsodium(void **state)
     assert_non_null(qr_sha256_library_version());
 }
 
+/* A copy goes on from the same point: prefix -> digest of the prefix, and of prefix + tail. */
+static void test_sha256_copy(void **state)
+{
+    (void)state;
+    uint8_t buf[300], want_a[QR_SHA256_BYTES], want_b[QR_SHA256_BYTES], a[QR_SHA256_BYTES],
+        b[QR_SHA256_BYTES];
+    for (size_t i = 0; i < sizeof(buf); i++)
+        buf[i] = (uint8_t)(i * 13 + 7);
+    crypto_hash_sha256(want_a, buf, 200);
+    crypto_hash_sha256(want_b, buf, sizeof(buf));
+    qr_sha256_ctx st, cp;
+    qr_sha256_init(&st);
+    qr_sha256_update(&st, buf, 200);
+    qr_sha256_copy(&cp, &st);
+    qr_sha256_update(&st, buf + 200, sizeof(buf) - 200);
+    assert_true(qr_sha256_final(&cp, a));
+    assert_true(qr_sha256_final(&st, b));
+    assert_memory_equal(a, want_a, sizeof(a));
+    assert_memory_equal(b, want_b, sizeof(b));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -154,6 +175,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_sha256_hex, setup, teardown),
         cmocka_unit_test(test_sha256_vectors),
         cmocka_unit_test(test_sha256_matches_libsodium),
+        cmocka_unit_test(test_sha256_copy),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
