@@ -124,6 +124,13 @@ static int write_atomic(const char *path, const void *data, size_t len, unsigned
                                 strerror(e));
         goto out;
     }
+    /*
+     * Not synced now, but the disk may start on it: the qr_fs_sync_fs that
+     * follows then finds most of it written (pst-geo, 63.6 MB in 5 slices:
+     * syncfs waited 148 ms). Advice only: a failure changes nothing.
+     */
+    if (!sync)
+        (void)sync_file_range(fd, 0, 0, SYNC_FILE_RANGE_WRITE);
     if (close(fd) != 0) {
         fd = -1;
         int e = errno;
