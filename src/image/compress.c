@@ -38,7 +38,7 @@ static int encode(qr_buf *enc, bool *exact, bool *to_jpeg, int *ow, int *oh, con
                   const qr_image__header *hdr, const qr_profile *profile, const uint8_t *in,
                   size_t len, qr_error *err)
 {
-    qr_image__blob blob = {NULL, 0, 0, 0, false};
+    qr_image__blob blob = {.data = NULL};
     int rc = 0;
 
     *exact = true;

@@ -74,7 +74,18 @@ typedef struct qr_image__blob {
     size_t len;
     int width, height; /* of the encoded image */
     bool to_jpeg;      /* a PNG photograph encoded as JPEG (png_photo_to_jpeg profiles) */
+    /* How a lossy encode resized (encode.c, for the tests): the 8-bit path of a nearly opaque
+     * alpha PNG rather than vips_thumbnail's premultiplied float path. */
+    bool resized_opaque;
 } qr_image__blob;
+
+/*
+ * An 8-bit PNG with an alpha band whose smallest alpha is at least this is resized as
+ * 8-bit samples without premultiplying (docs/internals/image.md): the colour error of
+ * not premultiplying is below (255-a)/a * 255 * sum|w| < 4 levels for lanczos3, less than
+ * the 8-bit path's own rounding.
+ */
+#define QR_IMAGE_NEARLY_OPAQUE 252
 
 void qr_image__blob_free(qr_image__blob *b);
 
