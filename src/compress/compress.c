@@ -475,6 +475,8 @@ static int compress_epub(qr_compress_report *r, const qr_epub *e, const char *ou
             r->images_changed++;
         else
             r->images_kept++;
+        if (!tasks[i].failed && strcmp(tasks[i].res.reason, "estimate") == 0)
+            r->images_estimated++;
         if (tasks[i].result_path) {
             repl[nrepl].entry = tasks[i].entry;
             repl[nrepl].path = tasks[i].result_path;

@@ -88,6 +88,18 @@ static void encode(qr_image__blob *out, const void *data, size_t len, const char
     assert_non_null(out->data);
 }
 
+/* The same, where the trial may skip the encode (no data). */
+static void encode_any(qr_image__blob *out, const void *data, size_t len, const char *profile)
+{
+    qr_image__sniff sniff;
+    qr_image__header hdr;
+    qr_error err = QR_ERROR_INIT;
+    qr_image__sniff_buffer(&sniff, data, len);
+    assert_int_equal(qr_image__read_header(&hdr, &sniff, data, len, &err), 0);
+    assert_int_equal(
+        qr_image__encode_lossy(out, &sniff, &hdr, qr_profile_get(profile), data, len, &err), 0);
+}
+
 static VipsImage *decode(const qr_image__blob *b)
 {
     VipsImage *img = vips_image_new_from_buffer(b->data, b->len, "", NULL);
@@ -215,6 +227,150 @@ static void test_transparent_edge_does_not_bleed(void **state)
     }
 }
 
+/* An RGB image whose rows repeat a short pattern: zlib 9 finds the long matches level 4 misses.
+ */
+static VipsImage *patterned(int w, int h)
+{
+    size_t n = (size_t)w * (size_t)h * 3;
+    uint8_t *p = malloc(n);
+    uint32_t s = 3;
+    assert_non_null(p);
+    for (int y = 0; y < h; y++)
+        for (int x = 0; x < w; x++)
+            for (int c = 0; c < 3; c++)
+                p[((size_t)y * (size_t)w + (size_t)x) * 3 + (size_t)c] =
+                    (uint8_t)(((x / 7 + y / 5) % 3) * 80 + (int)(rnd(&s) % 2));
+    VipsImage *img = vips_image_new_from_memory_copy(p, n, w, h, 3, VIPS_FORMAT_UCHAR);
+    assert_non_null(img);
+    img->Type = VIPS_INTERPRETATION_sRGB;
+    free(p);
+    return img;
+}
+
+static int run_compress(qr_buf *out, qr_image_result *res, const void *data, size_t len,
+                        const char *profile)
+{
+    qr_image_opts o = QR_IMAGE_OPTS_INIT;
+    qr_error err = QR_ERROR_INIT;
+    o.profile = qr_profile_get(profile);
+    qr_buf_free(out);
+    return qr_image_compress(out, res, data, len, NULL, &o, &err);
+}
+
+/* The source's bytes per row range: whole image, strips, refusals. */
+static void test_png_strip_bytes(void **state)
+{
+    (void)state;
+    void *png = NULL;
+    size_t len = 0, strips[2], idat = 0;
+    /* Top half noise, bottom half flat. */
+    int w = 400, h = 256;
+    uint8_t *p = calloc((size_t)w * (size_t)h, 3);
+    uint32_t s = 9;
+    assert_non_null(p);
+    for (size_t i = 0; i < (size_t)w * (size_t)(h / 2) * 3; i++)
+        p[i] = (uint8_t)rnd(&s);
+    VipsImage *img =
+        vips_image_new_from_memory_copy(p, (size_t)w * (size_t)h * 3, w, h, 3, VIPS_FORMAT_UCHAR);
+    assert_int_equal(vips_pngsave_buffer(img, &png, &len, "compression", 6, NULL), 0);
+    const int all[] = {0};
+    assert_int_equal(qr_image__png_strip_bytes(strips, &idat, png, len, all, 1, h), 0);
+    assert_true(idat > 0 && idat < len);
+    assert_true(strips[0] <= idat && strips[0] + 16 >= idat); /* all but zlib's trailer */
+    const int two[] = {8, 200};
+    assert_int_equal(qr_image__png_strip_bytes(strips, &idat, png, len, two, 2, 16), 0);
+    assert_true(strips[0] > 16 * (size_t)w * 3 * 9 / 10); /* noise: barely compressed */
+    assert_true(strips[1] * 20 < strips[0]);
+    /* Overlapping, out of order, past the end: refused. */
+    const int overlap[] = {8, 10}, past[] = {250};
+    assert_int_equal(qr_image__png_strip_bytes(strips, &idat, png, len, overlap, 2, 16), -1);
+    assert_int_equal(qr_image__png_strip_bytes(strips, &idat, png, len, past, 1, 16), -1);
+    assert_int_equal(qr_image__png_strip_bytes(strips, &idat, png, len - 100, all, 1, h), -1);
+    g_free(png);
+    /* Interlaced: rows are not contiguous in the stream. */
+    assert_int_equal(vips_pngsave_buffer(img, &png, &len, "interlace", TRUE, NULL), 0);
+    assert_int_equal(qr_image__png_strip_bytes(strips, &idat, png, len, all, 1, h), -1);
+    g_free(png);
+    g_object_unref(img);
+    free(p);
+}
+
+/*
+ * No resize and a source our zlib level cannot beat: the trial skips the
+ * encode and says so, and a full encode confirms it would not have been
+ * smaller.
+ */
+static void test_estimate_skips_larger(void **state)
+{
+    (void)state;
+    VipsImage *img = patterned(1600, 1000);
+    void *png = NULL, *full = NULL;
+    size_t len = 0, full_len = 0;
+    assert_int_equal(vips_pngsave_buffer(img, &png, &len, "compression", 9, "filter",
+                                         VIPS_FOREIGN_PNG_FILTER_SUB, NULL),
+                     0);
+    qr_image__blob b = {.data = NULL};
+    encode_any(&b, png, len, "tablet");
+    assert_true(b.png_estimated);
+    assert_null(b.data);
+    qr_buf out = QR_BUF_INIT(64 << 20);
+    qr_image_result res;
+    assert_int_equal(run_compress(&out, &res, png, len, "tablet"), 0);
+    assert_int_equal(res.outcome, QR_IMAGE_NOT_SMALLER);
+    assert_string_equal(res.reason, "estimate");
+    assert_int_equal(res.out_bytes, len);
+    assert_int_equal(out.len, 0);
+    for (int f = 0; f < 2; f++) {
+        int filter = f ? VIPS_FOREIGN_PNG_FILTER_ALL : VIPS_FOREIGN_PNG_FILTER_PAETH;
+        assert_int_equal(
+            vips_pngsave_buffer(img, &full, &full_len, "compression", 4, "filter", filter, NULL),
+            0);
+        assert_true(full_len > len);
+        g_free(full);
+    }
+    qr_buf_free(&out);
+    g_free(png);
+    g_object_unref(img);
+}
+
+/*
+ * The estimate never skips an image that shrinks: a photograph stored
+ * uncompressed, or at zlib 1 unfiltered, is encoded and kept smaller; the
+ * filter is one of the trial's candidates.
+ */
+static void test_estimate_keeps_shrinkable(void **state)
+{
+    (void)state;
+    void *plain = NULL;
+    size_t plain_len = 0;
+    make_png(&plain, &plain_len, 1600, 1000, 3, ALPHA_CONST, 0);
+    VipsImage *img = vips_image_new_from_buffer(plain, plain_len, "", NULL);
+    assert_non_null(img);
+    for (int level = 0; level <= 1; level++) {
+        void *png = NULL;
+        size_t len = 0;
+        assert_int_equal(vips_pngsave_buffer(img, &png, &len, "compression", level, "filter",
+                                             VIPS_FOREIGN_PNG_FILTER_NONE, NULL),
+                         0);
+        qr_image__blob b = {.data = NULL};
+        encode_any(&b, png, len, "tablet");
+        assert_false(b.png_estimated);
+        assert_non_null(b.data);
+        assert_true(b.png_filter == VIPS_FOREIGN_PNG_FILTER_SUB ||
+                    b.png_filter == VIPS_FOREIGN_PNG_FILTER_PAETH);
+        qr_image__blob_free(&b);
+        qr_buf out = QR_BUF_INIT(64 << 20);
+        qr_image_result res;
+        assert_int_equal(run_compress(&out, &res, png, len, "tablet"), 0);
+        assert_int_equal(res.outcome, QR_IMAGE_CHANGED);
+        assert_true(out.len < len * 9 / 10);
+        qr_buf_free(&out);
+        g_free(png);
+    }
+    g_object_unref(img);
+    g_free(plain);
+}
+
 static int setup(void **state)
 {
     (void)state;
@@ -235,6 +391,9 @@ int main(void)
         cmocka_unit_test(test_nearly_opaque_same_size),
         cmocka_unit_test(test_one_translucent_pixel),
         cmocka_unit_test(test_transparent_edge_does_not_bleed),
+        cmocka_unit_test(test_png_strip_bytes),
+        cmocka_unit_test(test_estimate_skips_larger),
+        cmocka_unit_test(test_estimate_keeps_shrinkable),
     };
     return cmocka_run_group_tests_name("image_encode", tests, setup, teardown);
 }
