@@ -93,6 +93,7 @@ typedef struct qr_compress_report {
     size_t images_total;   /* manifest images (by content or media type) */
     size_t images_changed; /* re-encoded smaller */
     size_t images_kept;    /* re-encoding did not pay, or skipped on purpose */
+    size_t images_estimated; /* of images_kept: not encoded, a trial said it would not pay */
     size_t images_failed;  /* could not be decoded/encoded: kept, with a warning */
     int threads;
     double wall_seconds;

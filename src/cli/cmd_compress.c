@@ -87,8 +87,10 @@ static void print_summary(const qr_compress_report *r, const char *in, const cha
     printf("  %-32s %6s %7s %10s %10s %5.1f%%\n", "whole file", "", "", a, b, saved);
     if (r->format == QR_FORMAT_PDF)
         printf("pages: %u\n", r->pages);
-    printf("images: %zu total, %zu changed, %zu kept, %zu failed (kept unchanged)\n",
-           r->images_total, r->images_changed, r->images_kept, r->images_failed);
+    printf("images: %zu total, %zu changed, %zu kept (%zu not encoded: estimate), %zu failed "
+           "(kept unchanged)\n",
+           r->images_total, r->images_changed, r->images_kept, r->images_estimated,
+           r->images_failed);
     if (r->profile->png_photo_to_jpeg) {
         printf("png photographs now jpeg: %zu; text entries rewritten: %zu\n", r->images_to_jpeg,
                r->nrewrites);

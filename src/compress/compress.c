@@ -4,7 +4,7 @@
  * with the same options and the same report shape.
  *
  * EPUB images are independent tasks on the thread pool (qr/pool.h), taken
- * in order, images first. Each result that pays off is written to the job's
+ * largest first, images before the entries that are only verified. Each result that pays off is written to the job's
  * work directory rather than kept in memory, so peak memory is bounded by
  * the number of threads times one image, whatever the size of the book.
  */
@@ -32,6 +32,7 @@
 
 typedef struct img_task {
     size_t entry;
+    size_t order; /* position in manifest order (the pool takes images largest first) */
     bool verify_only; /* not an image: inflate once to check size and CRC */
     const char *media_type;
     char *result_path; /* set when the image changed */
@@ -392,6 +393,23 @@ out:
     return rc;
 }
 
+/* Image tasks by the entry's stored size, largest first; ties in manifest order. */
+static int by_size_desc(const void *a, const void *b, void *ctx)
+{
+    const img_task *ta = a, *tb = b;
+    uint64_t sa = qr_epub_get_entry(ctx, ta->entry)->comp_size;
+    uint64_t sb = qr_epub_get_entry(ctx, tb->entry)->comp_size;
+    if (sa != sb)
+        return sa < sb ? 1 : -1;
+    return ta->order < tb->order ? -1 : ta->order > tb->order;
+}
+
+static int by_order(const void *a, const void *b)
+{
+    const img_task *ta = a, *tb = b;
+    return ta->order < tb->order ? -1 : ta->order > tb->order;
+}
+
 /* The EPUB half of qr_compress_book: images on the pool, then the repack. */
 static int compress_epub(qr_compress_report *r, const qr_epub *e, const char *out_path,
                          const qr_compress_opts *o, qr_warnings *w, qr_error *err)
@@ -422,10 +440,13 @@ static int compress_epub(qr_compress_report *r, const qr_epub *e, const char *ou
             continue;
         claimed[it->entry] = true;
         tasks[ntasks].entry = (size_t)it->entry;
+        tasks[ntasks].order = ntasks;
         tasks[ntasks].media_type = it->media_type;
         ntasks++;
     }
     size_t nimages = ntasks;
+    /* Largest first: a big image taken last would run alone while the other threads idle. */
+    qsort_r(tasks, nimages, sizeof(*tasks), by_size_desc, (void *)(uintptr_t)e);
     for (size_t i = 0; i < nentries; i++) {
         const qr_epub_entry *ent = qr_epub_get_entry(e, i);
         if (claimed[i] || ent->is_dir || ent->is_duplicate || strcmp(ent->path, "mimetype") == 0)
@@ -464,6 +485,8 @@ static int compress_epub(qr_compress_report *r, const qr_epub *e, const char *ou
     r->image_seconds = qr_now() - ti;
     if (rc < 0)
         goto out;
+    /* Back to manifest order: renames and reports do not depend on the pool's order. */
+    qsort(tasks, nimages, sizeof(*tasks), by_order);
 
     size_t nrepl = 0;
     repl = calloc(ntasks ? ntasks : 1, sizeof(*repl));
@@ -478,6 +501,8 @@ static int compress_epub(qr_compress_report *r, const qr_epub *e, const char *ou
             r->images_changed++;
         else
             r->images_kept++;
+        if (!tasks[i].failed && strcmp(tasks[i].res.reason, "estimate") == 0)
+            r->images_estimated++;
         if (tasks[i].result_path) {
             repl[nrepl].entry = tasks[i].entry;
             repl[nrepl].path = tasks[i].result_path;

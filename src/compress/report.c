@@ -57,6 +57,9 @@ json_t *qr_compress_report_json(const qr_compress_report *r, const char *in_path
                   r->threads, "wall_seconds", r->wall_seconds, "image_seconds", r->image_seconds,
                   "peak_rss_bytes", (json_int_t)r->peak_rss_bytes);
     if (o) {
+        /* Of "kept": images not even encoded, a trial said the result would not be smaller. */
+        json_object_set_new(json_object_get(o, "images"), "estimated",
+                            json_integer((json_int_t)r->images_estimated));
         json_object_set_new(o, "format", json_string(qr_format_str(r->format)));
         if (r->format == QR_FORMAT_PDF)
             json_object_set_new(o, "pages", json_integer((json_int_t)r->pages));

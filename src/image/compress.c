@@ -34,24 +34,28 @@ static bool have_gif_encoder(void)
 }
 
 /* Encodes into `enc` (plain bytes, metadata already filtered). */
-static int encode(qr_buf *enc, bool *exact, bool *to_jpeg, int *ow, int *oh, const qr_image__sniff *sniff,
+static int encode(qr_buf *enc, bool *exact, bool *to_jpeg, bool *estimated, int *ow, int *oh,
+                  const qr_image__sniff *sniff,
                   const qr_image__header *hdr, const qr_profile *profile, const uint8_t *in,
                   size_t len, qr_error *err)
 {
-    qr_image__blob blob = {NULL, 0, 0, 0, false};
+    qr_image__blob blob = {.data = NULL};
     int rc = 0;
 
     *exact = true;
     *to_jpeg = false;
+    *estimated = false;
     *ow = hdr->info.width;
     *oh = hdr->info.height;
     if (!profile->lossy && sniff->format == QR_IMAGE_FMT_JPEG)
         return qr_image__jpeg_transcode(enc, in, len, profile->strip_metadata,
                                         profile->jpeg_progressive, err);
-    if (profile->lossy)
+    if (profile->lossy) {
         rc = qr_image__encode_lossy(&blob, sniff, hdr, profile, in, len, err);
-    else
+        *estimated = rc == 0 && blob.png_estimated && !blob.data;
+    } else {
         rc = qr_image__encode_lossless(&blob, exact, sniff, hdr, profile, in, len, err);
+    }
     if (rc < 0 || !blob.data)
         goto out;
     *ow = blob.width;
@@ -75,7 +79,7 @@ int qr_image_compress(qr_buf *out, qr_image_result *res, const uint8_t *in, size
     /* Anything not strictly smaller is useless: cap the scratch buffer there. */
     qr_buf enc = QR_BUF_INIT(in_len > 0 ? in_len - 1 : 0);
     qr_error enc_err = QR_ERROR_INIT;
-    bool exact = true, to_jpeg = false;
+    bool exact = true, to_jpeg = false, estimated = false;
     int rc = 0, ow = 0, oh = 0;
 
     (void)media_type; /* detection is by content: a declared type can lie */
@@ -113,7 +117,8 @@ int qr_image_compress(qr_buf *out, qr_image_result *res, const uint8_t *in, size
         /* Pixels of a lossy WebP cannot be re-encoded without loss in fewer bytes. */
         return skip(res, QR_IMAGE_NOT_SMALLER, "lossy-source");
 
-    rc = encode(&enc, &exact, &to_jpeg, &ow, &oh, &sniff, &hdr, profile, in, in_len, &enc_err);
+    rc = encode(&enc, &exact, &to_jpeg, &estimated, &ow, &oh, &sniff, &hdr, profile, in, in_len,
+                &enc_err);
     if (rc < 0) {
         /* Hitting the scratch cap only means "not smaller". */
         if (enc_err.errid == QR_ERR_ENTRY_TOO_LARGE) {
@@ -125,6 +130,11 @@ int qr_image_compress(qr_buf *out, qr_image_result *res, const uint8_t *in, size
     }
     if (!exact) {
         rc = skip(res, QR_IMAGE_NOT_SMALLER, "not-exact");
+        goto out;
+    }
+    if (estimated) {
+        /* The PNG trial said the result would not be smaller: no encode was made. */
+        rc = skip(res, QR_IMAGE_NOT_SMALLER, "estimate");
         goto out;
     }
     if (enc.len == 0 || enc.len >= in_len) {

@@ -74,7 +74,23 @@ typedef struct qr_image__blob {
     size_t len;
     int width, height; /* of the encoded image */
     bool to_jpeg;      /* a PNG photograph encoded as JPEG (png_photo_to_jpeg profiles) */
+    /* How a lossy encode resized (encode.c, for the tests): the 8-bit path of a nearly opaque
+     * alpha PNG rather than vips_thumbnail's premultiplied float path. */
+    bool resized_opaque;
+    /* PNG trial (encode.c): the filter written, and true when the encode was skipped because
+     * the trial estimated the result at more than QR_PNG_SKIP_RATIO of the source (then
+     * `data` is NULL). */
+    int png_filter;
+    bool png_estimated;
 } qr_image__blob;
+
+/*
+ * An 8-bit PNG with an alpha band whose smallest alpha is at least this is resized as
+ * 8-bit samples without premultiplying (docs/internals/image.md): the colour error of
+ * not premultiplying is below (255-a)/a * 255 * sum|w| < 4 levels for lanczos3, less than
+ * the 8-bit path's own rounding.
+ */
+#define QR_IMAGE_NEARLY_OPAQUE 252
 
 void qr_image__blob_free(qr_image__blob *b);
 
@@ -119,6 +135,26 @@ const char *qr_image__photo_verdict(const qr_image__photo_stats *st, int width, 
 int qr_image__encode_lossless(qr_image__blob *out, bool *exact, const qr_image__sniff *sniff,
                               const qr_image__header *hdr, const qr_profile *profile,
                               const uint8_t *in, size_t len, qr_error *err);
+
+/*
+ * PNG trial (encode.c, docs/internals/image.md): QR_PNG_TRIAL_STRIPS strips of
+ * QR_PNG_TRIAL_ROWS rows, spread evenly, are encoded with the SUB and PAETH filters and the
+ * smaller wins for the whole image. When the pixels are the source's own (no resize), the
+ * trial also estimates the whole result from the source's bytes for the same rows, and an
+ * estimate above QR_PNG_SKIP_RATIO times the source skips the encode.
+ */
+#define QR_PNG_TRIAL_STRIPS 3
+#define QR_PNG_TRIAL_ROWS 16
+#define QR_PNG_SKIP_RATIO 1.10
+
+/*
+ * Compressed bytes the PNG `in` spends on rows [y0[k], y0[k] + rows) for each of `nstrips`
+ * strips (ascending, not overlapping), into strip_bytes[k]; `*idat_bytes` gets the IDAT
+ * total. Inflates the stream up to the last strip only. -1 (nothing else set) when `in` is
+ * not a non-interlaced PNG holding those rows.
+ */
+int qr_image__png_strip_bytes(size_t *strip_bytes, size_t *idat_bytes, const uint8_t *in,
+                              size_t len, const int *y0, int nstrips, int rows);
 
 /*
  * Decodes `a` and `b` fully and compares every pixel value (bands, format
