@@ -147,7 +147,7 @@ int qr_image_compress(qr_buf *out, qr_image_result *res, const uint8_t *in, size
     enc.data = NULL;
     enc.len = enc.cap = 0;
     res->outcome = QR_IMAGE_CHANGED;
-    res->out_bytes = enc.len;
+    res->out_bytes = out->len;
     res->to_jpeg = to_jpeg;
 out:
     qr_buf_free(&enc);
