@@ -143,10 +143,21 @@ int qr_image_compress(qr_buf *out, qr_image_result *res, const uint8_t *in, size
     }
     res->out_width = ow;
     res->out_height = oh;
-    if ((rc = qr_buf_append(out, enc.data, enc.len, err)) < 0)
+    if (enc.len > out->max) {
+        rc = qr_error_set(err, QR_ERR_ENTRY_TOO_LARGE, QR_IMAGE_STAGE,
+                          "encoded image of %zu bytes exceeds the output limit of %zu", enc.len,
+                          out->max);
         goto out;
+    }
+    /* The encoded bytes move into `out` rather than being copied: one output per thread. */
+    qr_buf_free(out);
+    out->data = enc.data;
+    out->len = enc.len;
+    out->cap = enc.cap;
+    enc.data = NULL;
+    enc.len = enc.cap = 0;
     res->outcome = QR_IMAGE_CHANGED;
-    res->out_bytes = enc.len;
+    res->out_bytes = out->len;
     res->to_jpeg = to_jpeg;
 out:
     qr_buf_free(&enc);

@@ -3,8 +3,9 @@
  * varargs call of the stage lives here or in probe.c.
  *
  * Memory stays bounded: sources are read with sequential access, JPEG and
- * WebP are shrunk while decoding, and only an already-shrunk image is ever
- * held in memory (to rotate it).
+ * WebP are shrunk while decoding, the lossy path streams from the decoder
+ * into the saver, and only an already-shrunk image is ever held in memory
+ * (to rotate it, or to judge a PNG photograph under the -jpeg profiles).
  */
 #include <string.h>
 
@@ -463,21 +464,35 @@ int qr_image__encode_lossy(qr_image__blob *out, const qr_image__sniff *sniff,
             goto out;
         }
     }
-    /* Decode now, at output size (bounded by the profile's long edge), so
-     * a corrupt source reads as image-decode and the encoder's own
-     * failures as image-encode. */
-    if (!(mem = vips_image_copy_memory(img))) {
-        rc = qr_image__error_from_vips(err, QR_ERR_IMAGE_DECODE, "cannot decode image");
-        goto out;
-    }
     if (sniff->format == QR_IMAGE_FMT_PNG) {
         /* A palette stays a palette; 16-bit samples are more than a screen shows. */
         s.palette = profile->png_palette || sniff->png_color_type == 3;
         s.exact = !profile->png_palette && sniff->png_color_type == 3;
-        if (vips_image_get_format(mem) == VIPS_FORMAT_USHORT)
+        if (vips_image_get_format(img) == VIPS_FORMAT_USHORT)
             s.bitdepth = 8;
     }
-    if (sniff->format == QR_IMAGE_FMT_PNG && !s.palette && !png_is_small(mem)) {
+    /*
+     * A large PNG chooses its filter from a trial on strips of its pixels
+     * (png_trial), and the -jpeg profiles judge a PNG by its pixels
+     * (photo.c): those are decoded now, at output size, and encoded from
+     * memory. Everything else streams from the decoder into the encoder, so
+     * no whole image is held (a 2560x1920 RGB output is 14.7 MB per thread);
+     * a corrupt source then fails while saving, reported as image-decode,
+     * its likelier cause.
+     */
+    bool trial = sniff->format == QR_IMAGE_FMT_PNG && !s.palette && !png_is_small(img);
+    bool photo = sniff->format == QR_IMAGE_FMT_PNG && profile->png_photo_to_jpeg;
+    if (!trial && !photo) {
+        rc = save(out, img, &s, false, err);
+        goto out;
+    }
+    if (!(mem = vips_image_copy_memory(img))) {
+        rc = qr_image__error_from_vips(err, QR_ERR_IMAGE_DECODE, "cannot decode image");
+        goto out;
+    }
+    /* The pipeline's buffers go before the encoder's come. */
+    VIPS_UNREF(img);
+    if (trial) {
         bool skip = false;
         bool same_pixels = !out->resized_opaque && mem->Xsize == hdr->info.width &&
                            mem->Ysize == hdr->info.height;
@@ -491,7 +506,7 @@ int qr_image__encode_lossy(qr_image__blob *out, const qr_image__sniff *sniff,
     }
     if (!out->png_estimated)
         rc = save(out, mem, &s, true, err);
-    if (rc == 0 && sniff->format == QR_IMAGE_FMT_PNG && profile->png_photo_to_jpeg)
+    if (rc == 0 && photo)
         try_photo_jpeg(out, mem, sniff, &s, len);
 out:
     VIPS_UNREF(mem);

@@ -375,6 +375,36 @@ static void test_skips_and_errors(void **state)
     assert_string_equal(err.id, "image-decode");
     qr_error_clear(&err);
 
+    /* Truncated PNG: the lossy path streams into the saver, which meets the cut; the -jpeg
+     * profiles decode to memory first. Both are a decode error and leave nothing behind. */
+    blob png = {NULL, 0};
+    assert_int_equal(vips_pngsave_buffer(rgb, &png.data, &png.len, "compression", 0, NULL), 0);
+    blob pcut = {g_memdup2(png.data, png.len / 2), png.len / 2};
+    assert_true(run_compress(&out, &res, &pcut, "tablet", &err) < 0);
+    assert_string_equal(err.id, "image-decode");
+    assert_int_equal(out.len, 0);
+    qr_error_clear(&err);
+    assert_true(run_compress(&out, &res, &pcut, "tablet-jpeg", &err) < 0);
+    assert_string_equal(err.id, "image-decode");
+    assert_int_equal(out.len, 0);
+    qr_error_clear(&err);
+
+    /* The encoded bytes move into the caller's buffer only within its limit. */
+    qr_buf small = QR_BUF_INIT(16);
+    qr_image_opts so = QR_IMAGE_OPTS_INIT;
+    so.profile = qr_profile_get("tablet");
+    assert_true(qr_image_compress(&small, &res, png.data, png.len, NULL, &so, &err) < 0);
+    assert_string_equal(err.id, "entry-too-large");
+    assert_int_equal(small.len, 0);
+    qr_error_clear(&err);
+    qr_buf_free(&small);
+    assert_int_equal(run_compress(&out, &res, &png, "tablet", &err), 0);
+    assert_int_equal(res.outcome, QR_IMAGE_CHANGED);
+    assert_int_equal(out.len, res.out_bytes);
+    assert_true(out.len < png.len);
+    blob_free(&png);
+    blob_free(&pcut);
+
     /* Garbage after a valid signature. */
     blob badpng = {g_strdup("\x89PNG\r\n\x1a\nxxxxxxxxxxxxxxxxxxxxxxx"), 31};
     assert_true(run_compress(&out, &res, &badpng, "tablet", &err) < 0);
