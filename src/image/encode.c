@@ -514,10 +514,10 @@ out:
     return rc;
 }
 
+/* load_seq, with its failure as image-decode. */
 static int load_full(VipsImage **out, const uint8_t *in, size_t len, qr_error *err)
 {
-    *out = vips_image_new_from_buffer(unconst(in), len, "", "access", VIPS_ACCESS_SEQUENTIAL,
-                                      "fail_on", VIPS_FAIL_ON_TRUNCATED, NULL);
+    *out = load_seq(in, len);
     if (!*out)
         return qr_image__error_from_vips(err, QR_ERR_IMAGE_DECODE, "cannot load image");
     return 0;
