@@ -46,13 +46,21 @@ typedef struct qr_process_opts {
      * removed, nothing more is published and the call fails with `canceled`.
      */
     const volatile sig_atomic_t *cancel;
+    /*
+     * The process is quire's own (the command line, a worker's job child):
+     * the publish loop may retune malloc for slices (qr_mem_tune_for_slices),
+     * which lasts until the process ends. false in a process that embeds
+     * the library for other work.
+     */
+    bool tune_malloc;
 } qr_process_opts;
 
 #define QR_PROCESS_OPTS_INIT                                                                       \
     {                                                                                              \
         .profile = NULL, .limits = QR_LIMITS_INIT, .threads = 0, .book_id = NULL,                  \
         .revision = NULL, .slice_target = 0, .work_parent = NULL, .progress = NULL,                \
-        .progress_ud = NULL, .slice_pages = 0, .source_dir = NULL, .cancel = NULL                  \
+        .progress_ud = NULL, .slice_pages = 0, .source_dir = NULL, .cancel = NULL,                 \
+        .tune_malloc = false                                                                       \
     }
 
 typedef struct qr_process_report {

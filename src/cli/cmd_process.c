@@ -206,6 +206,7 @@ int qr_cmd_process(int argc, char **argv)
     const char *profile = "tablet";
     bool json = false, quiet = false;
     qr_process_opts opts = QR_PROCESS_OPTS_INIT;
+    opts.tune_malloc = true; /* main() tuned it for images; this process is quire's */
     static const struct option longopts[] = {{"output", required_argument, NULL, 'o'},
                                              {"store", required_argument, NULL, 'S'},
                                              {"profile", required_argument, NULL, 'p'},

@@ -3,7 +3,6 @@
  * main alone does the process-wide initialisation and maps error codes to
  * exit statuses (docs/cli.md).
  */
-#include <malloc.h>
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -17,6 +16,7 @@
 #include "qr/http.h"
 #include "qr/image.h"
 #include "qr/log.h"
+#include "qr/mem.h"
 
 static const qr_cli_cmd commands[] = {
     {"compress", "make an EPUB smaller without breaking it", qr_cmd_compress,
@@ -115,22 +115,6 @@ static void setup_logging(void)
 }
 
 /*
- * Image buffers are large and short-lived. glibc's default raises its mmap
- * threshold after the first large free, after which 10-60 MB pixel buffers
- * come from the heap, fragment it, and peak RSS doubles (525 MB against
- * 223 MB on a 92 MB photo book). A fixed threshold keeps them in mmap.
- * Fixing it also fixes the trim threshold at 128 KiB, and the heap then
- * shrank and grew back on every PDF slice (15,000 brk calls and 72,000 page
- * faults for 1,151 slices, against 531 and 21,600 with 8 MiB kept).
- */
-static void tune_malloc(void)
-{
-    mallopt(M_MMAP_THRESHOLD, 1 << 20);
-    mallopt(M_ARENA_MAX, 4);
-    mallopt(M_TRIM_THRESHOLD, 8 << 20);
-}
-
-/*
  * Transparent huge pages for malloc's large blocks (glibc.malloc.hugetlb=1:
  * madvise(MADV_HUGEPAGE) on them, which THP's default "madvise" mode needs).
  * Slices, sealed slices, qpdf's write buffers and pixel buffers are fresh
@@ -196,7 +180,7 @@ int main(int argc, char **argv)
     if (!getenv("VIPSHOME"))
         setenv("VIPSHOME", "/dev/null", 1);
     huge_pages(argc, argv);
-    tune_malloc();
+    qr_mem_tune_for_images();
     if (argc < 2) {
         usage(stderr);
         return 2;

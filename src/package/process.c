@@ -21,6 +21,7 @@
 #include "qr/crypt.h"
 #include "qr/fs.h"
 #include "qr/log.h"
+#include "qr/mem.h"
 
 /* The state of one run; everything is released at the end of qr_process_book. */
 typedef struct run {
@@ -255,7 +256,6 @@ static int seal_put(run *R, qr_buf *sealed, size_t i, size_t n, const qr_buf *pl
     return 0;
 }
 
-/* Every slice: the driver writes its plaintext, then it is sealed and published. */
 /* A stop asked by the caller (qr_process_opts.cancel), seen at a safe point. */
 static int canceled(const qr_process_opts *o, const char *stage, qr_error *err)
 {
@@ -264,6 +264,7 @@ static int canceled(const qr_process_opts *o, const char *stage, qr_error *err)
     return 0;
 }
 
+/* Every slice: the driver writes its plaintext, then it is sealed and published. */
 static int publish_slices(run *R, qr_error *err)
 {
     qr_process_report *rep = R->rep;
@@ -273,6 +274,9 @@ static int publish_slices(run *R, qr_error *err)
                                                              : (size_t)R->o->limits.max_total_bytes;
     qr_buf plain = QR_BUF_INIT(cap);
     qr_buf sealed = QR_BUF_INIT(cap);
+    /* Images are done: the slices' large blocks may now reuse heap pages. */
+    if (R->o->tune_malloc)
+        qr_mem_tune_for_slices();
     double t0 = qr_now();
     rc = qr_content_key_new(&R->ck, err);
     rep->t_encrypt += qr_now() - t0;

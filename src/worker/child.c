@@ -160,6 +160,7 @@ void qr_worker__child(const qr_worker *w, const qr_job *job, const char *queue, 
     po.progress = on_progress;
     po.progress_ud = &c;
     po.cancel = &child_cancel;
+    po.tune_malloc = true; /* this child is the job's own process */
     qr_remote_opts local_only = QR_REMOTE_OPTS_INIT;
     int rc = 0;
     if (job->profile && !po.profile)
