@@ -17,7 +17,9 @@ void qr_mem_tune_for_images(void);
 /*
  * For the publish loop, once images are done: blocks up to 32 MiB (slices,
  * sealed slices, qpdf's stream and write buffers, remade for every slice)
- * come from the heap and reuse its pages instead of faulting in fresh ones.
+ * come from the heap and reuse its pages instead of faulting in fresh ones;
+ * threads started afterwards share the main arena, and up to 64 MiB of free
+ * heap is kept.
  */
 void qr_mem_tune_for_slices(void);
 
