@@ -291,12 +291,14 @@ for i in inputs:
 print()
 print("### The whole `quire process` against the tools (same run)")
 print()
-print("ratio = quire's whole run (compress, slice, seal, publish) / the tool's wall time, one thread")
-print("(lower is better). Aims: within 1.3x of qpdf --split-pages at the same granularity, and at")
-print("least 3x faster than pdftk burst (ratio <= 0.33).")
+print("ratio = quire's whole run (compress, slice, seal, publish) / the tool's wall time (lower is")
+print("better), with quire on one thread and on two (`-j 2`, its default on a 2-core machine: one")
+print("thread cuts slices while the other seals and publishes). Aims: within 1.3x of qpdf")
+print("--split-pages at the same granularity, and at least 3x faster than pdftk burst (ratio <= 0.33);")
+print("\"aim met\" is judged on one thread, and on two where one misses it.")
 print()
-print("| input | pages/slice | vs | quire s | tool s | ratio | aim met |")
-print("|---|---:|---|---:|---:|---:|---|")
+print("| input | pages/slice | vs | quire s, 1 thread | quire s, 2 threads | tool s | ratio, 1 thread | ratio, 2 threads | aim met |")
+print("|---|---:|---|---:|---:|---:|---:|---:|---|")
 def whole(k):
     r = get.get(k)
     if not r or r[10] != "ok":
@@ -307,13 +309,22 @@ for i in inputs:
     for n, other in (("1", "pdftk"), ("1", "qpdf"), (big, "qpdf")):
         t = whole((i, other, n, "1"))
         q = whole((i, "quire", n, "1"))
+        q2 = whole((i, "quire", n, "2"))
         if t is None or q is None:
-            print("| %s | %s | %s | - | - | - | not measured |" % (name, n, other))
+            print("| %s | %s | %s | - | - | - | - | - | not measured |" % (name, n, other))
             continue
         ratio = q / max(t, 1e-3)
+        ratio2 = q2 / max(t, 1e-3) if q2 is not None else None
         aim = 1 / 3 if other == "pdftk" else 1.3
-        met = "yes" if ratio <= aim else "no: over %.2fx" % aim
-        print("| %s | %s | %s | %.3f | %.3f | %.2fx | %s |" % (name, n, other, q, t, ratio, met))
+        if ratio <= aim:
+            met = "yes"
+        elif ratio2 is not None and ratio2 <= aim:
+            met = "on 2 threads (1 thread: over %.2fx)" % aim
+        else:
+            met = "no: over %.2fx" % aim
+        print("| %s | %s | %s | %.3f | %s | %.3f | %.2fx | %s | %s |" % (
+            name, n, other, q, "%.3f" % q2 if q2 is not None else "-", t, ratio,
+            "%.2fx" % ratio2 if ratio2 is not None else "-", met))
 PY
 {
     echo "<!-- bench:pdf:begin (written by bench/pdf.sh; a rerun replaces this section) -->"
