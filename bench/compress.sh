@@ -444,19 +444,21 @@ table="$tmp/table.md"
                     continue
                 fi
                 qw=${WALL[$qk]}
+                # The speed aims: the photobook issue's 4x ImageMagick and 2x the vips CLI; 5x calibre.
+                case "$t" in magick) aim=4 ;; vips) aim=2 ;; *) aim=5 ;; esac
                 qw=$(awk -v w="$qw" 'BEGIN {print (w < 0.001 ? 0.001 : w)}')
                 case "${STATUS[$tk]:-}" in
                 ok)
                     sp=$(awk -v a="${WALL[$tk]}" -v b="$qw" 'BEGIN {printf "%.1fx", a / b}')
                     sz=$(awk -v a="${BYTES[$qk]}" -v b="${BYTES[$tk]}" 'BEGIN {printf "%.3f", a / b}')
-                    met=$(awk -v a="${WALL[$tk]}" -v b="$qw" -v x="${BYTES[$qk]}" -v y="${BYTES[$tk]}" \
-                        'BEGIN {s = a / b >= 5; z = x <= y; print (s && z) ? "yes" : (s ? "no: larger output" : (z ? "no: under 5x" : "no: under 5x, larger output"))}')
+                    met=$(awk -v a="${WALL[$tk]}" -v b="$qw" -v x="${BYTES[$qk]}" -v y="${BYTES[$tk]}" -v m="$aim" \
+                        'BEGIN {s = a / b >= m; z = x <= y; u = "under " m "x"; print (s && z) ? "yes" : (s ? "no: larger output" : (z ? "no: " u : "no: " u ", larger output"))}')
                     ;;
                 timeout)
                     lim=$([ "$t" = calibre ] && echo "$calibre_limit" || echo "$tool_limit")
                     sp=$(awk -v a="$lim" -v b="$qw" 'BEGIN {printf "> %.0fx", a / b}')
                     sz="– (no output)"
-                    met=$(awk -v a="$lim" -v b="$qw" 'BEGIN {print (a / b >= 5) ? "speed yes; size n/a (tool killed at limit)" : "no"}')
+                    met=$(awk -v a="$lim" -v b="$qw" -v m="$aim" 'BEGIN {print (a / b >= m) ? "speed yes; size n/a (tool killed at limit)" : "no"}')
                     ;;
                 *)
                     sp="–" sz="–" met="n/a: $t ${STATUS[$tk]:-not run}"
@@ -472,8 +474,8 @@ table="$tmp/table.md"
         if [ -n "${STATUS[$pbt]:-}" ]; then
             r1=${RSS[$pbt]:-0} r2=${RSS[$pbl]:-0}
             rmax=$((r1 > r2 ? r1 : r2))
-            echo "**Aim check on the photobook** (at least 5x faster than each tool at equal or smaller"
-            echo "output, and under 300 MB peak RSS):"
+            echo "**Aim check on the photobook** (at least 4x faster than ImageMagick, 2x the vips CLI and"
+            echo "5x calibre, at equal or smaller output, and under 300 MB peak RSS):"
             echo
             for a in "${aim_rows[@]}"; do echo "- $a"; done
             echo "- peak RSS of quire: $((rmax / 1024)) MB (tablet $((r1 / 1024)), lossless $((r2 / 1024))): $([ $((rmax / 1024)) -lt 300 ] && echo "yes, under 300 MB" || echo "no, NOT under 300 MB")"
