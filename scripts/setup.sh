@@ -16,7 +16,7 @@ set -euo pipefail
 
 build_pkgs=(build-essential cmake pkg-config
     libzip-dev libxml2-dev libvips-dev libjansson-dev zlib1g-dev libjpeg62-turbo-dev libsodium-dev libssl-dev
-    libcmocka-dev libhiredis-dev libmicrohttpd-dev libcurl4-openssl-dev libqpdf-dev libsystemd-dev)
+    libcmocka-dev libhiredis-dev libmicrohttpd-dev libcurl4-openssl-dev libqpdf-dev)
 test_pkgs=(zip unzip epubcheck default-jre-headless python3 clang libclang-rt-dev redis-server
     qpdf poppler-utils python3-botocore iproute2 python3-yaml yamllint curl chromium
     python3-aiosmtpd openssl  # tests/integration/test_alerts.sh

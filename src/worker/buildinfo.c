@@ -2,7 +2,7 @@
  * qr_buildinfo (qr/buildinfo.h): each module reports the version of the
  * library it wraps; this file gathers them with quire's minimums. A
  * library with no run-time version call is named by the file the process
- * loaded (hiredis, libsystemd).
+ * loaded (hiredis).
  */
 #include "qr/buildinfo.h"
 
@@ -54,15 +54,12 @@ static void add(qr_buildinfo *bi, const char *name, const char *version, const c
 
 void qr_buildinfo_get(qr_buildinfo *out)
 {
-    char zip[64], xml[64], hiredis[64], systemd[256];
+    char zip[64], xml[64], hiredis[64];
     memset(out, 0, sizeof(*out));
     out->version = QR_VERSION;
     out->commit = QR_BUILD_COMMIT;
     qr_epub_library_versions(zip, xml, sizeof(zip));
     qr_resque_library_version(hiredis, sizeof(hiredis));
-    const char *sd = "unknown";
-    if (qr_fs_loaded_library(systemd, sizeof(systemd), "libsystemd.so") && strstr(systemd, ".so."))
-        sd = strstr(systemd, ".so.") + 4;
     add(out, "libvips", qr_image_library_version(), QR_MIN_VIPS);
     add(out, "qpdf", qr_pdf_library_version(), QR_MIN_QPDF);
     add(out, "libcurl", qr_http_library_version(), QR_MIN_CURL);
@@ -73,8 +70,6 @@ void qr_buildinfo_get(qr_buildinfo *out)
     add(out, "hiredis", hiredis, QR_MIN_HIREDIS);
     add(out, "jansson", qr_json_library_version(), QR_MIN_JANSSON);
     add(out, "libmicrohttpd", qr_httpd_library_version(), QR_MIN_MHD);
-    /* libsystemd's file is named for its ABI (libsystemd.so.0.35.0), not a systemd release. */
-    add(out, "libsystemd", sd, NULL);
 }
 
 bool qr_buildinfo_ok(const qr_buildinfo *bi, char *why, size_t n)

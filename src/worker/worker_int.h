@@ -279,6 +279,13 @@ void qr_worker__agent_finish(qr_worker__board *b, pid_t pid, bool reaped);
  */
 void qr_worker__sd(bool enabled, const char *fmt, ...) QR_PRINTF(2, 3);
 /*
+ * The protocol itself (sd_notify(3), no libsystemd): sends `msg` as one
+ * datagram to $NOTIFY_SOCKET (a path, or '@' and an abstract name). Returns
+ * 1 when sent, 0 when the variable is unset or names another kind of
+ * address, -errno when it cannot be sent.
+ */
+int qr_worker__sd_send(const char *msg);
+/*
  * While a stop waits for work to finish: pushes systemd's stop timeout a
  * little further ahead, at most once per renewal period (*next, monotonic
  * seconds, starts at 0).

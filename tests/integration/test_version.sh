@@ -32,7 +32,7 @@ python3 - "$t/v.out" >"$t/v.check" <<'PY' || reasons+=("$(cat "$t/v.check")")
 import json, sys
 v = json.load(open(sys.argv[1]))
 bad = [n for n, l in v["libraries"].items() if l["minimum"] is not None and not l["ok"]]
-if not v["version"] or not v["commit"] or "libsystemd" not in v["libraries"] or bad:
+if not v["version"] or not v["commit"] or "libmicrohttpd" not in v["libraries"] or "libsystemd" in v["libraries"] or bad:
     print("unexpected version report: %r" % v)
     sys.exit(1)
 PY
