@@ -14,7 +14,7 @@ RUN apt-get update \
         build-essential cmake pkg-config \
         libzip-dev libxml2-dev libvips-dev libjansson-dev zlib1g-dev \
         libjpeg62-turbo-dev libsodium-dev libssl-dev libcmocka-dev libhiredis-dev libmicrohttpd-dev \
-        libcurl4-openssl-dev libqpdf-dev libsystemd-dev \
+        libcurl4-openssl-dev libqpdf-dev \
     && rm -rf /var/lib/apt/lists/*
 WORKDIR /src
 COPY . .
@@ -45,11 +45,11 @@ LABEL org.opencontainers.image.title="quire" \
       org.opencontainers.image.revision="${REVISION}"
 ENV DEBIAN_FRONTEND=noninteractive
 # Runtime libraries only (the -dev packages above minus headers): libvips 8.16
-# and the libraries quire links directly.
+# and the libraries quire links directly or loads (libcurl: docs/internals/curlmod.md).
 RUN apt-get update \
     && apt-get install -y --no-install-recommends \
         libvips42t64 libzip5 libxml2 libjansson4 libjpeg62-turbo libsodium23 libssl3t64 zlib1g libhiredis1.1.0 libmicrohttpd12t64 \
-        libcurl4t64 libqpdf30 libsystemd0 \
+        libcurl4t64 libqpdf30 \
         tini ca-certificates \
     && rm -rf /var/lib/apt/lists/* /var/cache/apt/archives/*.deb /var/log/apt /var/log/dpkg.log \
     && useradd --uid 10001 --user-group --no-log-init --create-home --home-dir /var/lib/quire \

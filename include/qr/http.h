@@ -32,6 +32,16 @@ int qr_http_global_init(qr_error *err) QR_WUR;
 void qr_http_global_cleanup(void);
 
 /*
+ * Makes sure libcurl is there. The `quire` binary does not link libcurl: it
+ * loads it on the first request (docs/internals/curlmod.md), and this loads
+ * it now. Every request calls it first; the worker and serve commands call
+ * it at start, before they fork or start threads. Where libcurl is linked
+ * (the library tests use) it does nothing. Errors: internal, with the
+ * loader's reason ("cannot load libcurl (libcurl.so.4): ...").
+ */
+int qr_http_ready(qr_error *err) QR_WUR;
+
+/*
  * Which destinations an untrusted URL (a job's source or callback) may reach.
  * By default only https to public unicast addresses: loopback, link-local
  * (169.254.0.0/16, so the instance-metadata service, and fe80::/10),

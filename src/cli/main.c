@@ -220,6 +220,13 @@ int main(int argc, char **argv)
         bool vips = commands[i].run != qr_cmd_worker && commands[i].run != qr_cmd_serve;
         if (vips && qr_image_global_init(argv[0], &err) < 0)
             return qr_cli_fail(&err);
+        /*
+         * Other commands load libcurl on their first request, if any
+         * (docs/internals/curlmod.md); these two fork and run threads from
+         * the start, so they load it now, on the one thread there is.
+         */
+        if (!vips && qr_http_ready(&err) < 0)
+            return qr_cli_fail(&err);
         int rc = commands[i].run(argc - 1, argv + 1);
         if (vips)
             qr_image_global_shutdown();

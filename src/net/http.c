@@ -540,6 +540,8 @@ int qr_http_perform(const qr_http_opts *opts, const qr_http_request *req, qr_htt
     int rc = 0;
 
     memset(&x, 0, sizeof(x));
+    if ((rc = qr_http_ready(err)) < 0)
+        return rc;
     if (opts)
         o = *opts;
     o.connect_timeout_s = or_default(o.connect_timeout_s, 10);
@@ -730,5 +732,5 @@ out:
 const char *qr_http_library_version(void)
 {
     const curl_version_info_data *v = curl_version_info(CURLVERSION_NOW);
-    return v && v->version ? v->version : "unknown";
+    return v && v->version ? v->version : "unavailable";
 }

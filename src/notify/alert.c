@@ -489,7 +489,7 @@ int qr_alert_smtp_send(const qr_alert_smtp *smtp, const char *msg, size_t len, q
         (strncmp(smtp->url, "smtp://", 7) != 0 && strncmp(smtp->url, "smtps://", 8) != 0))
         return qr_error_set(err, QR_ERR_INVALID_ARGUMENT, STAGE,
                             "the alert relay must be smtp:// or smtps://");
-    if ((rc = check_smtp(smtp, err)) < 0)
+    if ((rc = check_smtp(smtp, err)) < 0 || (rc = qr_http_ready(err)) < 0)
         return rc;
     CURL *c = curl_easy_init();
     if (!c)

@@ -26,33 +26,8 @@ mneeded="$(readelf -d "$module" 2>/dev/null | sed -n 's/.*(NEEDED).*\[\(.*\)\]/\
 [[ "$mneeded" == *libvips* ]] || reasons+=("the module does not link libvips: $mneeded")
 qr_case "quire does not link libvips; quire-vips.so does, and exports its table only" "${reasons[@]}"
 
-# A two-page PDF with text only, its xref offsets computed here.
-python3 - "$t/text.pdf" <<'PY'
-import sys
-objs = [b"<< /Type /Catalog /Pages 2 0 R >>",
-        b"<< /Type /Pages /Kids [3 0 R 5 0 R] /Count 2 >>",
-        b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 300 300] /Contents 4 0 R /Resources << /Font << /F1 7 0 R >> >> >>",
-        None,
-        b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 300 300] /Contents 6 0 R /Resources << /Font << /F1 7 0 R >> >> >>",
-        None,
-        b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>"]
-def stream(text):
-    body = b"BT /F1 18 Tf 40 150 Td (" + text + b") Tj ET"
-    return b"<< /Length %d >>\nstream\n" % len(body) + body + b"\nendstream"
-objs[3] = stream(b"page one")
-objs[5] = stream(b"page two")
-out = bytearray(b"%PDF-1.4\n")
-offs = []
-for i, o in enumerate(objs, 1):
-    offs.append(len(out))
-    out += b"%d 0 obj\n" % i + o + b"\nendobj\n"
-x = len(out)
-out += b"xref\n0 %d\n0000000000 65535 f \n" % (len(objs) + 1)
-for o in offs:
-    out += b"%010d 00000 n \n" % o
-out += b"trailer\n<< /Size %d /Root 1 0 R >>\nstartxref\n%d\n%%%%EOF\n" % (len(objs) + 1, x)
-open(sys.argv[1], "wb").write(out)
-PY
+# A two-page PDF with text only.
+python3 "$(dirname "${BASH_SOURCE[0]}")/../tools/text_pdf.py" "$t/text.pdf"
 
 reasons=()
 QUIRE_LOG_LEVEL=debug qr_run "$t/pdf" process "$t/text.pdf" -o "$t/pdf.pkg" --slice-pages 1 -q
