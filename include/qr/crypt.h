@@ -113,23 +113,21 @@ int qr_crypt_sign(uint8_t sig[64], const qr_keyring *k, const uint8_t *msg, size
 int qr_crypt_verify(const uint8_t sig[64], const uint8_t pk[32], const uint8_t *msg, size_t len,
                     qr_error *err) QR_WUR;
 
-/* ---- SHA-256 of bulk data (sha256.c: libcrypto, with libsodium as the fallback) ---- */
+/* ---- SHA-256 of bulk data (sha256.c: libcrypto's SHA-256 functions) ---- */
 
 #define QR_SHA256_BYTES 32
 
-/* A running SHA-256; no allocation of the caller's, no free but qr_sha256_final. */
+/* A running SHA-256, held here: nothing allocated, nothing to free, nothing that fails. */
 typedef struct qr_sha256_ctx {
-    void *ctx; /* libcrypto's context; NULL: `fallback` holds libsodium's state */
-    bool failed;
-    _Alignas(16) unsigned char fallback[128];
+    _Alignas(16) unsigned char state[128]; /* libcrypto's SHA256_CTX */
 } qr_sha256_ctx;
 
 void qr_sha256_init(qr_sha256_ctx *s);
 void qr_sha256_update(qr_sha256_ctx *s, const void *data, size_t len);
 /* `dst` (not initialised) continues from where `src` is: one pass over data, two digests. */
 void qr_sha256_copy(qr_sha256_ctx *dst, const qr_sha256_ctx *src);
-/* The digest, and the state released; false (digest zeroed) if libcrypto failed midway. */
-bool qr_sha256_final(qr_sha256_ctx *s, uint8_t out[QR_SHA256_BYTES]) QR_WUR;
+/* The digest; the state is wiped. */
+void qr_sha256_final(qr_sha256_ctx *s, uint8_t out[QR_SHA256_BYTES]);
 /* One call; `data` NULL hashes nothing. */
 void qr_sha256(uint8_t out[QR_SHA256_BYTES], const void *data, size_t len);
 /* 64 lowercase hex characters and a NUL. */

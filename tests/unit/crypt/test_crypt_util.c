@@ -119,13 +119,13 @@ static void test_sha256_vectors(void **state)
         step = step * 3 + 1; /* 1, 4, 13, ... crosses block edges at every offset class */
     }
     qr_sha256_update(&st, a, 0);
-    assert_true(qr_sha256_final(&st, h));
+    qr_sha256_final(&st, h);
     qr_sha256_to_hex(hex, h);
     assert_string_equal(hex, "cdc76e5c9914fb9281a1c7e284d73e67f1809a48a497200e046d39ccc7112cd0");
     free(a);
 }
 
-/* Every length around the block size: libcrypto's digest is libsodium's. */
+/* Every length around the block size: libcrypto's digest is libsodium's, in one call or two. */
 static void test_sha256_matches_libsodium(void **state)
 {
     (void)state;
@@ -140,7 +140,7 @@ static void test_sha256_matches_libsodium(void **state)
         qr_sha256_init(&st);
         qr_sha256_update(&st, buf, n / 2);
         qr_sha256_update(&st, buf + n / 2, n - n / 2);
-        assert_true(qr_sha256_final(&st, run));
+        qr_sha256_final(&st, run);
         assert_memory_equal(run, want, sizeof(want));
     }
     assert_non_null(qr_sha256_library_version());
@@ -161,8 +161,8 @@ static void test_sha256_copy(void **state)
     qr_sha256_update(&st, buf, 200);
     qr_sha256_copy(&cp, &st);
     qr_sha256_update(&st, buf + 200, sizeof(buf) - 200);
-    assert_true(qr_sha256_final(&cp, a));
-    assert_true(qr_sha256_final(&st, b));
+    qr_sha256_final(&cp, a);
+    qr_sha256_final(&st, b);
     assert_memory_equal(a, want_a, sizeof(a));
     assert_memory_equal(b, want_b, sizeof(b));
 }
