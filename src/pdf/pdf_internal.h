@@ -89,8 +89,14 @@ int qr_pdf__error_from_qpdf(qr_error *err, qpdf_data q, qr_errid id, const char 
  * the whole output costs too much there). Errors: write-failed (id), io.
  */
 int qr_pdf__write(qpdf_data q, const char *out_path, bool durable, qr_error *err);
-/* Writes `q` into `out` (appended) as a work file: the same options, a fresh /ID. */
-int qr_pdf__write_mem(qpdf_data q, struct qr_buf *out, qr_error *err);
+/*
+ * Writes `q` into `out` (appended) as a work file: the same options, a fresh
+ * /ID. `large`: the output is expected to reach QR_PDF__MEMFD_FROM bytes,
+ * and goes through an anonymous memory file instead of qpdf's own buffer
+ * (util.c says why).
+ */
+int qr_pdf__write_mem(qpdf_data q, struct qr_buf *out, bool large, qr_error *err);
+#define QR_PDF__MEMFD_FROM ((size_t)4 << 20)
 /* qr_pdf_cut's state (split.c); NULL-safe. */
 void qr_pdf__cutter_free(struct qr_pdf__cutter *c);
 

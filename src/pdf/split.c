@@ -23,6 +23,7 @@ struct qr_pdf__cutter {
     size_t nlabels;
     qr_pdf__idset shared; /* resource dictionaries used by several pages */
     bool prepared;        /* labels read, inherited attributes pushed, sharing known */
+    size_t last_bytes;    /* the size of the previous slice; 0 before the first */
 };
 
 /*
@@ -135,8 +136,15 @@ int qr_pdf_cut(qr_pdf *p, const qr_pdf_range *r, qr_buf *out, qr_error *err)
         return qr_error_set(err, QR_ERR_OUT_OF_MEMORY, QR_PDF_STAGE, "out of memory");
     qpdf_data dst = NULL;
     int rc = cut_range(&dst, p->cutter, p->q, r, err);
-    if (rc == 0)
-        rc = qr_pdf__write_mem(dst, out, err);
+    if (rc == 0) {
+        /* The size to expect: the previous slice's, else the input's share for these pages. */
+        size_t before = out->len;
+        uint64_t expect =
+            p->cutter->last_bytes ? p->cutter->last_bytes : p->info.file_bytes / pages * r->count;
+        rc = qr_pdf__write_mem(dst, out, expect >= QR_PDF__MEMFD_FROM, err);
+        if (rc == 0)
+            p->cutter->last_bytes = out->len - before;
+    }
     qr_pdf__drain_warnings(p->q, NULL);
     if (dst)
         qpdf_cleanup(&dst);
