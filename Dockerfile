@@ -45,7 +45,7 @@ LABEL org.opencontainers.image.title="quire" \
       org.opencontainers.image.revision="${REVISION}"
 ENV DEBIAN_FRONTEND=noninteractive
 # Runtime libraries only (the -dev packages above minus headers): libvips 8.16
-# and the libraries quire links directly or loads (libcurl: docs/internals/curlmod.md).
+# and the libraries quire links directly or loads (libcurl, libzip, libxml2: docs/internals/dlmod.md).
 RUN apt-get update \
     && apt-get install -y --no-install-recommends \
         libvips42t64 libzip5 libxml2 libjansson4 libjpeg62-turbo libsodium23 libssl3t64 zlib1g libhiredis1.1.0 libmicrohttpd12t64 \

@@ -241,8 +241,18 @@ bool qr_media_is_font(const char *media_type);
 
 /*
  * The versions of the libzip and libxml2 loaded at run time ("1.7.3",
- * "2.9.14"), into the caller's buffers of `n` bytes each.
+ * "2.9.14"), into the caller's buffers of `n` bytes each; "unavailable" for
+ * one that cannot be loaded.
  */
 void qr_epub_library_versions(char *libzip, char *libxml2, size_t n);
+
+/*
+ * Make sure libzip, and libxml2, are there. The `quire` binary does not link
+ * them: it loads each on first use (docs/internals/dlmod.md), and these load
+ * it now; where they are linked (the library tests use) they do nothing.
+ * Errors: internal, with the loader's reason ("cannot load libzip.so.4 ...").
+ */
+int qr_epub_zip_ready(qr_error *err) QR_WUR;
+int qr_epub_xml_ready(qr_error *err) QR_WUR;
 
 #endif

@@ -33,7 +33,7 @@ void qr_http_global_cleanup(void);
 
 /*
  * Makes sure libcurl is there. The `quire` binary does not link libcurl: it
- * loads it on the first request (docs/internals/curlmod.md), and this loads
+ * loads it on the first request (docs/internals/dlmod.md), and this loads
  * it now. Every request calls it first; the worker and serve commands call
  * it at start, before they fork or start threads. Where libcurl is linked
  * (the library tests use) it does nothing. Errors: internal, with the

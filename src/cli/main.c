@@ -13,6 +13,7 @@
 
 #include "cli.h"
 #include "qr/crypt.h"
+#include "qr/epub.h"
 #include "qr/http.h"
 #include "qr/image.h"
 #include "qr/log.h"
@@ -221,11 +222,13 @@ int main(int argc, char **argv)
         if (vips && qr_image_global_init(argv[0], &err) < 0)
             return qr_cli_fail(&err);
         /*
-         * Other commands load libcurl on their first request, if any
-         * (docs/internals/curlmod.md); these two fork and run threads from
-         * the start, so they load it now, on the one thread there is.
+         * Other commands load libcurl, libzip and libxml2 when they first
+         * need them (docs/internals/dlmod.md); these two fork and run
+         * threads from the start, so they load them now, on the one thread
+         * there is.
          */
-        if (!vips && qr_http_ready(&err) < 0)
+        if (!vips && (qr_http_ready(&err) < 0 || qr_epub_zip_ready(&err) < 0 ||
+                      qr_epub_xml_ready(&err) < 0))
             return qr_cli_fail(&err);
         int rc = commands[i].run(argc - 1, argv + 1);
         if (vips)

@@ -290,6 +290,10 @@ int qr_epub_open(qr_epub **out, const char *path, const qr_epub_opts *opts, qr_e
         return qr_error_set(err, QR_ERR_INVALID_ARGUMENT, QR_EPUB_STAGE, "no path");
     uint64_t size = 0;
     rc = qr_fs_file_size(&size, path, err);
+    if (rc == 0)
+        rc = qr_epub_zip_ready(err);
+    if (rc == 0)
+        rc = qr_epub_xml_ready(err);
     if (rc < 0)
         goto out;
     e = qr_epub__new(opts);
@@ -640,7 +644,11 @@ bool qr_media_is_font(const char *media_type)
 
 void qr_epub_library_versions(char *libzip, char *libxml2, size_t n)
 {
-    snprintf(libzip, n, "%s", zip_libzip_version());
+    snprintf(libzip, n, "%s", qr_epub_zip_ready(NULL) == 0 ? zip_libzip_version() : "unavailable");
+    if (qr_epub_xml_ready(NULL) < 0) {
+        snprintf(libxml2, n, "unavailable");
+        return;
+    }
     /* libxml2 says "21004" for 2.10.4. */
     long v = strtol(xmlParserVersion, NULL, 10);
     snprintf(libxml2, n, "%ld.%ld.%ld", v / 10000, (v / 100) % 100, v % 100);

@@ -1,15 +1,14 @@
 /*
- * The binary's libcurl, loaded on first use (docs/internals/curlmod.md).
+ * libcurl for the `quire` binary, loaded on the first request instead of
+ * linked (qr/dlib.h, docs/internals/dlmod.md).
  *
  * libcurl and what it links (its TLS, SSH, LDAP, Kerberos, IDN, RTMP and
  * HTTP/2 libraries: about thirty shared objects) cost every start of quire
  * about 5 ms of mapping and relocation, paid by each command that never
  * makes a request, such as the `process` of a local book into a local store.
- * The `quire` binary therefore does not link libcurl: this file defines the
- * libcurl functions quire calls, and the first call that needs libcurl opens
- * it ($QUIRE_LIBCURL, else libcurl.so.4) once per process (pthread_once) and
- * forwards to it. Tests and fuzzers link libcurl itself (and
- * src/curlmod/curl_linked.c), not this file.
+ * This file defines the libcurl functions quire calls and forwards them to
+ * libcurl.so.4 ($QUIRE_LIBCURL), opened by the first call that needs it.
+ * Tests and fuzzers link libcurl itself (and src/dlmod/linked.c).
  *
  * curl_global_init is recorded here and run by the load: libcurl 7.84 and
  * later make it thread-safe, so the load may happen on any thread. The
@@ -17,30 +16,22 @@
  * it in main (qr_http_ready) before either.
  *
  * If libcurl cannot be loaded, qr_http_ready fails with `internal: cannot
- * load libcurl ...`; the functions below then fail as libcurl's own do when
- * out of resources (NULL handles, CURLE_FAILED_INIT).
+ * load libcurl.so.4 ...`; the functions below then fail as libcurl's own do
+ * when out of resources (NULL handles, CURLE_FAILED_INIT).
  */
-#include <dlfcn.h>
-#include <pthread.h>
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
-
-/*
- * curl.h declares curl_url_get's handle const in newer releases and not in
- * older ones: its declaration is renamed out of the way here, and the
- * definition below takes the const form, the same in the ABI.
- */
 #include <sys/socket.h>
 #include <sys/types.h>
+#include <time.h>
 
+#include "qr/dlib.h"
 #include "qr/error.h"
 #include "qr/http.h"
-#include "qr/log.h"
 
 /*
  * The definitions below stay inside the binary (hidden), although it exports
@@ -50,14 +41,12 @@
  */
 #pragma GCC visibility push(hidden)
 #define CURL_DISABLE_TYPECHECK 1
-#define curl_url_get qr_curlmod_declared_url_get
+#define curl_url_get qr_dlmod_declared_url_get
 #include <curl/curl.h>
 #undef curl_url_get
 CURLUcode curl_url_get(const CURLU *u, CURLUPart what, char **part, unsigned int flags);
 
-#define LIBCURL_SONAME "libcurl.so.4"
-
-/* libcurl's functions that quire calls, as loaded. */
+/* libcurl's functions that quire calls, as loaded: in the order of `names`. */
 static struct curl_fns {
     CURLcode (*global_init)(long);
     void (*global_cleanup)(void);
@@ -78,87 +67,44 @@ static struct curl_fns {
     time_t (*getdate)(const char *, const time_t *);
 } fn;
 
-static const struct {
-    const char *name;
-    size_t offset;
-} symbols[] = {
-#define SYM(field, name)                                                                           \
-    {                                                                                              \
-        name, offsetof(struct curl_fns, field)                                                     \
-    }
-    SYM(global_init, "curl_global_init"),
-    SYM(global_cleanup, "curl_global_cleanup"),
-    SYM(easy_init, "curl_easy_init"),
-    SYM(easy_setopt, "curl_easy_setopt"),
-    SYM(easy_perform, "curl_easy_perform"),
-    SYM(easy_cleanup, "curl_easy_cleanup"),
-    SYM(easy_getinfo, "curl_easy_getinfo"),
-    SYM(easy_strerror, "curl_easy_strerror"),
-    SYM(slist_append, "curl_slist_append"),
-    SYM(slist_free_all, "curl_slist_free_all"),
-    SYM(url, "curl_url"),
-    SYM(url_cleanup, "curl_url_cleanup"),
-    SYM(url_get, "curl_url_get"),
-    SYM(url_set, "curl_url_set"),
-    SYM(free, "curl_free"),
-    SYM(version_info, "curl_version_info"),
-    SYM(getdate, "curl_getdate"),
-#undef SYM
-};
+static const char *const names[] = {"curl_global_init",  "curl_global_cleanup",
+                                    "curl_easy_init",    "curl_easy_setopt",
+                                    "curl_easy_perform", "curl_easy_cleanup",
+                                    "curl_easy_getinfo", "curl_easy_strerror",
+                                    "curl_slist_append", "curl_slist_free_all",
+                                    "curl_url",          "curl_url_cleanup",
+                                    "curl_url_get",      "curl_url_set",
+                                    "curl_free",         "curl_version_info",
+                                    "curl_getdate",      NULL};
 
-static pthread_once_t load_once = PTHREAD_ONCE_INIT;
-static bool loaded;        /* every symbol found and the global init (if asked) done */
 static bool global_wanted; /* curl_global_init was called before the load */
 static long global_flags;
-static char load_error[1024];
 
-static void load(void)
+/* Runs the curl_global_init that was asked for before the load. */
+static int start(char *why, size_t n)
 {
-    const char *env = getenv("QUIRE_LIBCURL");
-    const char *path = env && *env ? env : LIBCURL_SONAME;
-    void *h = dlopen(path, RTLD_NOW | RTLD_LOCAL);
-    if (!h) {
-        const char *why = dlerror();
-        snprintf(load_error, sizeof(load_error), "cannot load libcurl (%s): %s", path,
-                 why ? why : "unknown reason");
-        qr_log(QR_LOG_WARN, "net", "%s", load_error);
-        return;
-    }
-    for (size_t i = 0; i < sizeof(symbols) / sizeof(symbols[0]); i++) {
-        void *p = dlsym(h, symbols[i].name);
-        if (!p) {
-            snprintf(load_error, sizeof(load_error), "cannot load libcurl (%s): it has no %s", path,
-                     symbols[i].name);
-            qr_log(QR_LOG_WARN, "net", "%s", load_error);
-            dlclose(h);
-            return;
-        }
-        /* POSIX guarantees that a dlsym result converts to a function pointer. */
-        memcpy((char *)&fn + symbols[i].offset, &p, sizeof(p));
-    }
-    if (global_wanted) {
-        CURLcode c = fn.global_init(global_flags);
-        if (c != CURLE_OK) {
-            snprintf(load_error, sizeof(load_error), "curl_global_init: %s", fn.easy_strerror(c));
-            qr_log(QR_LOG_WARN, "net", "%s", load_error);
-            return;
-        }
-    }
-    loaded = true;
-    const curl_version_info_data *v = fn.version_info(CURLVERSION_NOW);
-    qr_log(QR_LOG_DEBUG, "net", "loaded %s (libcurl %s)", path, v && v->version ? v->version : "?");
+    if (!global_wanted)
+        return 0;
+    CURLcode c = fn.global_init(global_flags);
+    if (c == CURLE_OK)
+        return 0;
+    snprintf(why, n, "curl_global_init: %s", fn.easy_strerror(c));
+    return -1;
 }
+
+/* `fn` is as many function pointers as `names`, in the same order. */
+static qr_dlib lib =
+    QR_DLIB_INIT("libcurl.so.4", "QUIRE_LIBCURL", names, (qr_dlib_fn *)(void *)&fn, start);
 
 static bool ready(void)
 {
-    pthread_once(&load_once, load);
-    return loaded;
+    return qr_dlib_load(&lib, "net");
 }
 
 CURLcode curl_global_init(long flags)
 {
     /* Run by the load; after it (a second init), by libcurl, which counts them. */
-    if (loaded)
+    if (qr_dlib_loaded(&lib))
         return fn.global_init(flags);
     global_flags = flags;
     global_wanted = true;
@@ -167,7 +113,7 @@ CURLcode curl_global_init(long flags)
 
 void curl_global_cleanup(void)
 {
-    if (loaded && global_wanted)
+    if (qr_dlib_loaded(&lib) && global_wanted)
         fn.global_cleanup();
 }
 
@@ -280,7 +226,5 @@ time_t curl_getdate(const char *p, const time_t *unused)
 
 int qr_http_ready(qr_error *err)
 {
-    if (ready())
-        return 0;
-    return qr_error_set(err, QR_ERR_INTERNAL, "net", "%s", load_error);
+    return qr_dlib_ready(&lib, "net", err);
 }
