@@ -37,7 +37,7 @@ void qr_http_global_cleanup(void);
  * it now. Every request calls it first; the worker and serve commands call
  * it at start, before they fork or start threads. Where libcurl is linked
  * (the library tests use) it does nothing. Errors: internal, with the
- * loader's reason ("cannot load libcurl (libcurl.so.4): ...").
+ * loader's reason ("cannot load libcurl.so.4 (FILE): ...").
  */
 int qr_http_ready(qr_error *err) QR_WUR;
 

@@ -29,6 +29,7 @@
 #include <sys/types.h>
 #include <time.h>
 
+#include "dlmod/dlmod.h"
 #include "qr/dlib.h"
 #include "qr/error.h"
 #include "qr/http.h"
@@ -46,36 +47,36 @@
 #undef curl_url_get
 CURLUcode curl_url_get(const CURLU *u, CURLUPart what, char **part, unsigned int flags);
 
-/* libcurl's functions that quire calls, as loaded: in the order of `names`. */
-static struct curl_fns {
-    CURLcode (*global_init)(long);
-    void (*global_cleanup)(void);
-    CURL *(*easy_init)(void);
-    CURLcode (*easy_setopt)(CURL *, CURLoption, ...);
-    CURLcode (*easy_perform)(CURL *);
-    void (*easy_cleanup)(CURL *);
-    CURLcode (*easy_getinfo)(CURL *, CURLINFO, ...);
-    const char *(*easy_strerror)(CURLcode);
-    struct curl_slist *(*slist_append)(struct curl_slist *, const char *);
-    void (*slist_free_all)(struct curl_slist *);
-    CURLU *(*url)(void);
-    void (*url_cleanup)(CURLU *);
-    CURLUcode (*url_get)(const CURLU *, CURLUPart, char **, unsigned int);
-    CURLUcode (*url_set)(CURLU *, CURLUPart, const char *, unsigned int);
-    void (*free)(void *);
-    curl_version_info_data *(*version_info)(CURLversion);
-    time_t (*getdate)(const char *, const time_t *);
-} fn;
+/*
+ * What quire calls, and what each returns when libcurl cannot be loaded:
+ * libcurl's own failures. The four slots are defined by hand below: the
+ * global init is deferred to the load, setopt and getinfo are variadic.
+ */
+#define CURL_FUNCTIONS(F, V, S)                                                                    \
+    S(curl_global_init)                                                                            \
+    S(curl_global_cleanup)                                                                         \
+    S(curl_easy_setopt)                                                                            \
+    S(curl_easy_getinfo)                                                                           \
+    F(CURL *, curl_easy_init, (void), (), NULL)                                                    \
+    F(CURLcode, curl_easy_perform, (CURL * a), (a), CURLE_FAILED_INIT)                             \
+    V(curl_easy_cleanup, (CURL * a), (a))                                                          \
+    F(const char *, curl_easy_strerror, (CURLcode a), (a), "libcurl is not loaded")                \
+    F(struct curl_slist *, curl_slist_append, (struct curl_slist * a, const char *b), (a, b),      \
+      NULL)                                                                                        \
+    V(curl_slist_free_all, (struct curl_slist * a), (a))                                           \
+    F(CURLU *, curl_url, (void), (), NULL)                                                         \
+    V(curl_url_cleanup, (CURLU * a), (a))                                                          \
+    F(CURLUcode, curl_url_get, (const CURLU *a, CURLUPart b, char **c, unsigned int d),            \
+      (a, b, c, d), CURLUE_OUT_OF_MEMORY)                                                          \
+    F(CURLUcode, curl_url_set, (CURLU * a, CURLUPart b, const char *c, unsigned int d),            \
+      (a, b, c, d), CURLUE_OUT_OF_MEMORY)                                                          \
+    V(curl_free, (void *a), (a))                                                                   \
+    F(curl_version_info_data *, curl_version_info, (CURLversion a), (a), NULL)                     \
+    F(time_t, curl_getdate, (const char *a, const time_t *b), (a, b), (time_t)-1)
 
-static const char *const names[] = {"curl_global_init",  "curl_global_cleanup",
-                                    "curl_easy_init",    "curl_easy_setopt",
-                                    "curl_easy_perform", "curl_easy_cleanup",
-                                    "curl_easy_getinfo", "curl_easy_strerror",
-                                    "curl_slist_append", "curl_slist_free_all",
-                                    "curl_url",          "curl_url_cleanup",
-                                    "curl_url_get",      "curl_url_set",
-                                    "curl_free",         "curl_version_info",
-                                    "curl_getdate",      NULL};
+enum { CURL_FUNCTIONS(QR_DL_ENUM_F, QR_DL_ENUM_V, QR_DL_ENUM_S) FN_COUNT };
+static const char *const names[] = {CURL_FUNCTIONS(QR_DL_NAME_F, QR_DL_NAME_V, QR_DL_NAME_S) NULL};
+static qr_dlib_fn fns[FN_COUNT];
 
 static bool global_wanted; /* curl_global_init was called before the load */
 static long global_flags;
@@ -85,16 +86,15 @@ static int start(char *why, size_t n)
 {
     if (!global_wanted)
         return 0;
-    CURLcode c = fn.global_init(global_flags);
+    CURLcode c = QR_DL_SLOT(CURLcode(*)(long), curl_global_init)(global_flags);
     if (c == CURLE_OK)
         return 0;
-    snprintf(why, n, "curl_global_init: %s", fn.easy_strerror(c));
+    snprintf(why, n, "curl_global_init: %s",
+             QR_DL_SLOT(const char *(*)(CURLcode), curl_easy_strerror)(c));
     return -1;
 }
 
-/* `fn` is as many function pointers as `names`, in the same order. */
-static qr_dlib lib =
-    QR_DLIB_INIT("libcurl.so.4", "QUIRE_LIBCURL", names, (qr_dlib_fn *)(void *)&fn, start);
+static qr_dlib lib = QR_DLIB_INIT("libcurl.so.4", "QUIRE_LIBCURL", names, fns, start);
 
 static bool ready(void)
 {
@@ -105,7 +105,7 @@ CURLcode curl_global_init(long flags)
 {
     /* Run by the load; after it (a second init), by libcurl, which counts them. */
     if (qr_dlib_loaded(&lib))
-        return fn.global_init(flags);
+        return QR_DL_SLOT(CURLcode(*)(long), curl_global_init)(flags);
     global_flags = flags;
     global_wanted = true;
     return CURLE_OK;
@@ -114,13 +114,10 @@ CURLcode curl_global_init(long flags)
 void curl_global_cleanup(void)
 {
     if (qr_dlib_loaded(&lib) && global_wanted)
-        fn.global_cleanup();
+        QR_DL_SLOT(void (*)(void), curl_global_cleanup)();
 }
 
-CURL *curl_easy_init(void)
-{
-    return ready() ? fn.easy_init() : NULL;
-}
+CURL_FUNCTIONS(QR_DL_DEF_F, QR_DL_DEF_V, QR_DL_DEF_S)
 
 /*
  * The argument's type follows from the option's number, as libcurl itself
@@ -132,30 +129,21 @@ CURLcode curl_easy_setopt(CURL *h, CURLoption opt, ...)
         return CURLE_FAILED_INIT;
     va_list ap;
     va_start(ap, opt);
+    CURLcode (*f)(CURL *, CURLoption, ...) =
+        QR_DL_SLOT(CURLcode(*)(CURL *, CURLoption, ...), curl_easy_setopt);
     CURLcode rc;
     if (opt < CURLOPTTYPE_OBJECTPOINT)
-        rc = fn.easy_setopt(h, opt, va_arg(ap, long));
+        rc = f(h, opt, va_arg(ap, long));
     else if (opt < CURLOPTTYPE_FUNCTIONPOINT)
-        rc = fn.easy_setopt(h, opt, va_arg(ap, void *));
+        rc = f(h, opt, va_arg(ap, void *));
     else if (opt < CURLOPTTYPE_OFF_T)
-        rc = fn.easy_setopt(h, opt, va_arg(ap, void (*)(void)));
+        rc = f(h, opt, va_arg(ap, void (*)(void)));
     else if (opt < CURLOPTTYPE_BLOB)
-        rc = fn.easy_setopt(h, opt, va_arg(ap, curl_off_t));
+        rc = f(h, opt, va_arg(ap, curl_off_t));
     else
-        rc = fn.easy_setopt(h, opt, va_arg(ap, void *));
+        rc = f(h, opt, va_arg(ap, void *));
     va_end(ap);
     return rc;
-}
-
-CURLcode curl_easy_perform(CURL *h)
-{
-    return ready() ? fn.easy_perform(h) : CURLE_FAILED_INIT;
-}
-
-void curl_easy_cleanup(CURL *h)
-{
-    if (ready())
-        fn.easy_cleanup(h);
 }
 
 /* Every CURLINFO takes a pointer to where the answer goes. */
@@ -165,62 +153,10 @@ CURLcode curl_easy_getinfo(CURL *h, CURLINFO info, ...)
         return CURLE_FAILED_INIT;
     va_list ap;
     va_start(ap, info);
-    CURLcode rc = fn.easy_getinfo(h, info, va_arg(ap, void *));
+    CURLcode rc = QR_DL_SLOT(CURLcode(*)(CURL *, CURLINFO, ...),
+                             curl_easy_getinfo)(h, info, va_arg(ap, void *));
     va_end(ap);
     return rc;
-}
-
-const char *curl_easy_strerror(CURLcode c)
-{
-    return ready() ? fn.easy_strerror(c) : "libcurl is not loaded";
-}
-
-struct curl_slist *curl_slist_append(struct curl_slist *list, const char *s)
-{
-    return ready() ? fn.slist_append(list, s) : NULL;
-}
-
-void curl_slist_free_all(struct curl_slist *list)
-{
-    if (list && ready())
-        fn.slist_free_all(list);
-}
-
-CURLU *curl_url(void)
-{
-    return ready() ? fn.url() : NULL;
-}
-
-void curl_url_cleanup(CURLU *u)
-{
-    if (u && ready())
-        fn.url_cleanup(u);
-}
-
-CURLUcode curl_url_get(const CURLU *u, CURLUPart what, char **part, unsigned int flags)
-{
-    return ready() ? fn.url_get(u, what, part, flags) : CURLUE_OUT_OF_MEMORY;
-}
-
-CURLUcode curl_url_set(CURLU *u, CURLUPart what, const char *part, unsigned int flags)
-{
-    return ready() ? fn.url_set(u, what, part, flags) : CURLUE_OUT_OF_MEMORY;
-}
-
-void curl_free(void *p)
-{
-    if (p && ready())
-        fn.free(p);
-}
-
-curl_version_info_data *curl_version_info(CURLversion v)
-{
-    return ready() ? fn.version_info(v) : NULL;
-}
-
-time_t curl_getdate(const char *p, const time_t *unused)
-{
-    return ready() ? fn.getdate(p, unused) : (time_t)-1;
 }
 #pragma GCC visibility pop
 
