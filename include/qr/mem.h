@@ -23,4 +23,12 @@ void qr_mem_tune_for_images(void);
  */
 void qr_mem_tune_for_slices(void);
 
+/*
+ * After qr_mem_tune_for_slices, for threads that each run a qpdf document
+ * of their own (PDF cutters): up to `n` arenas in all, the main one
+ * included, so that they do not wait on one lock. Effective only while no
+ * thread has needed an arena yet: glibc fixes the limit then.
+ */
+void qr_mem_tune_arenas(unsigned n);
+
 #endif

@@ -67,6 +67,27 @@ int qr_pdf_open_buffer(qr_pdf **out, const void *data, size_t len, const char *n
 int qr_pdf_open_pages(qr_pdf **out, const char *path, const qr_limits *limits, qr_warnings *w,
                       qr_error *err) QR_WUR;
 /*
+ * A second, independent handle on the document `p` reads, for cutting
+ * slices (qr_pdf_cut) on another thread while `p` cuts others: it reads the
+ * very bytes `p` reads (its buffer or its mapping of the file, not the path
+ * again), so `p` must outlive it, and repeats the images
+ * qr_pdf_compress_open replaced in `p`. Its qr_pdf_info holds the page
+ * count, size, version and flags only. The two cut the same slice from the
+ * same range, byte for byte but for the trailer /ID. When
+ * qr_pdf_twin_reads_original(p) (images were replaced), it reads them from
+ * `p`'s handle, so no other thread may use `p` meanwhile; otherwise it
+ * reads only what `p` fixed at open and may run beside a cut on `p`.
+ * Possible while qr_pdf_can_twin(p): `p` is no twin, was
+ * opened from a regular file or a buffer, and qpdf took every replacement.
+ * Errors: invalid-argument (not possible for `p`), out-of-memory, internal
+ * (the second reading found another page count), pdf-damaged (a replaced
+ * image could not be repeated), and those of reading.
+ */
+bool qr_pdf_can_twin(const qr_pdf *p);
+bool qr_pdf_twin_reads_original(const qr_pdf *p);
+int qr_pdf_twin(qr_pdf **out, const qr_pdf *p, qr_error *err) QR_WUR;
+
+/*
  * Frees the parsed document but keeps the facts read at open: afterwards
  * only qr_pdf_info_get and qr_pdf_close may be called. For a document that
  * has been written and is no longer needed but for its outline and labels.

@@ -49,6 +49,11 @@ void qr_mem_tune_for_slices(void)
     mallopt(M_TRIM_THRESHOLD, 64 << 20);
     mallopt(M_ARENA_MAX, 1);
 }
+
+void qr_mem_tune_arenas(unsigned n)
+{
+    mallopt(M_ARENA_MAX, (int)(n ? n : 1));
+}
 #else
 void qr_mem_tune_for_images(void)
 {
@@ -56,5 +61,10 @@ void qr_mem_tune_for_images(void)
 
 void qr_mem_tune_for_slices(void)
 {
+}
+
+void qr_mem_tune_arenas(unsigned n)
+{
+    (void)n;
 }
 #endif

@@ -271,9 +271,6 @@ static int publish_slices(run *R, qr_error *err)
                                                              : (size_t)R->o->limits.max_total_bytes;
     qr_buf plain = QR_BUF_INIT(cap);
     qr_buf sealed = QR_BUF_INIT(cap);
-    /* Images are done: the slices' large blocks may now reuse heap pages. */
-    if (R->o->tune_malloc)
-        qr_mem_tune_for_slices();
     double t0 = qr_now();
     rc = qr_content_key_new(&R->ck, err);
     rep->t_encrypt += qr_now() - t0;
@@ -429,6 +426,10 @@ static int run_pipeline(run *R, qr_book *book, qr_error *err)
                           .workdir = R->workdir,
                           .compressed = comp_path,
                           .slice_target = o->slice_target ? o->slice_target : so.target_bytes};
+    /* Images are done: the slices' large blocks may now reuse heap pages (before any
+     * thread the driver starts makes its first block). */
+    if (o->tune_malloc)
+        qr_mem_tune_for_slices();
     rc = R->drv->prepare(R->book_drv, &pr, err);
     if (rc == 0)
         rc = publish_slices(R, err);

@@ -35,6 +35,7 @@ typedef struct image_job {
 } image_job;
 
 typedef struct image_set {
+    qr_pdf *p;
     qpdf_data q;
     const qr_limits *limits;
     qr_pdf__idset seen;
@@ -247,14 +248,50 @@ static void set_int(qpdf_data q, qpdf_oh dict, const char *key, int v)
     qpdf_oh_release(q, n);
 }
 
+/*
+ * Puts `len` bytes of JPEG as the image `oh`'s data (DCTDecode, no parms),
+ * and, when it is not `was_w` x `was_h`, its new size. False if qpdf refused.
+ */
+static bool put_image(qpdf_data q, qpdf_oh oh, const unsigned char *data, size_t len, int w, int h,
+                      int was_w, int was_h)
+{
+    qpdf_oh filter = qpdf_oh_new_name(q, "/DCTDecode");
+    qpdf_oh parms = qpdf_oh_new_null(q);
+    qpdf_oh_replace_stream_data(q, oh, data, len, filter, parms);
+    if (w != was_w || h != was_h) {
+        /* Images are drawn into the unit square: a smaller raster is a drop-in. */
+        qpdf_oh d = qpdf_oh_get_dict(q, oh);
+        set_int(q, d, "/Width", w);
+        set_int(q, d, "/Height", h);
+        qpdf_oh_release(q, d);
+    }
+    qpdf_oh_release(q, filter);
+    qpdf_oh_release(q, parms);
+    return !qr_pdf__failed(q);
+}
+
+/* Records that the object was replaced, for twins (qr_pdf__replay_images). */
+static void note_replaced(qr_pdf *p, int id, int gen)
+{
+    struct qr_pdf__objgen *r = realloc(p->replaced, (p->nreplaced + 1) * sizeof(*r));
+    if (!r) {
+        p->unreplayable = true;
+        return;
+    }
+    r[p->nreplaced].id = id;
+    r[p->nreplaced++].gen = gen;
+    p->replaced = r;
+}
+
 static size_t replace_images(image_set *s)
 {
     qpdf_data q = s->q;
     size_t changed = 0;
     for (size_t i = 0; i < s->n; i++) {
         image_job *j = &s->jobs[i];
+        int id = qpdf_oh_get_object_id(q, j->oh);
         char ctx[32];
-        snprintf(ctx, sizeof(ctx), "object %d", qpdf_oh_get_object_id(q, j->oh));
+        snprintf(ctx, sizeof(ctx), "object %d", id);
         if (j->rc < 0) {
             s->failed++;
             qr_warn(s->w, "pdf-image-kept", QR_PDF_STAGE, ctx, "%s: %s; kept as is",
@@ -263,24 +300,50 @@ static size_t replace_images(image_set *s)
         }
         if (j->res.outcome != QR_IMAGE_CHANGED || j->out.len == 0 || j->out.len >= j->raw_len)
             continue;
-        qpdf_oh filter = qpdf_oh_new_name(q, "/DCTDecode");
-        qpdf_oh parms = qpdf_oh_new_null(q);
-        qpdf_oh_replace_stream_data(q, j->oh, j->out.data, j->out.len, filter, parms);
-        if (j->res.out_width != j->width || j->res.out_height != j->height) {
-            /* Images are drawn into the unit square: a smaller raster is a drop-in. */
-            qpdf_oh d = qpdf_oh_get_dict(q, j->oh);
-            set_int(q, d, "/Width", j->res.out_width);
-            set_int(q, d, "/Height", j->res.out_height);
-            qpdf_oh_release(q, d);
-        }
-        qpdf_oh_release(q, filter);
-        qpdf_oh_release(q, parms);
-        if (qr_pdf__failed(q))
+        if (!put_image(q, j->oh, j->out.data, j->out.len, j->res.out_width, j->res.out_height,
+                       j->width, j->height)) {
+            s->p->unreplayable = true;
             qr_warn(s->w, "pdf-image-kept", QR_PDF_STAGE, ctx, "qpdf refused the new data");
-        else
-            changed++;
+            continue;
+        }
+        note_replaced(s->p, id, qpdf_oh_get_generation(q, j->oh));
+        changed++;
     }
     return changed;
+}
+
+int qr_pdf__replay_images(qr_pdf *t, const qr_pdf *p, qr_error *err)
+{
+    int rc = 0;
+    for (size_t i = 0; i < p->nreplaced && rc == 0; i++) {
+        const struct qr_pdf__objgen *o = &p->replaced[i];
+        qpdf_oh a = qpdf_get_object_by_id(p->q, o->id, o->gen);
+        qpdf_oh b = qpdf_get_object_by_id(t->q, o->id, o->gen);
+        qpdf_oh da = qpdf_oh_get_dict(p->q, a);
+        qpdf_oh db = qpdf_oh_get_dict(t->q, b);
+        int w = (int)qr_pdf__int(p->q, qpdf_oh_get_key(p->q, da, "/Width"), 0);
+        int h = (int)qr_pdf__int(p->q, qpdf_oh_get_key(p->q, da, "/Height"), 0);
+        int was_w = (int)qr_pdf__int(t->q, qpdf_oh_get_key(t->q, db, "/Width"), 0);
+        int was_h = (int)qr_pdf__int(t->q, qpdf_oh_get_key(t->q, db, "/Height"), 0);
+        unsigned char *data = NULL;
+        size_t len = 0;
+        QPDF_BOOL filtered = QPDF_FALSE;
+        /* The data as stored: the JPEG compress put there. */
+        if ((qpdf_oh_get_stream_data(p->q, a, qpdf_dl_none, &filtered, &data, &len) &
+             QPDF_ERRORS) ||
+            !data)
+            rc = qr_pdf__error_from_qpdf(err, p->q, QR_ERR_PDF_DAMAGED,
+                                         "cannot read a re-encoded image");
+        else if (!put_image(t->q, b, data, len, w, h, was_w, was_h))
+            rc = qr_pdf__error_from_qpdf(err, t->q, QR_ERR_PDF_DAMAGED,
+                                         "cannot replay a re-encoded image");
+        free(data);
+        qpdf_oh_release(p->q, da);
+        qpdf_oh_release(t->q, db);
+        qpdf_oh_release(p->q, a);
+        qpdf_oh_release(t->q, b);
+    }
+    return rc;
 }
 
 static void image_set_free(image_set *s)
@@ -343,6 +406,7 @@ int qr_pdf_compress_open(qr_pdf_compress_report *rep, qr_pdf *p, const char *out
     r.in_bytes = p->info.file_bytes;
     r.pages = p->info.pages;
 
+    set.p = p;
     set.q = q;
     set.limits = &opts->limits;
     set.w = w;

@@ -302,6 +302,61 @@ int qr_pdf_open_buffer(qr_pdf **out, const void *data, size_t len, const char *n
     return open_common(out, name ? name : "(memory)", data, len, limits, false, w, err);
 }
 
+bool qr_pdf_can_twin(const qr_pdf *p)
+{
+    return p && p->q && !p->twin && !p->unreplayable && (p->mem || p->map.addr);
+}
+
+bool qr_pdf_twin_reads_original(const qr_pdf *p)
+{
+    return p && p->nreplaced > 0;
+}
+
+int qr_pdf_twin(qr_pdf **out, const qr_pdf *p, qr_error *err)
+{
+    qr_pdf__open_facts facts;
+    if (!out)
+        return qr_error_set(err, QR_ERR_INVALID_ARGUMENT, QR_PDF_STAGE, "NULL argument");
+    *out = NULL;
+    if (!qr_pdf_can_twin(p))
+        return qr_error_set(err, QR_ERR_INVALID_ARGUMENT, QR_PDF_STAGE,
+                            "this document cannot be opened twice");
+    qr_pdf *t = calloc(1, sizeof(*t));
+    if (!t || !(t->path = strdup(p->path))) {
+        free(t);
+        return qr_error_set(err, QR_ERR_OUT_OF_MEMORY, QR_PDF_STAGE, "out of memory");
+    }
+    /* The same bytes the original reads: its buffer, or its mapping of the file. */
+    const void *data = p->mem ? p->mem : p->map.addr;
+    size_t len = p->mem ? (size_t)p->info.file_bytes : p->map.len;
+    int rc = handle_read(&t->q, &facts, t->path, data, len, &p->limits, err);
+    if (rc < 0) {
+        free(t->path);
+        free(t);
+        return rc;
+    }
+    t->twin = true;
+    t->limits = p->limits;
+    t->repaired = p->repaired;
+    t->info.pages = p->info.pages;
+    t->info.file_bytes = p->info.file_bytes;
+    t->info.encrypted = p->info.encrypted;
+    t->info.linearized = p->info.linearized;
+    memcpy(t->info.version, p->info.version, sizeof(t->info.version));
+    if ((uint32_t)qpdf_get_num_pages(t->q) != t->info.pages) {
+        qr_pdf_close(t);
+        return qr_error_set(err, QR_ERR_INTERNAL, QR_PDF_STAGE,
+                            "the second reading of %s found another page count", p->path);
+    }
+    if ((rc = qr_pdf__replay_images(t, p, err)) < 0) {
+        qr_pdf_close(t);
+        return rc;
+    }
+    qr_pdf__drain_warnings(t->q, NULL);
+    *out = t;
+    return 0;
+}
+
 void qr_pdf_close(qr_pdf *p)
 {
     if (!p)
@@ -309,6 +364,7 @@ void qr_pdf_close(qr_pdf *p)
     info_free(&p->info);
     qr_pdf__cutter_free(p->cutter);
     qr_pdf__handle_close(&p->q, &p->map);
+    free(p->replaced);
     free(p->mem);
     free(p->path);
     free(p);

@@ -49,6 +49,13 @@ struct qr_pdf {
     qr_limits limits;
     qr_pdf_info info;
     bool repaired; /* qpdf repaired the file while reading it */
+    bool twin;     /* made by qr_pdf_twin: map and mem are its original's */
+    /* Images qr_pdf_compress_open replaced in q, which a twin replays. */
+    struct qr_pdf__objgen {
+        int id, gen;
+    } *replaced;
+    size_t nreplaced;
+    bool unreplayable; /* q changed in a way a twin cannot repeat (a replace qpdf refused) */
     struct qr_pdf__cutter *cutter; /* qr_pdf_cut's state, made at the first cut */
 };
 
@@ -70,6 +77,13 @@ typedef struct qr_pdf__open_facts {
  */
 int qr_pdf__handle_open(qpdf_data *out, qr_pdf__map *map, qr_pdf__open_facts *facts,
                         const char *path, const qr_limits *limits, qr_error *err);
+/*
+ * Repeats in the twin `t` the image replacements compress made in `p`
+ * (p->replaced), reading the new data from `p`'s handle: no other thread
+ * may use `p` meanwhile. Errors: pdf-damaged (qpdf refused), out-of-memory.
+ */
+int qr_pdf__replay_images(qr_pdf *t, const qr_pdf *p, qr_error *err);
+
 /* Frees the handle, then the mapping it read from; both may be empty. */
 void qr_pdf__handle_close(qpdf_data *q, qr_pdf__map *map);
 

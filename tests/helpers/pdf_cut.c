@@ -2,6 +2,7 @@
 #include "qr_test.h"
 
 #include <stdio.h>
+#include <string.h>
 
 #include "qr/buf.h"
 #include "qr/pdf.h"
@@ -29,4 +30,19 @@ int qr_test_pdf_cut_files(const char *path, const qr_pdf_range *ranges, size_t n
     qr_buf_free(&b);
     qr_pdf_close(p);
     return rc;
+}
+
+bool qr_test_pdf_same_but_id(char *x, size_t lx, const char *y, size_t ly)
+{
+    if (lx != ly)
+        return false;
+    char *ix = memmem(x, lx, "/ID [<", 6);
+    const char *iy = memmem(y, ly, "/ID [<", 6);
+    if (!ix || !iy || ix - x != iy - y)
+        return false;
+    char *end = memchr(ix, ']', lx - (size_t)(ix - x));
+    if (!end || y[end - x] != ']')
+        return false;
+    memcpy(ix, iy, (size_t)(end - ix));
+    return memcmp(x, y, lx) == 0;
 }

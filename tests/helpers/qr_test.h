@@ -4,6 +4,7 @@
 
 #include <setjmp.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -27,5 +28,12 @@ struct qr_error;
 int qr_test_pdf_cut_files(const char *path, const struct qr_pdf_range *ranges, size_t n,
                           const char *const *outs, const struct qr_limits *limits,
                           struct qr_error *err);
+
+/*
+ * Whether two PDFs hold the same bytes but for the trailer's /ID strings
+ * (a slice gets a fresh /ID per write). `x` is changed: its /ID is
+ * overwritten with y's.
+ */
+bool qr_test_pdf_same_but_id(char *x, size_t lx, const char *y, size_t ly);
 
 #endif

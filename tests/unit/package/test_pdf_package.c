@@ -40,7 +40,8 @@ static void obj(qr_buf *b, long *offs, int num, const char *body)
     assert_int_equal(qr_buf_appendf(b, NULL, "%d 0 obj\n%s\nendobj\n", num, body), 0);
 }
 
-static int write_pdf(const char *path)
+/* The book; each page k (0-based) in the mask `big` carries 40 KB of noise in its content. */
+static int write_pdf(const char *path, unsigned big)
 {
     qr_buf b = QR_BUF_INIT(1 << 20);
     long offs[10 + 2 * NPAGES];
@@ -68,15 +69,33 @@ static int write_pdf(const char *path)
     obj(&b, offs, 9, "<< /Title (Part Two) /Parent 5 0 R /Prev 6 0 R /Dest [16 0 R /Fit] >>");
     for (int k = 0; k < NPAGES; k++) {
         char text[128];
-        int tl = snprintf(text, sizeof(text), "BT /F1 24 Tf 72 700 Td (Page %d of the test) Tj ET",
-                          k + 1);
+        snprintf(text, sizeof(text), "BT /F1 24 Tf 72 700 Td (Page %d of the test) Tj ET", k + 1);
         snprintf(body, sizeof(body),
                  "<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] /Resources << /Font << "
                  "/F1 3 0 R >> >> /Contents %d 0 R >>",
                  11 + 2 * k);
         obj(&b, offs, 10 + 2 * k, body);
-        snprintf(body, sizeof(body), "<< /Length %d >>\nstream\n%s\nendstream", tl, text);
-        obj(&b, offs, 11 + 2 * k, body);
+        qr_buf content = QR_BUF_INIT(1 << 20);
+        assert_int_equal(qr_buf_appendf(&content, NULL, "%s\n", text), 0);
+        /* Hexadecimal noise in comments: Flate cannot make it small. */
+        uint32_t x = 2463534242u;
+        for (int line = 0; (big >> k & 1) && line < 640; line++) {
+            assert_int_equal(qr_buf_appendf(&content, NULL, "%%"), 0);
+            for (int w = 0; w < 8; w++) {
+                x ^= x << 13;
+                x ^= x >> 17;
+                x ^= x << 5;
+                assert_int_equal(qr_buf_appendf(&content, NULL, "%08x", x), 0);
+            }
+            assert_int_equal(qr_buf_appendf(&content, NULL, "\n"), 0);
+        }
+        offs[11 + 2 * k] = (long)b.len;
+        assert_int_equal(qr_buf_appendf(&b, NULL, "%d 0 obj\n<< /Length %zu >>\nstream\n",
+                                        11 + 2 * k, content.len),
+                         0);
+        assert_int_equal(qr_buf_append(&b, content.data, content.len, NULL), 0);
+        assert_int_equal(qr_buf_appendf(&b, NULL, "\nendstream\nendobj\n"), 0);
+        qr_buf_free(&content);
     }
     long xref = (long)b.len;
     assert_int_equal(qr_buf_appendf(&b, NULL, "xref\n0 %d\n0000000000 65535 f \n", nobj + 1), 0);
@@ -102,7 +121,7 @@ static int setup(void **state)
     if (!f->dir)
         return -1;
     snprintf(f->pdf, sizeof(f->pdf), "%s/book.pdf", f->dir);
-    if (write_pdf(f->pdf) < 0 || qr_keyring_generate(&f->k, "kek-pdf-test", &err) < 0)
+    if (write_pdf(f->pdf, 0) < 0 || qr_keyring_generate(&f->k, "kek-pdf-test", &err) < 0)
         return -1;
     *state = f;
     return 0;
@@ -457,6 +476,34 @@ static int failing_remove(void *ctx, const char *key, qr_error *err)
     return qr_store_remove(((failing *)ctx)->inner, key, err);
 }
 
+/* Unpacks the package in `s` with each decrypted slice left in <dir>/<sub>/NNNN.pdf. */
+static void unpack_slices(const fixture *f, const qr_store *s, const char *sub)
+{
+    char out[4200], slices[4200];
+    qr_verify_report vr;
+    qr_read_opts ro = QR_READ_OPTS_INIT;
+    qr_error err = QR_ERROR_INIT;
+    ro.work_parent = f->dir;
+    snprintf(out, sizeof(out), "%s/%s.pdf", f->dir, sub);
+    snprintf(slices, sizeof(slices), "%s/%s", f->dir, sub);
+    ro.slices_dir = slices;
+    if (qr_package_unpack_with(&vr, s, "", f->k, out, &ro, &err) < 0)
+        fail_msg("unpack: %s: %s (%s)", err.id, err.msg, err.context);
+}
+
+/* The two files hold the same bytes but for the trailer's /ID (fresh per write). */
+static bool same_but_id(const char *a, const char *b)
+{
+    qr_buf x = QR_BUF_INIT((size_t)1 << 26), y = QR_BUF_INIT((size_t)1 << 26);
+    qr_error err = QR_ERROR_INIT;
+    assert_int_equal(qr_buf_read_file(&x, a, "test", &err), 0);
+    assert_int_equal(qr_buf_read_file(&y, b, "test", &err), 0);
+    bool same = qr_test_pdf_same_but_id((char *)x.data, x.len, (const char *)y.data, y.len);
+    qr_buf_free(&x);
+    qr_buf_free(&y);
+    return same;
+}
+
 /*
  * One page per slice on two threads: the cutter thread runs ahead of the
  * loop. A put that fails at slice 1 stops the run with that error (the
@@ -506,10 +553,69 @@ static void test_cut_ahead_stops_on_failure(void **state)
         fail_msg("%s: %s", err.id, err.msg);
     assert_int_equal(r1->slices, r2->slices);
     assert_int_equal(r1->plain_bytes, r2->plain_bytes);
+    /* Decrypted, slice by slice: the same bytes but for the fresh trailer /ID. */
+    unpack_slices(f, s1, "one-thread-slices");
+    unpack_slices(f, s2, "two-threads-slices");
+    for (size_t i = 0; i < r1->slices; i++) {
+        char a[4300], b[4300];
+        snprintf(a, sizeof(a), "%s/one-thread-slices/%04zu.pdf", f->dir, i);
+        snprintf(b, sizeof(b), "%s/two-threads-slices/%04zu.pdf", f->dir, i);
+        if (!same_but_id(a, b))
+            fail_msg("slice %zu differs between one and two threads", i);
+    }
     qr_process_report_free(r1);
     qr_process_report_free(r2);
     qr_store_free(s1);
     qr_store_free(s2);
+}
+
+/*
+ * Pages 4 and 5 are larger than the book's buffer limit: on three threads
+ * (cutters from twins of the document, working ahead), the run fails with
+ * page 4's error, whichever cutter failed first, after the slices before it
+ * were published; the cutters are stopped and joined, nothing leaks.
+ */
+static void test_cut_failure_stops_cutters(void **state)
+{
+    fixture *f = *state;
+    char book[4200], dir[4200], path[4300];
+    snprintf(book, sizeof(book), "%s/big-page.pdf", f->dir);
+    assert_int_equal(write_pdf(book, 1u << 3 | 1u << 4), 0);
+    snprintf(dir, sizeof(dir), "%s/cut-failure", f->dir);
+    qr_store *s = NULL;
+    qr_error err = QR_ERROR_INIT;
+    assert_int_equal(qr_store_local_new(&s, dir, &err), 0);
+    qr_process_report *r = NULL;
+    qr_process_opts o = QR_PROCESS_OPTS_INIT;
+    o.profile = qr_profile_get("lossless");
+    o.threads = 3;
+    o.slice_pages = 1;
+    o.work_parent = f->dir;
+    o.limits.max_total_bytes = 16384;
+    o.limits.max_entry_bytes = 16384;
+    for (int run = 0; run < 3; run++) {
+        err = (qr_error)QR_ERROR_INIT;
+        assert_true(qr_process_book(&r, book, s, "", f->k, &o, NULL, &err) < 0);
+        assert_null(r);
+        if (strcmp(err.id, "entry-too-large") != 0)
+            fail_msg("%s: %s (%s)", err.id, err.msg, err.context);
+        assert_non_null(strstr(err.context, "pages 4-4"));
+        for (int i = 0; i < 3; i++) {
+            snprintf(path, sizeof(path), "%s/slices/%04d.qs", dir, i);
+            assert_int_equal(access(path, F_OK), 0);
+        }
+        snprintf(path, sizeof(path), "%s/slices/0003.qs", dir);
+        assert_int_not_equal(access(path, F_OK), 0);
+        snprintf(path, sizeof(path), "%s/manifest.json", dir);
+        assert_int_not_equal(access(path, F_OK), 0);
+    }
+    /* Under the default limit the same book goes through. */
+    o.limits = (qr_limits)QR_LIMITS_INIT;
+    if (qr_process_book(&r, book, s, "", f->k, &o, NULL, &err) < 0)
+        fail_msg("%s: %s (%s)", err.id, err.msg, err.context);
+    assert_int_equal(r->slices, NPAGES);
+    qr_process_report_free(r);
+    qr_store_free(s);
 }
 
 /* The corpus's linearized file has an outline and page labels: toc and pageList. */
@@ -549,10 +655,14 @@ static void test_corpus_outline_labels(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_manifest),    cmocka_unit_test(test_verify_unpack),
-        cmocka_unit_test(test_target_size), cmocka_unit_test(test_tamper),
-        cmocka_unit_test(test_not_a_book),  cmocka_unit_test(test_corpus_outline_labels),
+        cmocka_unit_test(test_manifest),
+        cmocka_unit_test(test_verify_unpack),
+        cmocka_unit_test(test_target_size),
+        cmocka_unit_test(test_tamper),
+        cmocka_unit_test(test_not_a_book),
+        cmocka_unit_test(test_corpus_outline_labels),
         cmocka_unit_test(test_cut_ahead_stops_on_failure),
+        cmocka_unit_test(test_cut_failure_stops_cutters),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -16,6 +16,7 @@
 #include "qr_test.h"
 
 #include "pdf/pdf_internal.h"
+#include "qr/buf.h"
 #include "qr/image.h"
 #include "qr/pdf.h"
 
@@ -28,7 +29,29 @@ static int compress(qr_pdf_compress_report *rep, const char *in, const char *out
     o.profile = qr_profile_get(profile);
     o.limits = *limits;
     o.threads = threads;
-    return qr_pdf_compress(rep, in, out, &o, w, err);
+    qr_pdf *p = NULL;
+    int rc = qr_pdf_open(&p, in, limits, w, err);
+    if (rc == 0) {
+        assert_true(qr_pdf_can_twin(p));
+        rc = qr_pdf_compress_open(rep, p, out, &o, w, err);
+    }
+    /* A twin of the compressed document repeats its replaced images: page 1 cuts the same. */
+    if (rc == 0) {
+        qr_pdf *t = NULL;
+        qr_pdf_range r = {0, 1};
+        qr_buf a = QR_BUF_INIT((size_t)1 << 30), b = QR_BUF_INIT((size_t)1 << 30);
+        assert_true(qr_pdf_can_twin(p));
+        if (qr_pdf_twin(&t, p, err) < 0 || qr_pdf_cut(p, &r, &a, err) < 0 ||
+            qr_pdf_cut(t, &r, &b, err) < 0)
+            fail_msg("twin of %s: %s: %s", in, err->id, err->msg);
+        if (!qr_test_pdf_same_but_id((char *)a.data, a.len, (const char *)b.data, b.len))
+            fail_msg("%s: the twin's page 1 differs from the compressed document's", in);
+        qr_buf_free(&a);
+        qr_buf_free(&b);
+        qr_pdf_close(t);
+    }
+    qr_pdf_close(p);
+    return rc;
 }
 
 #define IMG_W 2000

@@ -6,6 +6,7 @@
  * `pdftotext` for text.
  */
 #include <dirent.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -15,6 +16,7 @@
 #include "qr_test.h"
 
 #include "pdf/pdf_internal.h"
+#include "qr/buf.h"
 #include "qr/pdf.h"
 
 typedef struct fixture {
@@ -207,17 +209,7 @@ static bool same_but_id(const char *a, const char *b)
 {
     size_t la = 0, lb = 0;
     char *x = slurp(a, &la), *y = slurp(b, &lb);
-    bool same = la == lb;
-    char *ix = same ? memmem(x, la, "/ID [<", 6) : NULL;
-    char *iy = same ? memmem(y, lb, "/ID [<", 6) : NULL;
-    same = same && ix && iy && ix - x == iy - y;
-    if (same) {
-        char *end = memchr(ix, ']', la - (size_t)(ix - x));
-        same = end && end - x < (ptrdiff_t)la && y[end - x] == ']';
-        if (same)
-            memcpy(ix, iy, (size_t)(end - ix));
-        same = same && memcmp(x, y, la) == 0;
-    }
+    bool same = qr_test_pdf_same_but_id(x, la, y, lb);
     free(x);
     free(y);
     return same;
@@ -510,6 +502,124 @@ static void test_corpus_massxpert_one_page_slices(void **state)
     free(tb);
 }
 
+/* Every second range of a run, cut from one handle; on its own thread. */
+typedef struct half_cut {
+    qr_pdf *p;
+    const qr_pdf_range *ranges;
+    size_t n, parity;
+    qr_buf *out; /* one per range */
+    int rc;
+    qr_error err;
+} half_cut;
+
+static void *cut_half(void *arg)
+{
+    half_cut *h = arg;
+    for (size_t i = h->parity; i < h->n && h->rc == 0; i += 2)
+        h->rc = qr_pdf_cut(h->p, &h->ranges[i], &h->out[i], &h->err);
+    return NULL;
+}
+
+/*
+ * A twin (qr_pdf_twin) cuts, at the same time as its original on another
+ * thread, the very slices a fresh handle cuts alone, but for the /ID: even
+ * ranges from the original, odd ones from the twin.
+ */
+static void twin_cuts_the_same(const fixture *f, const char *path, uint32_t per_slice,
+                               uint32_t max_pages)
+{
+    qr_pdf *p = NULL, *t = NULL, *alone = NULL;
+    qr_error err = QR_ERROR_INIT;
+    if (qr_pdf_open(&p, path, &f->limits, NULL, &err) < 0 ||
+        qr_pdf_open(&alone, path, &f->limits, NULL, &err) < 0)
+        fail_msg("%s: %s: %s", path, err.id, err.msg);
+    assert_true(qr_pdf_can_twin(p));
+    if (qr_pdf_twin(&t, p, &err) < 0)
+        fail_msg("twin of %s: %s: %s", path, err.id, err.msg);
+    /* A twin is not twinned again; its facts are its original's. */
+    assert_false(qr_pdf_can_twin(t));
+    uint32_t pages = qr_pdf_info_get(p)->pages;
+    assert_int_equal(qr_pdf_info_get(t)->pages, pages);
+    assert_int_equal(qr_pdf_info_get(t)->file_bytes, qr_pdf_info_get(p)->file_bytes);
+    if (pages > max_pages)
+        pages = max_pages;
+    size_t n = (pages + per_slice - 1) / per_slice;
+    qr_pdf_range *ranges = calloc(n, sizeof(*ranges));
+    qr_buf *got = calloc(n, sizeof(*got));
+    assert_non_null(ranges);
+    assert_non_null(got);
+    for (size_t i = 0; i < n; i++) {
+        ranges[i].first = (uint32_t)i * per_slice;
+        ranges[i].count = pages - ranges[i].first < per_slice ? pages - ranges[i].first : per_slice;
+        qr_buf_init(&got[i], (size_t)1 << 30);
+    }
+    half_cut even = {.p = p, .ranges = ranges, .n = n, .parity = 0, .out = got};
+    half_cut odd = {.p = t, .ranges = ranges, .n = n, .parity = 1, .out = got};
+    pthread_t th;
+    assert_int_equal(pthread_create(&th, NULL, cut_half, &odd), 0);
+    cut_half(&even);
+    assert_int_equal(pthread_join(th, NULL), 0);
+    if (even.rc < 0 || odd.rc < 0)
+        fail_msg("cut: %s: %s", even.rc < 0 ? even.err.id : odd.err.id,
+                 even.rc < 0 ? even.err.msg : odd.err.msg);
+    qr_buf b = QR_BUF_INIT((size_t)1 << 30);
+    for (size_t i = 0; i < n; i++) {
+        qr_buf_reset(&b);
+        if (qr_pdf_cut(alone, &ranges[i], &b, &err) < 0)
+            fail_msg("cut alone: %s: %s", err.id, err.msg);
+        if (!qr_test_pdf_same_but_id((char *)got[i].data, got[i].len, (const char *)b.data, b.len))
+            fail_msg("%s: slice %zu (pages %u-%u) differs when cut from a %s", path, i,
+                     ranges[i].first + 1, ranges[i].first + ranges[i].count,
+                     i % 2 ? "twin" : "handle that shares its file with a twin");
+        qr_buf_free(&got[i]);
+    }
+    qr_buf_free(&b);
+    free(got);
+    free(ranges);
+    qr_pdf_close(t);
+    qr_pdf_close(p);
+    qr_pdf_close(alone);
+}
+
+static void test_twin_cuts_the_same(void **state)
+{
+    fixture *f = *state;
+    char *path = shared_pdf(f, "shared.pdf", "q 10 0 0 10 0 0 cm /Im1 Do Q",
+                            "q 10 0 0 10 0 0 cm /Im2 Do Q", "");
+    twin_cuts_the_same(f, path, 1, 2);
+    free(path);
+    /* A twin of a document read from a buffer reads that buffer. */
+    size_t len = 0;
+    path = shared_pdf(f, "shared2.pdf", "/Im1 Do", "/Im2 Do", "");
+    char *bytes = slurp(path, &len);
+    qr_pdf *p = NULL, *t = NULL;
+    qr_error err = QR_ERROR_INIT;
+    assert_int_equal(qr_pdf_open_buffer(&p, bytes, len, "shared2.pdf", &f->limits, NULL, &err), 0);
+    free(bytes);
+    assert_int_equal(qr_pdf_twin(&t, p, &err), 0);
+    qr_buf b = QR_BUF_INIT((size_t)1 << 20);
+    qr_pdf_range r = {1, 1};
+    assert_int_equal(qr_pdf_cut(t, &r, &b, &err), 0);
+    assert_true(b.len > 0);
+    qr_buf_free(&b);
+    qr_pdf_close(t);
+    qr_pdf_close(p);
+    free(path);
+
+    const char *corpus = qr_test_corpus_dir();
+    if (!corpus)
+        return;
+    /* Pages that share resource dictionaries, pruned per page in each handle. */
+    char *book = NULL;
+    assert_true(asprintf(&book, "%s/pdf/pdfjs/freeculture.pdf", corpus) > 0);
+    twin_cuts_the_same(f, book, 1, 60);
+    twin_cuts_the_same(f, book, 7, 352);
+    free(book);
+    assert_true(asprintf(&book, "%s/pdf/debian/massxpert-manual.pdf", corpus) > 0);
+    twin_cuts_the_same(f, book, 3, 30);
+    free(book);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -520,6 +630,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_appearances_and_type3_borrow, setup, teardown),
         cmocka_unit_test_setup_teardown(test_large_content_keeps_all, setup, teardown),
         cmocka_unit_test_setup_teardown(test_corpus_massxpert_one_page_slices, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_twin_cuts_the_same, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
