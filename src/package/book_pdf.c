@@ -188,8 +188,9 @@ static void ahead_stop(cut_ahead *a)
 /*
  * Starts up to `ncutters` cutter threads over the planned ranges (cap: the
  * loop's buffer limit): the first cuts from the book's document, each other
- * one from a twin read here, before any thread runs. A twin or thread that
- * cannot be had leaves fewer cutters.
+ * one from a twin, read by its own thread or, when the twin reads the
+ * book's handle, here before any thread runs. A twin or thread that cannot
+ * be had leaves fewer cutters.
  */
 static int ahead_start(pdf_book *d, size_t ncutters, size_t cap, qr_error *err)
 {
