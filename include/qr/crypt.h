@@ -113,13 +113,13 @@ int qr_crypt_sign(uint8_t sig[64], const qr_keyring *k, const uint8_t *msg, size
 int qr_crypt_verify(const uint8_t sig[64], const uint8_t pk[32], const uint8_t *msg, size_t len,
                     qr_error *err) QR_WUR;
 
-/* ---- SHA-256 of bulk data (sha256.c: libcrypto's SHA-256 functions) ---- */
+/* ---- SHA-256 of bulk data (sha256.c: SHA-NI here, else libcrypto's, else libsodium's) ---- */
 
 #define QR_SHA256_BYTES 32
 
 /* A running SHA-256, held here: nothing allocated, nothing to free, nothing that fails. */
 typedef struct qr_sha256_ctx {
-    _Alignas(16) unsigned char state[128]; /* libcrypto's SHA256_CTX */
+    _Alignas(16) unsigned char state[128]; /* sha256.c's own, libcrypto's or libsodium's state */
 } qr_sha256_ctx;
 
 void qr_sha256_init(qr_sha256_ctx *s);
@@ -132,8 +132,18 @@ void qr_sha256_final(qr_sha256_ctx *s, uint8_t out[QR_SHA256_BYTES]);
 void qr_sha256(uint8_t out[QR_SHA256_BYTES], const void *data, size_t len);
 /* 64 lowercase hex characters and a NUL. */
 void qr_sha256_to_hex(char out[65], const uint8_t h[QR_SHA256_BYTES]);
-/* The libcrypto loaded at run time ("3.0.19"). */
+/* The libcrypto loaded at run time ("3.0.19"; the `quire` binary loads it to answer). */
 const char *qr_sha256_library_version(void);
+/* What hashes on this processor: "SHA-NI" (sha256.c's own) or "libcrypto". */
+const char *qr_sha256_implementation(void);
+/* Whether this processor hashes through libcrypto (it lacks the SHA extensions). */
+bool qr_sha256_needs_libcrypto(void);
+/*
+ * Loads libcrypto now if this processor hashes through it (the `quire`
+ * binary loads it on first use; a process that forks loads it at start).
+ * Errors: internal (cannot load it; hashing then falls back to libsodium).
+ */
+int qr_sha256_ready(qr_error *err) QR_WUR;
 
 /* SHA-256 of `data` as 64 lowercase hex characters plus NUL. */
 void qr_crypt_sha256_hex(char out[65], const uint8_t *data, size_t len);

@@ -222,7 +222,7 @@ int main(int argc, char **argv)
         if (vips && qr_image_global_init(argv[0], &err) < 0)
             return qr_cli_fail(&err);
         /*
-         * Other commands load libcurl, libzip and libxml2 when they first
+         * Other commands load libcurl, libzip, libxml2 (and libcrypto) when they first
          * need them (docs/internals/dlmod.md); these two fork and run
          * threads from the start, so they load them now, on the one thread
          * there is.
@@ -230,6 +230,10 @@ int main(int argc, char **argv)
         if (!vips && (qr_http_ready(&err) < 0 || qr_epub_zip_ready(&err) < 0 ||
                       qr_epub_xml_ready(&err) < 0))
             return qr_cli_fail(&err);
+        /* Without libcrypto (where SHA-256 would use it), libsodium hashes: a warning, no stop. */
+        qr_error shaerr = QR_ERROR_INIT;
+        if (!vips && qr_sha256_ready(&shaerr) < 0)
+            qr_log(QR_LOG_INFO, "crypt", "SHA-256 through libsodium: %s", shaerr.msg);
         int rc = commands[i].run(argc - 1, argv + 1);
         if (vips)
             qr_image_global_shutdown();

@@ -39,4 +39,11 @@ int qr_crypt__b64_decode_exact(uint8_t *dst, size_t want, const char *b64);
 /* Base64 (standard, padded) of `len` bytes as a new json string; NULL on allocation failure. */
 json_t *qr_crypt__b64_json(const uint8_t *bin, size_t len);
 
+/*
+ * For tests: makes qr_sha256_init pick `which` (1 SHA-NI, 2 libcrypto, 3
+ * libsodium; 0 probes the processor again) for contexts started afterwards.
+ * SHA-NI on a processor without it faults.
+ */
+void qr_crypt__sha256_use(int which);
+
 #endif

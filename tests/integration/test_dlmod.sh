@@ -1,10 +1,12 @@
 #!/usr/bin/env bash
-# libcurl, libzip and libxml2 are loaded on first use, not linked (docs/internals/dlmod.md): the
-# binary needs none of them (nor libsystemd) and exports none of their names; a PDF into a local
-# store maps none of them (the dynamic linker's own trace says so); a book fetched over http maps
-# libcurl once, an EPUB maps libzip and libxml2 once; `quire version` loads them all; a library
-# that cannot be loaded ($QUIRE_LIBCURL, $QUIRE_LIBZIP, $QUIRE_LIBXML2) fails what needs it with
-# one internal error, and only that: the PDF still processes.
+# libcurl, libzip, libxml2 and libcrypto are loaded on first use, not linked
+# (docs/internals/dlmod.md): the binary needs none of them (nor libsystemd) and exports none of
+# their names; a PDF into a local store maps none of them (the dynamic linker's own trace says
+# so), libcrypto excepted on a processor without the SHA extensions, where SHA-256 runs through
+# it; a book fetched over http maps libcurl once, an EPUB maps libzip and libxml2 once;
+# `quire version` loads them all; a library that cannot be loaded ($QUIRE_LIBCURL,
+# $QUIRE_LIBZIP, $QUIRE_LIBXML2) fails what needs it with one internal error, and only that: the
+# PDF still processes; without libcrypto ($QUIRE_LIBCRYPTO) SHA-256 falls back to libsodium.
 set -euo pipefail
 # shellcheck source=lib.sh
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
@@ -14,18 +16,21 @@ python3 -c 'import http.server' 2>/dev/null || qr_skip "python3 with http.server
 t="$QR_TMP"
 export QUIRE_KEY_FILE="$t/keys.json"
 "$QUIRE_BIN" keys generate -o "$QUIRE_KEY_FILE" >/dev/null 2>&1 || qr_die "keys generate failed"
-unset QUIRE_NET_ALLOW QUIRE_NET_ALLOW_HTTP QUIRE_LIBCURL QUIRE_LIBZIP QUIRE_LIBXML2
+unset QUIRE_NET_ALLOW QUIRE_NET_ALLOW_HTTP QUIRE_LIBCURL QUIRE_LIBZIP QUIRE_LIBXML2 QUIRE_LIBCRYPTO
+# SHA-256 runs on the SHA extensions where the processor has them, else through libcrypto.
+sha_ni=0
+grep -qw sha_ni /proc/cpuinfo 2>/dev/null && sha_ni=1
 
 reasons=()
 needed="$(readelf -d "$QUIRE_BIN" | sed -n 's/.*(NEEDED).*\[\(.*\)\]/\1/p' | tr '\n' ' ')"
-for lib in libcurl libzip libxml2 libsystemd; do
+for lib in libcurl libzip libxml2 libcrypto libsystemd; do
     [[ "$needed" == *"$lib"* ]] && reasons+=("the binary links $lib: $needed")
 done
 [[ "$needed" == *libqpdf* ]] || reasons+=("readelf saw no libqpdf either: $needed")
 exported="$(readelf --dyn-syms -W "$QUIRE_BIN" |
-    awk '$7 != "UND" && $8 ~ /^(curl_|zip_|xml|html|__xml)/ {print $8}' | tr '\n' ' ')"
+    awk '$7 != "UND" && $8 ~ /^(curl_|zip_|xml|html|__xml|SHA256_|OpenSSL_)/ {print $8}' | tr '\n' ' ')"
 [[ -z "$exported" ]] || reasons+=("the binary exports their names: $exported")
-qr_case "quire links neither libcurl, libzip, libxml2 nor libsystemd, and exports none of their names" \
+qr_case "quire links neither libcurl, libzip, libxml2, libcrypto nor libsystemd, and exports none of their names" \
     "${reasons[@]}"
 
 python3 "$(dirname "${BASH_SOURCE[0]}")/../tools/text_pdf.py" "$t/text.pdf"
@@ -61,7 +66,11 @@ for lib in libcurl.so libzip.so libxml2.so; do
     [[ "$n" == 0 ]] || reasons+=("$lib was mapped $n times for a PDF into a local store")
 done
 grep -q 'file=libqpdf' "$t/local.err" || reasons+=("LD_DEBUG=files traced nothing (no libqpdf line)")
-qr_case "a PDF into a local store maps neither libcurl, libzip nor libxml2" "${reasons[@]}"
+n="$(maps "$t/local" libcrypto.so)"
+[[ "$n" == $((1 - sha_ni)) ]] ||
+    reasons+=("libcrypto was mapped $n times for a PDF into a local store (SHA-NI: $sha_ni)")
+qr_case "a PDF into a local store maps neither libcurl, libzip nor libxml2 (nor libcrypto with SHA-NI)" \
+    "${reasons[@]}"
 
 reasons=()
 LD_DEBUG=files QUIRE_LOG_LEVEL=debug QUIRE_NET_ALLOW=127.0.0.1/32 QUIRE_NET_ALLOW_HTTP=1 \
@@ -90,7 +99,7 @@ qr_case "an EPUB maps libzip and libxml2 once, processes and verifies" "${reason
 
 reasons=()
 LD_DEBUG=files qr_run "$t/ver" version
-for lib in libcurl libzip libxml2; do
+for lib in libcurl libzip libxml2 libcrypto; do
     grep -qE "^  $lib +[0-9]+\.[0-9]+" "$t/ver.out" || reasons+=("version says $(grep "$lib" "$t/ver.out")")
 done
 qr_case "quire version loads them and reports their versions" "${reasons[@]}"
@@ -122,5 +131,22 @@ QUIRE_LIBCURL="$missing" QUIRE_LIBZIP="$missing" QUIRE_LIBXML2="$missing" \
 [[ "$(qr_rc "$t/l2")" == 0 && -f "$t/l2.pkg/manifest.json" ]] ||
     reasons+=("PDF without the three: exit $(qr_rc "$t/l2"): $(tail -n 3 "$t/l2.err")")
 qr_case "a library that cannot be loaded fails what needs it with one internal error; a PDF processes" \
+    "${reasons[@]}"
+
+reasons=()
+QUIRE_LIBCRYPTO="$missing" qr_run "$t/c2" process "$t/text.pdf" -o "$t/c2.pkg" --slice-pages 1 -q
+[[ "$(qr_rc "$t/c2")" == 0 && -f "$t/c2.pkg/manifest.json" ]] ||
+    reasons+=("PDF without libcrypto: exit $(qr_rc "$t/c2"): $(tail -n 3 "$t/c2.err")")
+qr_run "$t/c2v" verify "$t/c2.pkg"
+[[ "$(qr_rc "$t/c2v")" == 0 ]] || reasons+=("verify: exit $(qr_rc "$t/c2v"): $(tail -n 2 "$t/c2v.err")")
+if [[ "$sha_ni" == 0 ]]; then
+    grep -qF "cannot load libcrypto.so.3 ($missing)" "$t/c2.err" ||
+        reasons+=("no warning that libcrypto could not be loaded: $(tail -n 3 "$t/c2.err")")
+fi
+QUIRE_LIBCRYPTO="$missing" "$QUIRE_BIN" version --check >"$t/v-crypto.out" 2>&1 &&
+    reasons+=("version --check without libcrypto: exit 0")
+grep -qE "^  libcrypto +unavailable +needs >= [0-9.]+  NOT LOADED$" "$t/v-crypto.out" ||
+    reasons+=("version without libcrypto says: $(grep libcrypto "$t/v-crypto.out" | head -n 1)")
+qr_case "without libcrypto SHA-256 falls back: the PDF processes and verifies; version --check fails" \
     "${reasons[@]}"
 qr_summary

@@ -20,7 +20,7 @@ for suite in bookworm trixie; do
     reasons=()
     deb="$(qr_deb "$suite")" || qr_die "no $suite package"
     depends="$(dpkg-deb -f "$deb" Depends)"
-    for lib in libvips libqpdf libcurl libhiredis libsodium; do
+    for lib in libvips libqpdf libcurl libhiredis libsodium libzip libxml2 libssl3; do
         grep -qE "(^|, )${lib}[^ ]* \\((>=|>>) [0-9.~]+\\)" <<<"$depends" || reasons+=("Depends has no minimum for $lib: $depends")
     done
     grep -q '^package: lintian: no errors or warnings' "$(dirname "$deb")/build.log" ||

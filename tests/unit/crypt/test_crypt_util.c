@@ -2,9 +2,12 @@
 #include "qr_test.h"
 
 #include <sodium.h>
+#include <stdbool.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "crypt/crypt_internal.h"
 #include "qr/crypt.h"
 
 #define MSG "quire test vector\n"
@@ -93,10 +96,33 @@ static void test_sha256_hex(void **state)
     assert_string_equal(hex, "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855");
 }
 
-/* FIPS 180-2 vectors: "abc", the two-block message and a million 'a's fed unevenly. */
-static void test_sha256_vectors(void **state)
+/*
+ * Runs `check` on each SHA-256 code this machine can run: its own on the SHA
+ * extensions (where the processor has them: /proc/cpuinfo's sha_ni), then
+ * libcrypto's and libsodium's, forced; then the probe again.
+ */
+static void each_sha256(void (*check)(void))
 {
-    (void)state;
+    FILE *f = fopen("/proc/cpuinfo", "r");
+    char line[4096];
+    bool ni = false;
+    while (f && !ni && fgets(line, sizeof(line), f))
+        ni = strncmp(line, "flags", 5) == 0 && strstr(line, " sha_ni") != NULL;
+    if (f)
+        fclose(f);
+    qr_crypt__sha256_use(0);
+    assert_string_equal(qr_sha256_implementation(), ni ? "SHA-NI" : "libcrypto");
+    assert_int_equal(qr_sha256_needs_libcrypto(), !ni);
+    for (int which = ni ? 1 : 2; which <= 3; which++) {
+        qr_crypt__sha256_use(which);
+        check();
+    }
+    qr_crypt__sha256_use(0);
+}
+
+/* FIPS 180-2 vectors: "abc", the two-block message and a million 'a's fed unevenly. */
+static void sha256_vectors(void)
+{
     uint8_t h[QR_SHA256_BYTES];
     char hex[65];
     qr_sha256(h, "abc", 3);
@@ -125,10 +151,18 @@ static void test_sha256_vectors(void **state)
     free(a);
 }
 
-/* Every length around the block size: libcrypto's digest is libsodium's, in one call or two. */
-static void test_sha256_matches_libsodium(void **state)
+static void test_sha256_vectors(void **state)
 {
     (void)state;
+    each_sha256(sha256_vectors);
+}
+
+/*
+ * Every length around the block size, in one call or two, and 200 KB fed in
+ * uneven pieces: the digest is libsodium's one-call digest.
+ */
+static void sha256_matches_libsodium(void)
+{
     uint8_t buf[300], want[crypto_hash_sha256_BYTES], got[QR_SHA256_BYTES], run[QR_SHA256_BYTES];
     for (size_t i = 0; i < sizeof(buf); i++)
         buf[i] = (uint8_t)(i * 37 + 11);
@@ -143,13 +177,33 @@ static void test_sha256_matches_libsodium(void **state)
         qr_sha256_final(&st, run);
         assert_memory_equal(run, want, sizeof(want));
     }
+    size_t big = 200000;
+    uint8_t *b = malloc(big);
+    assert_non_null(b);
+    randombytes_buf(b, big);
+    crypto_hash_sha256(want, b, big);
+    qr_sha256_ctx st;
+    qr_sha256_init(&st);
+    for (size_t off = 0, step = 1; off < big; step = step % 997 + 63) {
+        size_t n = big - off < step ? big - off : step;
+        qr_sha256_update(&st, b + off, n);
+        off += n;
+    }
+    qr_sha256_final(&st, run);
+    assert_memory_equal(run, want, sizeof(want));
+    free(b);
+}
+
+static void test_sha256_matches_libsodium(void **state)
+{
+    (void)state;
+    each_sha256(sha256_matches_libsodium);
     assert_non_null(qr_sha256_library_version());
 }
 
 /* A copy goes on from the same point: prefix -> digest of the prefix, and of prefix + tail. */
-static void test_sha256_copy(void **state)
+static void sha256_copy(void)
 {
-    (void)state;
     uint8_t buf[300], want_a[QR_SHA256_BYTES], want_b[QR_SHA256_BYTES], a[QR_SHA256_BYTES],
         b[QR_SHA256_BYTES];
     for (size_t i = 0; i < sizeof(buf); i++)
@@ -165,6 +219,12 @@ static void test_sha256_copy(void **state)
     qr_sha256_final(&st, b);
     assert_memory_equal(a, want_a, sizeof(a));
     assert_memory_equal(b, want_b, sizeof(b));
+}
+
+static void test_sha256_copy(void **state)
+{
+    (void)state;
+    each_sha256(sha256_copy);
 }
 
 int main(void)
