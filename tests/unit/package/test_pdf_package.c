@@ -146,6 +146,17 @@ static json_t *load_json(const char *path)
     return j;
 }
 
+/* Lossless, `pages` pages per slice (0: by size) on `threads` threads, work under the fixture. */
+static qr_process_opts lossless(const fixture *f, int threads, uint32_t pages)
+{
+    qr_process_opts o = QR_PROCESS_OPTS_INIT;
+    o.profile = qr_profile_get("lossless");
+    o.threads = threads;
+    o.slice_pages = pages;
+    o.work_parent = f->dir;
+    return o;
+}
+
 /* Processes `book` into the package directory `sub`, `pages` pages per slice (0: by size). */
 static qr_store *process_into(const fixture *f, const char *book, const char *sub, uint32_t pages,
                               char *pkgdir, size_t n, qr_process_report **rep_out)
@@ -155,11 +166,7 @@ static qr_store *process_into(const fixture *f, const char *book, const char *su
     qr_error err = QR_ERROR_INIT;
     assert_int_equal(qr_store_local_new(&s, pkgdir, &err), 0);
     qr_process_report *r = NULL;
-    qr_process_opts o = QR_PROCESS_OPTS_INIT;
-    o.profile = qr_profile_get("lossless");
-    o.threads = 2;
-    o.slice_pages = pages;
-    o.work_parent = f->dir;
+    qr_process_opts o = lossless(f, 2, pages);
     if (qr_process_book(&r, book, s, "", f->k, &o, NULL, &err) < 0)
         fail_msg("process %s: %s: %s (%s)", book, err.id, err.msg, err.context);
     if (rep_out)
@@ -527,11 +534,7 @@ static void test_cut_ahead_stops_on_failure(void **state)
     qr_store *s = qr_store_new(&ops, &fs);
     assert_non_null(s);
     qr_process_report *r = NULL;
-    qr_process_opts o = QR_PROCESS_OPTS_INIT;
-    o.profile = qr_profile_get("lossless");
-    o.threads = 2;
-    o.slice_pages = 1;
-    o.work_parent = f->dir;
+    qr_process_opts o = lossless(f, 2, 1);
     assert_true(qr_process_book(&r, f->pdf, s, "", f->k, &o, NULL, &err) < 0);
     assert_string_equal(err.id, "write-failed");
     assert_null(r);
@@ -586,11 +589,7 @@ static void test_cut_failure_stops_cutters(void **state)
     qr_error err = QR_ERROR_INIT;
     assert_int_equal(qr_store_local_new(&s, dir, &err), 0);
     qr_process_report *r = NULL;
-    qr_process_opts o = QR_PROCESS_OPTS_INIT;
-    o.profile = qr_profile_get("lossless");
-    o.threads = 3;
-    o.slice_pages = 1;
-    o.work_parent = f->dir;
+    qr_process_opts o = lossless(f, 3, 1);
     o.limits.max_total_bytes = 16384;
     o.limits.max_entry_bytes = 16384;
     for (int run = 0; run < 3; run++) {
