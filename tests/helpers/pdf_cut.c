@@ -1,4 +1,7 @@
-/* qr_test_pdf_cut_files: slices cut with qr_pdf_cut, as the publish loop cuts them, as files. */
+/*
+ * qr_test_pdf_cut_files: slices cut with qr_pdf_cut, as the publish loop cuts
+ * them, as files; and slices compared but for their /ID.
+ */
 #include "qr_test.h"
 
 #include <stdio.h>
@@ -45,4 +48,16 @@ bool qr_test_pdf_same_but_id(char *x, size_t lx, const char *y, size_t ly)
         return false;
     memcpy(ix, iy, (size_t)(end - ix));
     return memcmp(x, y, lx) == 0;
+}
+
+bool qr_test_pdf_files_same_but_id(const char *a, const char *b)
+{
+    qr_buf x = QR_BUF_INIT((size_t)1 << 30), y = QR_BUF_INIT((size_t)1 << 30);
+    qr_error err = QR_ERROR_INIT;
+    if (qr_buf_read_file(&x, a, "test", &err) < 0 || qr_buf_read_file(&y, b, "test", &err) < 0)
+        fail_msg("%s: %s", err.id, err.msg);
+    bool same = qr_test_pdf_same_but_id((char *)x.data, x.len, (const char *)y.data, y.len);
+    qr_buf_free(&x);
+    qr_buf_free(&y);
+    return same;
 }

@@ -498,19 +498,6 @@ static void unpack_slices(const fixture *f, const qr_store *s, const char *sub)
         fail_msg("unpack: %s: %s (%s)", err.id, err.msg, err.context);
 }
 
-/* The two files hold the same bytes but for the trailer's /ID (fresh per write). */
-static bool same_but_id(const char *a, const char *b)
-{
-    qr_buf x = QR_BUF_INIT((size_t)1 << 26), y = QR_BUF_INIT((size_t)1 << 26);
-    qr_error err = QR_ERROR_INIT;
-    assert_int_equal(qr_buf_read_file(&x, a, "test", &err), 0);
-    assert_int_equal(qr_buf_read_file(&y, b, "test", &err), 0);
-    bool same = qr_test_pdf_same_but_id((char *)x.data, x.len, (const char *)y.data, y.len);
-    qr_buf_free(&x);
-    qr_buf_free(&y);
-    return same;
-}
-
 /*
  * One page per slice on two threads: the cutter thread runs ahead of the
  * loop. A put that fails at slice 1 stops the run with that error (the
@@ -563,7 +550,7 @@ static void test_cut_ahead_stops_on_failure(void **state)
         char a[4300], b[4300];
         snprintf(a, sizeof(a), "%s/one-thread-slices/%04zu.pdf", f->dir, i);
         snprintf(b, sizeof(b), "%s/two-threads-slices/%04zu.pdf", f->dir, i);
-        if (!same_but_id(a, b))
+        if (!qr_test_pdf_files_same_but_id(a, b))
             fail_msg("slice %zu differs between one and two threads", i);
     }
     qr_process_report_free(r1);
